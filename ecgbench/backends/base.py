@@ -1,0 +1,93 @@
+"""One small interface for every inference backend: load a variant on a device, run a batch.
+
+A new backend is one file with one class registered in :data:`BACKENDS`. The timing loop calls only
+``set_input`` once and then ``run`` repeatedly, so every backend is timed the same way: the input is
+bound before the clock starts and the output stays in the backend's own buffer.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    artifact: Path  # .xml, .onnx or .pt
+    device: str = "CPU"
+    batch: int = 1
+    channels: int = 12
+    samples: int = 5000
+    threads: int | None = None
+    scenario: str = "latency"  # "latency" | "throughput"
+    static_shape: bool = True  # reshape to [batch, 12, samples] before compiling
+    checkpoint: Path | None = None  # torch backend: the source checkpoint
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.batch, self.channels, self.samples)
+
+
+@dataclass
+class LoadInfo:
+    compile_ms: float
+    execution_devices: list[str] = field(default_factory=list)
+    inference_precision: str | None = None
+    int8_layers: int | None = None  # layers whose runtime precision is int8 (OpenVINO)
+    total_layers: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(ABC):
+    name: str = ""
+    precisions: tuple[str, ...] = ()
+    artifact_format: str = ""  # which export format it runs: "openvino", "onnx", "torch"
+
+    @abstractmethod
+    def load(self, spec: LoadSpec) -> LoadInfo: ...
+
+    @abstractmethod
+    def set_input(self, x: np.ndarray) -> None: ...
+
+    @abstractmethod
+    def run(self) -> None:
+        """One synchronous inference on the bound input (the timed call)."""
+
+    @abstractmethod
+    def output(self) -> np.ndarray: ...
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        self.set_input(np.ascontiguousarray(x, dtype=np.float32))
+        self.run()
+        return self.output().copy()
+
+    def run_throughput(self, x: np.ndarray, n: int) -> list[int]:
+        """``n`` inferences with all of the device's parallelism; per-completion timestamps (ns).
+
+        The default is back-to-back synchronous calls, which is the throughput of a backend whose
+        parallelism is inside one call (intra-op threads), as for PyTorch eager.
+        """
+        import time
+
+        self.set_input(x)
+        stamps = []
+        for _ in range(n):
+            self.run()
+            stamps.append(time.perf_counter_ns())
+        return stamps
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends need nothing
+        """Release the compiled model / session."""
+
+
+def get_backend(name: str) -> Backend:
+    from ecgbench.backends.registry import BACKENDS
+    from ecgbench.errors import BadInputError
+
+    if name not in BACKENDS:
+        raise BadInputError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    return BACKENDS[name]()

@@ -1,0 +1,114 @@
+"""ONNX Runtime backend: the exported ONNX model (FP32, or NNCF's INT8 QDQ model)."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ecgbench.backends.base import Backend, LoadInfo, LoadSpec
+from ecgbench.errors import BadInputError, DeviceNotFoundError, EcgbenchError
+
+# OpenVINO-style device names -> ONNX Runtime execution providers that serve them, best first.
+_PROVIDERS = {
+    "CPU": ["CPUExecutionProvider"],
+    "GPU": [
+        "CUDAExecutionProvider",
+        "ROCMExecutionProvider",
+        "DmlExecutionProvider",
+        "OpenVINOExecutionProvider",
+    ],
+    "NPU": ["OpenVINOExecutionProvider", "QNNExecutionProvider"],
+}
+
+
+class ONNXRuntimeBackend(Backend):
+    name = "onnxruntime"
+    precisions = ("fp32", "int8")
+    artifact_format = "onnx"
+
+    def __init__(self) -> None:
+        self.session = None
+        self.binding = None
+        self._x = None
+        self._spec: LoadSpec | None = None
+
+    def _providers(self, device: str) -> list:
+        import onnxruntime as ort
+
+        dev = device.upper().split(".")[0]
+        if dev not in _PROVIDERS:
+            raise BadInputError(
+                f"onnxruntime backend runs on CPU, GPU or NPU, not {device!r} (AUTO/HETERO are "
+                "OpenVINO devices)"
+            )
+        have = ort.get_available_providers()
+        chosen = [p for p in _PROVIDERS[dev] if p in have]
+        if not chosen:
+            raise DeviceNotFoundError(
+                f"no ONNX Runtime execution provider for {dev} here; available: {', '.join(have)}"
+            )
+        if chosen[0] == "OpenVINOExecutionProvider":
+            return [(chosen[0], {"device_type": dev})]
+        return [chosen[0]]
+
+    def load(self, spec: LoadSpec) -> LoadInfo:
+        import onnxruntime as ort
+
+        self._spec = spec
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.log_severity_level = 3
+        if spec.threads:
+            so.intra_op_num_threads = spec.threads
+            so.inter_op_num_threads = 1
+        t0 = time.perf_counter()
+        try:
+            self.session = ort.InferenceSession(
+                str(spec.artifact), so, providers=self._providers(spec.device)
+            )
+        except (RuntimeError, ort.capi.onnxruntime_pybind11_state.Fail) as e:
+            raise EcgbenchError(
+                f"{spec.artifact.name} failed to load in ONNX Runtime: {e}"
+            ) from None
+        compile_ms = (time.perf_counter() - t0) * 1e3
+        return LoadInfo(
+            compile_ms=compile_ms,
+            execution_devices=list(self.session.get_providers()[:1]),
+            inference_precision=None,
+        )
+
+    def set_input(self, x: np.ndarray) -> None:
+        self._x = np.ascontiguousarray(x, dtype=np.float32)
+        self.binding = self.session.io_binding()
+        self.binding.bind_cpu_input(self.session.get_inputs()[0].name, self._x)
+        self.binding.bind_output(self.session.get_outputs()[0].name)
+
+    def run(self) -> None:
+        self.session.run_with_iobinding(self.binding)
+
+    def output(self) -> np.ndarray:
+        return self.binding.copy_outputs_to_cpu()[0]
+
+    def run_throughput(self, x: np.ndarray, n: int) -> list[int]:
+        """Concurrent sessions' worth of requests: one thread per core, each with its own binding."""
+        import os
+
+        workers = max(1, (self._spec.threads if self._spec else None) or os.cpu_count() or 1)
+        name_in = self.session.get_inputs()[0].name
+        feed = {name_in: np.ascontiguousarray(x, dtype=np.float32)}
+        stamps: list[int] = []
+
+        def one(_: int) -> None:
+            self.session.run(None, feed)
+            stamps.append(time.perf_counter_ns())
+
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(one, range(n)))
+        return sorted(stamps)
+
+    def close(self) -> None:
+        self.binding = None
+        self.session = None

@@ -1,0 +1,126 @@
+"""OpenVINO Runtime backend: IR (FP32 / FP16 / INT8) on CPU, GPU, NPU, AUTO, HETERO."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import numpy as np
+
+from ecgbench.backends.base import Backend, LoadInfo, LoadSpec
+from ecgbench.devices import check_openvino_device, device_kind
+from ecgbench.errors import EcgbenchError
+
+
+def runtime_precisions(compiled) -> Counter[str]:
+    """Count executed layers by runtime precision, from the compiled model's runtime graph.
+
+    This is what really ran: an "INT8" IR whose convolutions execute in FP32 shows up here.
+    """
+    counts: Counter[str] = Counter()
+    for op in compiled.get_runtime_model().get_ordered_ops():
+        rt = op.get_rt_info()
+        ltype = str(rt["layerType"]) if "layerType" in rt else op.get_type_name()
+        if ltype in ("Parameter", "Result", "Constant", "Input", "Output"):
+            continue
+        prec = str(rt["runtimePrecision"]) if "runtimePrecision" in rt else "?"
+        counts[prec.lower()] += 1
+    return counts
+
+
+class OpenVINOBackend(Backend):
+    name = "openvino"
+    precisions = ("fp32", "fp16", "int8")
+    artifact_format = "openvino"
+
+    def __init__(self) -> None:
+        self.compiled = None
+        self.request = None
+        self._input = None
+
+    def load(self, spec: LoadSpec) -> LoadInfo:
+        import openvino as ov
+        import openvino.properties as props
+        import openvino.properties.hint as hints
+
+        core = ov.Core()
+        device = check_openvino_device(spec.device, list(core.available_devices))
+        model = core.read_model(str(spec.artifact))
+        # Static shapes: NPU requires them, and on CPU a dynamic-shape INT8 IR runs much slower
+        # than the same IR reshaped (see README, "INT8 gap").
+        if spec.static_shape or device_kind(device) == "NPU":
+            model.reshape({model.inputs[0].get_any_name(): ov.PartialShape(list(spec.shape))})
+        config: dict = {
+            hints.performance_mode: hints.PerformanceMode.LATENCY
+            if spec.scenario == "latency"
+            else hints.PerformanceMode.THROUGHPUT
+        }
+        if spec.threads and device_kind(device) == "CPU" and ":" not in device:
+            config[props.inference_num_threads] = spec.threads
+        if spec.scenario == "latency" and ":" not in device:
+            config[hints.num_requests] = 1
+        t0 = time.perf_counter()
+        try:
+            self.compiled = core.compile_model(model, device, config)
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else "RuntimeError"
+            raise EcgbenchError(
+                f"{spec.artifact.name} failed to compile on {device}: {first}"
+            ) from None
+        compile_ms = (time.perf_counter() - t0) * 1e3
+        self.request = self.compiled.create_infer_request()
+        info = LoadInfo(compile_ms=compile_ms)
+        try:
+            info.execution_devices = [
+                str(d) for d in self.compiled.get_property("EXECUTION_DEVICES")
+            ]
+        except RuntimeError:
+            info.execution_devices = [device]
+        try:
+            hint = self.compiled.get_property("INFERENCE_PRECISION_HINT")
+            info.inference_precision = hint.to_string() if hasattr(hint, "to_string") else str(hint)
+        except RuntimeError:
+            info.inference_precision = None
+        try:
+            counts = runtime_precisions(self.compiled)
+            info.int8_layers = counts.get("i8", 0) + counts.get("u8", 0)
+            info.total_layers = sum(counts.values())
+            info.extra["runtime_precisions"] = dict(counts)
+        except (RuntimeError, AttributeError):  # not every plugin exposes a runtime model
+            pass
+        for key in ("OPTIMAL_NUMBER_OF_INFER_REQUESTS", "NUM_STREAMS", "INFERENCE_NUM_THREADS"):
+            try:
+                info.extra[key] = str(self.compiled.get_property(key))
+            except RuntimeError:
+                continue
+        return info
+
+    def set_input(self, x: np.ndarray) -> None:
+        import openvino as ov
+
+        self._input = np.ascontiguousarray(x, dtype=np.float32)
+        # shared_memory: the request reads our buffer directly, no copy per call.
+        self.request.set_input_tensor(ov.Tensor(self._input, shared_memory=True))
+
+    def run(self) -> None:
+        self.request.infer()
+
+    def output(self) -> np.ndarray:
+        return self.request.get_output_tensor().data
+
+    def run_throughput(self, x: np.ndarray, n: int) -> list[int]:
+        import openvino as ov
+
+        nreq = int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        queue = ov.AsyncInferQueue(self.compiled, max(1, nreq))
+        stamps: list[int] = []
+        queue.set_callback(lambda req, _: stamps.append(time.perf_counter_ns()))
+        tensor = ov.Tensor(np.ascontiguousarray(x, dtype=np.float32), shared_memory=True)
+        for _ in range(n):
+            queue.start_async({0: tensor})
+        queue.wait_all()
+        return sorted(stamps)
+
+    def close(self) -> None:
+        self.request = None
+        self.compiled = None

@@ -1,0 +1,77 @@
+"""PyTorch eager backend: the FP32 reference every exported variant is checked against."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ecgbench.backends.base import Backend, LoadInfo, LoadSpec
+from ecgbench.errors import BadInputError, DeviceNotFoundError
+
+
+def _torch_device(device: str) -> str:
+    import torch
+
+    dev = device.upper()
+    if dev == "CPU":
+        return "cpu"
+    if dev.startswith("GPU"):
+        idx = dev.split(".")[1] if "." in dev else "0"
+        if torch.cuda.is_available():
+            return f"cuda:{idx}"
+        if hasattr(torch, "xpu") and torch.xpu.is_available():
+            return f"xpu:{idx}"
+        raise DeviceNotFoundError("torch sees no GPU here (neither CUDA nor Intel XPU); use CPU")
+    if dev.startswith("NPU"):
+        raise DeviceNotFoundError("torch has no NPU backend; use the openvino backend for NPU")
+    raise BadInputError(f"torch backend runs on CPU or GPU, not {device!r}")
+
+
+class TorchBackend(Backend):
+    name = "torch"
+    precisions = ("fp32",)
+    artifact_format = "torch"
+
+    def __init__(self) -> None:
+        self.model = None
+        self._x = None
+        self._y = None
+        self._dev = "cpu"
+
+    def load(self, spec: LoadSpec) -> LoadInfo:
+        import torch
+
+        from ecgbench.checkpoint import load_checkpoint
+
+        self._dev = _torch_device(spec.device)
+        if spec.threads:
+            torch.set_num_threads(spec.threads)
+        t0 = time.perf_counter()
+        self.model = load_checkpoint(spec.checkpoint or spec.artifact).build_model().to(self._dev)
+        compile_ms = (time.perf_counter() - t0) * 1e3
+        return LoadInfo(
+            compile_ms=compile_ms,
+            execution_devices=[self._dev],
+            inference_precision="f32",
+            extra={"torch_threads": torch.get_num_threads()},
+        )
+
+    def set_input(self, x: np.ndarray) -> None:
+        import torch
+
+        self._x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self._dev)
+
+    def run(self) -> None:
+        import torch
+
+        with torch.inference_mode():
+            self._y = self.model(self._x)
+        if self._dev != "cpu":
+            torch.cuda.synchronize() if self._dev.startswith("cuda") else torch.xpu.synchronize()
+
+    def output(self) -> np.ndarray:
+        return self._y.detach().cpu().numpy()
+
+    def close(self) -> None:
+        self.model = None

@@ -1,0 +1,72 @@
+"""A/B timing of two artifacts of one model in a single interleaved run: no drift between them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ecgbench.backends.base import LoadSpec, get_backend
+from ecgbench.bench.fingerprint import GemmReference, collect_fingerprint
+from ecgbench.bench.results import ResultRow, RunDocument
+from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
+from ecgbench.data.preprocess import Preprocessing
+from ecgbench.data.synthetic import synthetic_input
+from ecgbench.errors import BadInputError
+
+SUFFIX_BACKEND = {".xml": "openvino", ".onnx": "onnxruntime", ".pt": "torch"}
+
+
+def _backend_for(path: Path) -> str:
+    if not path.is_file():
+        raise BadInputError(f"artifact not found: {path}")
+    if path.suffix not in SUFFIX_BACKEND:
+        raise BadInputError(f"{path}: expected an OpenVINO .xml, an .onnx or a .pt checkpoint")
+    return SUFFIX_BACKEND[path.suffix]
+
+
+def ab_documents(
+    old: Path,
+    new: Path,
+    device: str = "CPU",
+    threads: int | None = None,
+    rule: StopRule | None = None,
+    samples: int = 5000,
+) -> tuple[RunDocument, RunDocument]:
+    """Time OLD and NEW interleaved (plus the GEMM reference); one document per side."""
+    from ecgbench.bench.runner import default_threads
+
+    threads = threads or default_threads()
+    rule = rule or StopRule(min_duration_s=5.0, min_iters=100, warmup_s=1.0)
+    fp = collect_fingerprint(threads).to_dict()
+    pp = Preprocessing()
+    x = synthetic_input(pp)[..., :samples]
+    sides = []
+    for path in (old, new):
+        name = _backend_for(path)
+        b = get_backend(name)
+        info = b.load(LoadSpec(artifact=path, checkpoint=path, device=device, samples=samples,
+                               threads=threads))  # fmt: skip
+        b.set_input(x)
+        sides.append((path, name, b, info, TimedVariant(label=str(path), run=b.run)))
+    gemm = GemmReference(threads)
+    g = TimedVariant(label=gemm.label, run=gemm.run)
+    time_interleaved([s[4] for s in sides] + [g], rule)
+    gstats = LatencyStats.from_ns(g.samples_ns)
+    ref = {"label": gemm.label, "median_ms": gstats.median_ms, "samples_ns": g.samples_ns,
+           "gflops": gemm.gflops(gstats.median_ms * 1e6)}  # fmt: skip
+    docs = []
+    for path, name, b, info, tv in sides:
+        st = LatencyStats.from_ns(tv.samples_ns)
+        row = ResultRow(
+            model="A/B", backend=name, device=device, precision="-", scenario="latency", batch=1,
+            input_shape=[1, 12, samples], artifact=str(path), compile_ms=info.compile_ms,
+            first_infer_ms=(tv.first_call_ns or 0) / 1e6, samples_ns=tv.samples_ns, n=st.n,
+            median_ms=st.median_ms, mean_ms=st.mean_ms, p90_ms=st.p90_ms, p99_ms=st.p99_ms,
+            min_ms=st.min_ms, iqr_ms=st.iqr_ms, throughput_fps=st.throughput_fps, threads=threads,
+            execution_devices=info.execution_devices, inference_precision=info.inference_precision,
+            int8_layers=info.int8_layers, total_layers=info.total_layers,
+        )  # fmt: skip
+        b.close()
+        docs.append(RunDocument(fingerprint=dict(fp), rows=[row], reference=ref, complete=True))
+    if docs[0].rows[0].backend != docs[1].rows[0].backend:
+        raise BadInputError("A/B needs two artifacts of the same kind (both .xml, .onnx or .pt)")
+    return docs[0], docs[1]

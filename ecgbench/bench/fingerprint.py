@@ -1,0 +1,166 @@
+"""The environment a number was measured in, and the machine's FP32 GEMM ceiling.
+
+Two results are comparable only if their fingerprints agree on what drives speed: CPU model, ISA,
+threads, and the inference libraries' versions. ``machine_id`` hashes exactly those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata as md
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ISA_FLAGS = (
+    "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16",
+    "avx512_fp16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16",
+)  # fmt: skip
+LIBRARIES = ("ecgbench", "openvino", "nncf", "onnxruntime", "onnx", "torch", "numpy")
+
+
+def cpu_info() -> tuple[str, list[str]]:
+    model, flags = platform.processor() or platform.machine(), []
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model in ("", platform.machine()):
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = line.split(":", 1)[1].split()
+                    break
+    except OSError:
+        pass
+    return model, [f for f in ISA_FLAGS if f in flags]
+
+
+def library_versions() -> dict[str, str]:
+    out = {}
+    for p in LIBRARIES:
+        try:
+            out[p] = md.version(p)
+        except md.PackageNotFoundError:
+            out[p] = "absent"
+    return out
+
+
+@dataclass
+class Fingerprint:
+    cpu_model: str
+    isa: list[str]
+    logical_cpus: int
+    usable_cpus: int
+    threads: int
+    os: str
+    python: str
+    versions: dict[str, str]
+    hostname: str
+    openvino_devices: dict[str, str] = field(default_factory=dict)
+    gemm_gflops: float | None = None  # FP32 GEMM ceiling at ``threads``, timed in this run
+
+    @property
+    def machine_id(self) -> str:
+        key = {
+            "cpu": self.cpu_model,
+            "isa": self.isa,
+            "threads": self.threads,
+            "versions": {k: v for k, v in self.versions.items() if k != "ecgbench"},
+        }
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["machine_id"] = self.machine_id
+        d["int8_isa"] = int8_isa(self.isa)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Fingerprint:
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def int8_isa(isa: list[str]) -> str:
+    """What INT8 arithmetic the CPU has: the reason an INT8 model is or is not faster here."""
+    if "amx_int8" in isa:
+        return "AMX-INT8"
+    if "avx512_vnni" in isa:
+        return "AVX512-VNNI"
+    if "avx_vnni" in isa:
+        return "AVX-VNNI"
+    if "avx512bw" in isa:
+        return "AVX-512 (no VNNI)"
+    if "avx2" in isa:
+        return "AVX2 only (no VNNI): INT8 dot products take 3 instructions"
+    return "none"
+
+
+def collect_fingerprint(threads: int) -> Fingerprint:
+    model, isa = cpu_info()
+    ov_devices: dict[str, str] = {}
+    try:
+        from ecgbench.devices import openvino_devices
+
+        ov_devices = {d.name: d.full_name for d in openvino_devices()}
+    except Exception:  # pragma: no cover - a broken OpenVINO install still gets a fingerprint
+        pass
+    return Fingerprint(
+        cpu_model=model,
+        isa=isa,
+        logical_cpus=os.cpu_count() or 1,
+        usable_cpus=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0,
+        threads=threads,
+        os=f"{platform.system()} {platform.release()}",
+        python=platform.python_version(),
+        versions=library_versions(),
+        hostname=platform.node(),
+        openvino_devices=ov_devices,
+    )
+
+
+class GemmReference:
+    """An FP32 matrix multiply at the run's thread count: the machine's practical FP32 ceiling.
+
+    Timed as one more variant in the interleaved rounds, so it drifts with the models; the CI gate
+    divides by it to remove machine drift.
+    """
+
+    label = "reference:gemm-fp32"
+
+    def __init__(self, threads: int, n: int = 512) -> None:
+        import torch
+
+        self.threads = threads
+        self.n = n
+        g = torch.Generator().manual_seed(0)
+        self.a = torch.randn(n, n, generator=g)
+        self.b = torch.randn(n, n, generator=g)
+        self.c = torch.empty(n, n)
+        self.flops = 2 * n**3
+
+    def run(self) -> None:
+        import torch
+
+        prev = torch.get_num_threads()
+        if prev != self.threads:
+            torch.set_num_threads(self.threads)
+        torch.mm(self.a, self.b, out=self.c)
+
+    def gflops(self, median_ns: float) -> float:
+        return self.flops / median_ns
+
+
+def quick_gemm_gflops(threads: int, seconds: float = 0.5) -> float:
+    ref = GemmReference(threads)
+    for _ in range(3):
+        ref.run()
+    samples = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter_ns()
+        ref.run()
+        samples.append(time.perf_counter_ns() - t0)
+    samples.sort()
+    return ref.gflops(samples[len(samples) // 2])

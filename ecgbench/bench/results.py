@@ -1,0 +1,190 @@
+"""Benchmark results: one JSON document per run, and a tidy store pandas reads directly.
+
+Run document (``--output FILE.json``)::
+
+    {"schema": 1, "run_id": str, "created": ISO-8601, "complete": bool,
+     "fingerprint": {cpu_model, isa, int8_isa, threads, versions, machine_id, gemm_gflops, ...},
+     "reference": {"label": "reference:gemm-fp32", "median_ms", "gflops", "samples_ns": [...]},
+     "rows": [{"model", "backend", "device", "precision", "scenario", "batch", "input_shape",
+               "artifact", "compile_ms", "first_infer_ms", "samples_ns": [...], "n", "median_ms",
+               "mean_ms", "p90_ms", "p99_ms", "min_ms", "iqr_ms", "throughput_fps", "flops",
+               "gflops", "gemm_fraction", "execution_devices", "inference_precision",
+               "int8_layers", "total_layers", "challenge_score", "auroc", "complete", ...}]}
+
+The store is a folder: ``runs/<run_id>.json`` (the documents, raw samples included) and
+``rows.csv`` (every row of every run without the raw samples, plus machine columns).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecgbench.errors import BadInputError
+from ecgbench.fileio import atomic_path, atomic_write_json
+
+SCHEMA = 1
+STORE_ENV = "ECGBENCH_RESULTS"
+ROW_KEY = ("model", "backend", "device", "precision", "scenario", "batch", "input_shape")
+
+
+def default_store() -> Path:
+    return Path(os.environ.get(STORE_ENV, "results"))
+
+
+@dataclass
+class ResultRow:
+    model: str
+    backend: str
+    device: str
+    precision: str
+    scenario: str
+    batch: int
+    input_shape: list[int]
+    artifact: str
+    compile_ms: float
+    first_infer_ms: float | None
+    samples_ns: list[int]
+    n: int
+    median_ms: float
+    mean_ms: float
+    p90_ms: float
+    p99_ms: float
+    min_ms: float
+    iqr_ms: float
+    throughput_fps: float
+    flops: int | None = None
+    params: int | None = None
+    gflops: float | None = None  # achieved: model FLOPs x batch / median
+    gemm_fraction: float | None = None
+    threads: int | None = None
+    execution_devices: list[str] = field(default_factory=list)
+    inference_precision: str | None = None
+    int8_layers: int | None = None
+    total_layers: int | None = None
+    challenge_score: float | None = None  # accuracy of this variant (zoo manifest, fold 10)
+    auroc: float | None = None
+    verification: str | None = None
+    complete: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def key(self) -> tuple:
+        return tuple(
+            tuple(getattr(self, k)) if k == "input_shape" else getattr(self, k) for k in ROW_KEY
+        )
+
+
+@dataclass
+class RunDocument:
+    fingerprint: dict[str, Any]
+    rows: list[ResultRow] = field(default_factory=list)
+    reference: dict[str, Any] = field(default_factory=dict)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    created: str = field(
+        default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    )
+    complete: bool = False
+    command: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "run_id": self.run_id,
+            "created": self.created,
+            "complete": self.complete,
+            "command": self.command,
+            "fingerprint": self.fingerprint,
+            "reference": self.reference,
+            "rows": [asdict(r) for r in self.rows],
+        }
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        atomic_write_json(path, self.to_dict())
+
+
+_ROW_FIELDS = set(ResultRow.__dataclass_fields__)
+
+
+def read_run(path: str | os.PathLike[str]) -> RunDocument:
+    """Read and check a run document; any problem is one clear line."""
+    p = Path(path)
+    if not p.is_file():
+        raise BadInputError(f"results file not found: {p}")
+    try:
+        d = json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BadInputError(f"{p}: not valid JSON ({e})") from None
+    if not isinstance(d, dict) or d.get("schema") != SCHEMA or "rows" not in d:
+        raise BadInputError(f"{p}: not an ecgbench results document (schema {SCHEMA})")
+    rows = []
+    for i, r in enumerate(d["rows"]):
+        missing = {"model", "backend", "device", "precision", "samples_ns"} - set(r)
+        if missing:
+            raise BadInputError(f"{p}: row {i} lacks {', '.join(sorted(missing))}")
+        try:
+            rows.append(ResultRow(**{k: v for k, v in r.items() if k in _ROW_FIELDS}))
+        except TypeError as e:
+            raise BadInputError(f"{p}: row {i} is malformed ({e})") from None
+    return RunDocument(
+        fingerprint=d.get("fingerprint", {}),
+        rows=rows,
+        reference=d.get("reference", {}),
+        run_id=d.get("run_id", p.stem),
+        created=d.get("created", ""),
+        complete=bool(d.get("complete", False)),
+        command=d.get("command", ""),
+    )
+
+
+def tidy_rows(doc: RunDocument) -> list[dict[str, Any]]:
+    fp = doc.fingerprint
+    out = []
+    for r in doc.rows:
+        d = asdict(r)
+        d.pop("samples_ns")
+        d.pop("extra")
+        d["input_shape"] = "x".join(map(str, r.input_shape))
+        d["execution_devices"] = ",".join(r.execution_devices)
+        d.update(
+            run_id=doc.run_id,
+            created=doc.created,
+            machine_id=fp.get("machine_id", ""),
+            cpu_model=fp.get("cpu_model", ""),
+            hostname=fp.get("hostname", ""),
+            int8_isa=fp.get("int8_isa", ""),
+            gemm_gflops=fp.get("gemm_gflops"),
+        )
+        out.append(d)
+    return out
+
+
+def append_to_store(doc: RunDocument, store: str | os.PathLike[str] | None = None) -> Path:
+    """Add a run to the store (replacing an earlier version of the same run id)."""
+    import pandas as pd
+
+    root = Path(store) if store else default_store()
+    doc.write(root / "runs" / f"{doc.run_id}.json")
+    csv = root / "rows.csv"
+    new = pd.DataFrame(tidy_rows(doc))
+    if csv.is_file():
+        old = pd.read_csv(csv)
+        old = old[old["run_id"].astype(str) != doc.run_id]
+        new = pd.concat([old, new], ignore_index=True)
+    with atomic_path(csv) as tmp:
+        new.to_csv(tmp, index=False)
+    return csv
+
+
+def load_store(store: str | os.PathLike[str] | None = None):  # -> pd.DataFrame
+    import pandas as pd
+
+    root = Path(store) if store else default_store()
+    csv = root / "rows.csv"
+    if not csv.is_file():
+        raise BadInputError(f"no results store at {root} (run `ecgbench run` first)")
+    return pd.read_csv(csv)

@@ -1,0 +1,110 @@
+"""Runner profiles: TOML files in ``runners/`` that name a whole grid of variants to time."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from ecgbench.errors import BadInputError
+from ecgbench.tomlio import read_toml
+
+BACKENDS = ("openvino", "onnxruntime", "torch")
+PRECISIONS = ("fp32", "fp16", "int8")
+SCENARIOS = ("latency", "throughput")
+BACKEND_PRECISIONS = {"openvino": PRECISIONS, "onnxruntime": ("fp32", "int8"), "torch": ("fp32",)}
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    name: str = "adhoc"
+    description: str = ""
+    models: tuple[str, ...] = ("all",)
+    backends: tuple[str, ...] = ("openvino",)
+    devices: tuple[str, ...] = ("CPU",)
+    precisions: tuple[str, ...] = ("fp32",)
+    batch: tuple[int, ...] = (1,)
+    threads: int | None = None  # None: every usable core
+    scenario: str = "latency"
+    duration: float = 5.0
+    min_iters: int = 100
+    warmup: float = 1.0
+    round_s: float = 0.25
+    static_shape: bool = True
+    samples: int | None = None  # input length; None: the model's 10 s window
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def jobs(self, model_names: list[str]) -> list[tuple[str, str, str, str, int]]:
+        """(model, backend, device, precision, batch) for every combination that exists."""
+        return [
+            (m, b, d, p, n)
+            for m in model_names
+            for b in self.backends
+            for d in self.devices
+            for p in self.precisions
+            if p in BACKEND_PRECISIONS[b]
+            for n in self.batch
+        ]
+
+    def validate(self) -> RunPlan:
+        for b in self.backends:
+            if b not in BACKENDS:
+                raise BadInputError(f"unknown backend {b!r}; use {', '.join(BACKENDS)} or all")
+        for p in self.precisions:
+            if p not in PRECISIONS:
+                raise BadInputError(f"unknown precision {p!r}; use {', '.join(PRECISIONS)} or all")
+        if self.scenario not in SCENARIOS:
+            raise BadInputError(f"unknown scenario {self.scenario!r}; use latency or throughput")
+        if any(n < 1 for n in self.batch) or self.min_iters < 1 or self.duration <= 0:
+            raise BadInputError("batch and min-iters must be >= 1 and duration > 0")
+        if self.threads is not None and self.threads < 1:
+            raise BadInputError("threads must be >= 1")
+        if not any(p in BACKEND_PRECISIONS[b] for b in self.backends for p in self.precisions):
+            raise BadInputError(
+                "no backend runs those precisions (torch: fp32; onnxruntime: fp32, int8)"
+            )
+        return self
+
+
+def _tuple(v: Any, key: str) -> tuple:
+    if isinstance(v, str):
+        return tuple(x.strip() for x in v.split(",") if x.strip())
+    if isinstance(v, int | float):
+        return (v,)
+    if isinstance(v, list):
+        return tuple(v)
+    raise BadInputError(f"runner key {key!r} must be a list or a string")
+
+
+def expand_all(plan: RunPlan) -> RunPlan:
+    b = BACKENDS if "all" in plan.backends else plan.backends
+    p = PRECISIONS if "all" in plan.precisions else plan.precisions
+    return replace(plan, backends=tuple(b), precisions=tuple(p))
+
+
+def load_suite(path: str | os.PathLike[str]) -> RunPlan:
+    p = Path(path)
+    doc = read_toml(p)
+    known = {f.name for f in fields(RunPlan)}
+    unknown = set(doc) - known
+    if unknown:
+        raise BadInputError(f"{p}: unknown keys {', '.join(sorted(unknown))}")
+    kw: dict[str, Any] = {"name": doc.get("name", p.stem)}
+    try:
+        for k, v in doc.items():
+            if k in ("models", "backends", "devices", "precisions"):
+                kw[k] = tuple(str(x).lower() if k != "devices" else str(x) for x in _tuple(v, k))
+            elif k == "batch":
+                kw[k] = tuple(int(x) for x in _tuple(v, k))
+            elif k in ("duration", "warmup", "round_s"):
+                kw[k] = float(v)
+            elif k in ("min_iters", "samples"):
+                kw[k] = int(v)
+            elif k == "threads":
+                kw[k] = None if v in (0, "auto") else int(v)
+            elif k not in ("name",):
+                kw[k] = v
+    except (TypeError, ValueError) as e:
+        raise BadInputError(f"{p}: bad value ({e})") from None
+    return expand_all(RunPlan(**kw)).validate()

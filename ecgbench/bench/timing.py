@@ -1,0 +1,119 @@
+"""One timing loop for every backend.
+
+Each variant is warmed up by time, then timed call by call with ``perf_counter_ns``. Variants are
+interleaved in short rounds, so that drift of a shared machine (another job, frequency changes) hits
+all of them alike; a variant stops when it has both a minimum duration and a minimum count of
+samples. Every raw sample is kept.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StopRule:
+    min_duration_s: float = 5.0  # timed seconds per variant
+    min_iters: int = 100  # timed calls per variant
+    warmup_s: float = 1.0
+    round_s: float = 0.25  # time slice per variant per round
+    max_duration_s: float = 600.0  # hard cap per variant, for slow devices
+
+    def done(self, elapsed_ns: int, n: int) -> bool:
+        if elapsed_ns >= self.max_duration_s * 1e9:
+            return True
+        return elapsed_ns >= self.min_duration_s * 1e9 and n >= self.min_iters
+
+
+@dataclass
+class LatencyStats:
+    """Summary of raw per-call latencies; throughput here is 1/mean at the given batch."""
+
+    n: int
+    median_ms: float
+    mean_ms: float
+    p90_ms: float
+    p99_ms: float
+    min_ms: float
+    max_ms: float
+    iqr_ms: float
+    std_ms: float
+    throughput_fps: float
+
+    @classmethod
+    def from_ns(cls, samples_ns: Sequence[int], batch: int = 1) -> LatencyStats:
+        a = np.asarray(samples_ns, dtype=np.float64) / 1e6
+        if a.size == 0:
+            raise ValueError("no samples")
+        q25, q50, q75, q90, q99 = np.percentile(a, [25, 50, 75, 90, 99])
+        mean = float(a.mean())
+        return cls(
+            n=int(a.size),
+            median_ms=float(q50),
+            mean_ms=mean,
+            p90_ms=float(q90),
+            p99_ms=float(q99),
+            min_ms=float(a.min()),
+            max_ms=float(a.max()),
+            iqr_ms=float(q75 - q25),
+            std_ms=float(a.std()),
+            throughput_fps=batch * 1e3 / mean,
+        )
+
+
+@dataclass
+class TimedVariant:
+    """Anything with a ``run()`` to time; ``samples_ns`` fills as the loop goes."""
+
+    label: str
+    run: Callable[[], None]
+    samples_ns: list[int] = field(default_factory=list)
+    first_call_ns: int | None = None
+    elapsed_ns: int = 0  # sum of timed calls
+    warm: bool = False
+
+
+def time_interleaved(
+    variants: list[TimedVariant],
+    rule: StopRule,
+    on_round: Callable[[int, list[TimedVariant]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> None:
+    """Rounds over all unfinished variants (rotating the start) until each meets the stop rule."""
+    clock = time.perf_counter_ns
+    for v in variants:  # first inference, reported apart from steady state
+        if v.first_call_ns is None:
+            t0 = clock()
+            v.run()
+            v.first_call_ns = clock() - t0
+    for v in variants:
+        if not v.warm:
+            end = clock() + int(rule.warmup_s * 1e9)
+            while clock() < end:
+                v.run()
+            v.warm = True
+    rnd = 0
+    while True:
+        pending = [v for v in variants if not rule.done(v.elapsed_ns, len(v.samples_ns))]
+        if not pending or (should_stop and should_stop()):
+            return
+        k = rnd % len(pending)
+        for v in pending[k:] + pending[:k]:
+            slice_end = clock() + int(rule.round_s * 1e9)
+            samples = v.samples_ns
+            run = v.run
+            while True:
+                t0 = clock()
+                run()
+                t1 = clock()
+                samples.append(t1 - t0)
+                v.elapsed_ns += t1 - t0
+                if t1 >= slice_end:
+                    break
+        rnd += 1
+        if on_round:
+            on_round(rnd, variants)

@@ -1,0 +1,123 @@
+"""Checkpoints: plain tensors and primitives only, loaded with ``torch.load(weights_only=True)``.
+
+A checkpoint that carries anything else (a pickled callable, a custom class) is refused: loading it
+would execute code from a file the user did not write.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ecgbench.data.classes import SCORED_CLASSES
+from ecgbench.data.preprocess import Preprocessing
+from ecgbench.errors import BadInputError
+from ecgbench.fileio import atomic_path
+from ecgbench.nets.convnext1d import ConvNeXt1D, ConvNeXt1DConfig
+
+FORMAT = "ecgbench-checkpoint"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    config: ConvNeXt1DConfig
+    state_dict: dict[str, torch.Tensor]
+    preprocessing: Preprocessing
+    classes: tuple[str, ...] = SCORED_CLASSES
+    thresholds: list[float] = field(default_factory=lambda: [0.5] * len(SCORED_CLASSES))
+    metrics: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    command: str = ""
+    epoch: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)  # optimiser/scheduler state for --resume
+
+    def build_model(self) -> ConvNeXt1D:
+        model = ConvNeXt1D(self.config)
+        try:
+            model.load_state_dict(self.state_dict)
+        except (RuntimeError, TypeError, AttributeError) as e:
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise BadInputError(
+                f"checkpoint weights do not fit its model config ({first})"
+            ) from None
+        return model.eval()
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "config": self.config.to_dict(),
+            "state_dict": self.state_dict,
+            "preprocessing": self.preprocessing.to_dict(),
+            "classes": list(self.classes),
+            "thresholds": [float(t) for t in self.thresholds],
+            "metrics": self.metrics,
+            "data": self.data,
+            "versions": self.versions,
+            "command": self.command,
+            "epoch": self.epoch,
+            "extra": self.extra,
+        }
+
+
+def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike[str]) -> None:
+    with atomic_path(path, suffix=".tmp") as tmp:
+        torch.save(ckpt.to_payload(), tmp)
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    p = Path(path)
+    if not p.is_file():
+        raise BadInputError(f"checkpoint not found: {p}")
+    if not zipfile.is_zipfile(p):
+        raise BadInputError(f"{p}: not a checkpoint (not the zip archive torch.save writes)")
+    try:
+        payload = torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = re.search(r"GLOBAL ([\w.]+)", str(e))
+        raise BadInputError(
+            f"{p}: refused, the checkpoint holds objects other than tensors and plain data"
+            + (f" ({found.group(1)})" if found else "")
+        ) from None
+    except Exception as e:  # torch raises many types for a damaged archive
+        raise BadInputError(f"{p}: not a readable checkpoint ({type(e).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise BadInputError(f"{p}: not an ecgbench checkpoint")
+    try:
+        return Checkpoint(
+            config=ConvNeXt1DConfig.from_dict(payload["config"]),
+            state_dict=payload["state_dict"],
+            preprocessing=Preprocessing.from_dict(payload["preprocessing"]),
+            classes=tuple(payload["classes"]),
+            thresholds=list(payload["thresholds"]),
+            metrics=payload.get("metrics", {}),
+            data=payload.get("data", {}),
+            versions=payload.get("versions", {}),
+            command=payload.get("command", ""),
+            epoch=int(payload.get("epoch", 0)),
+            extra=payload.get("extra", {}),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise BadInputError(f"{p}: malformed ecgbench checkpoint ({e})") from None
+
+
+def library_versions() -> dict[str, str]:
+    import importlib.metadata as md
+    import platform
+
+    out = {"python": platform.python_version()}
+    for pkg in ("ecgbench", "torch", "numpy", "openvino", "nncf", "onnx", "onnxruntime"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            continue
+    return out

@@ -1,0 +1,587 @@
+"""The ``ecgbench`` command line: parse, call the library, print with rich. No logic of its own."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from typer.core import TyperGroup
+
+from ecgbench.errors import EcgbenchError
+
+# Wide tables stay readable when piped to a file or a CI log.
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+
+class _Group(TyperGroup):
+    """Turns a user error anywhere below into one red line and its exit code (no traceback)."""
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except EcgbenchError as e:
+            err.print(f"[red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(e.exit_code) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="Which ECG model, on which device, at which precision, is fast enough and still accurate?",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+zoo_app = typer.Typer(help="The model zoo in models/: list, verify, add.", no_args_is_help=True)
+data_app = typer.Typer(help="Record folders: check what is usable.", no_args_is_help=True)
+app.add_typer(zoo_app, name="zoo")
+app.add_typer(data_app, name="data")
+
+
+def _fmt(v: object, digits: int = 3) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+# --------------------------------------------------------------------------- zoo
+@zoo_app.command("list")
+def zoo_list(
+    zoo_dir: Annotated[Path | None, typer.Option(help="Zoo folder (default: models/)")] = None,
+) -> None:
+    """Trained models with params, FLOPs and fold-9 / fold-10 scores."""
+    from ecgbench.zoo import Zoo
+
+    zoo = Zoo(zoo_dir)
+    if not zoo.entries:
+        raise EcgbenchError(f"the zoo at {zoo.root} is empty (no {zoo.manifest.name})")
+    t = Table(title=f"ecgbench zoo ({zoo.root})")
+    for col in ("model", "params", "MFLOPs", "input", "val score", "val AUROC", "test score",
+                "test AUROC", "INT8 IR"):  # fmt: skip
+        t.add_column(col, justify="left" if col == "model" else "right")
+    for n in zoo.names():
+        e = zoo.entries[n]
+        val, test = e.metrics.get("val", {}), e.metrics.get("test", {})
+        t.add_row(
+            n,
+            f"{e.params / 1e6:.2f} M",
+            f"{e.flops / 1e6:.0f}",
+            "×".join(map(str, e.input_shape)),
+            _fmt(val.get("challenge_score")),
+            _fmt(val.get("auroc")),
+            _fmt(test.get("challenge_score")),
+            _fmt(test.get("auroc")),
+            "yes" if any(k.endswith("int8") for k in e.artifacts) else "–",
+        )
+    out.print(t)
+
+
+@zoo_app.command("verify")
+def zoo_verify(
+    zoo_dir: Annotated[Path | None, typer.Option(help="Zoo folder (default: models/)")] = None,
+) -> None:
+    """Check every checkpoint (and bundled artifact) against the manifest's sha256."""
+    from ecgbench.zoo import Zoo, verify_artifacts
+
+    zoo = Zoo(zoo_dir)
+    if not zoo.entries:
+        raise EcgbenchError(f"the zoo at {zoo.root} is empty")
+    bad = 0
+    for n in zoo.names():
+        try:
+            zoo.verify(n)
+            verify_artifacts(zoo.entries[n])
+            out.print(f"[green]ok[/]  {n}")
+        except EcgbenchError as e:
+            bad += 1
+            out.print(f"[red]BAD[/] {n}: {escape(str(e))}")
+    if bad:
+        raise typer.Exit(1)
+
+
+@zoo_app.command("add")
+def zoo_add(
+    checkpoint: Annotated[Path, typer.Argument(help="A checkpoint written by `ecgbench train`")],
+    name: Annotated[str | None, typer.Option(help="Zoo name (default: file stem)")] = None,
+    zoo_dir: Annotated[Path | None, typer.Option(help="Zoo folder (default: models/)")] = None,
+) -> None:
+    """Register a trained checkpoint: sha256, params, FLOPs, metrics, the training command."""
+    from ecgbench.zoo import Zoo
+
+    e = Zoo(zoo_dir).add(checkpoint, name)
+    out.print(f"added {e.name}: {e.params:,} params, {e.flops / 1e6:.1f} MFLOPs, sha256 {e.sha256}")
+
+
+# --------------------------------------------------------------------------- data
+@data_app.command("check")
+def data_check(
+    directory: Annotated[Path, typer.Argument(help="Folder of .hea/.mat (or .dat) records")],
+    min_seconds: Annotated[
+        float, typer.Option(help="Records shorter than this are unusable")
+    ] = 0.0,
+) -> None:
+    """Record count, per-class table, and every problem. Exit 0 if any record is usable."""
+    from ecgbench.data.check import ABBREVIATIONS, check_folder
+
+    r = check_folder(directory, min_duration_s=min_seconds)
+    out.print(
+        f"{escape(str(r.directory))}: {r.n_headers} headers, [bold]{r.n_usable} usable[/], "
+        f"{len(r.problems)} with problems, {r.unscored} usable without a scored class"
+    )
+    if r.fold_counts:
+        out.print("folds: " + ", ".join(f"{f}: {n}" for f, n in r.fold_counts.items()))
+    out.print("sampling rates: " + ", ".join(f"{k:g} Hz: {v}" for k, v in r.sampling_rates.items()))
+    t = Table(title="scored classes")
+    t.add_column("class")
+    t.add_column("SNOMED")
+    t.add_column("records", justify="right")
+    for c, n in r.class_counts.items():
+        t.add_row(ABBREVIATIONS.get(c, c), c, str(n))
+    out.print(t)
+    for p in r.problems:
+        out.print(f"[yellow]skipped[/] {escape(str(p))}", soft_wrap=True)
+    if not r.ok:
+        raise EcgbenchError(f"no usable record in {r.directory}")
+
+
+# --------------------------------------------------------------------------- score
+@app.command()
+def score(
+    labels: Annotated[Path, typer.Option(help="Folder of label headers (*.hea with #Dx)")],
+    outputs: Annotated[Path, typer.Option(help="Folder of Challenge output files (*.csv)")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the scores as JSON")
+    ] = None,
+    weights: Annotated[
+        Path | None, typer.Option(help="Challenge weights.csv (default: $ECGBENCH_WEIGHTS)")
+    ] = None,
+) -> None:
+    """Score Challenge output files like the official evaluate_model.py."""
+    from ecgbench.fileio import atomic_write_json
+    from ecgbench.metrics.scoring_io import score_folders
+
+    s = score_folders(labels, outputs, weights).to_json_dict()
+    t = Table(title="Challenge scores")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    for k, v in s.items():
+        t.add_row(k, _fmt(v, 6))
+    out.print(t)
+    if json_out:
+        atomic_write_json(json_out, s)
+
+
+# --------------------------------------------------------------------------- train
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="Record folder with metadata.csv (strat_fold)")],
+    out_path: Annotated[Path, typer.Option("--out", help="Checkpoint to write (best epoch)")],
+    model: Annotated[str | None, typer.Option(help="Named size, e.g. convnext1d_pico")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="TOML with [model] and [train] tables")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option()] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch")] = None,
+    lr: Annotated[float | None, typer.Option()] = None,
+    optimizer: Annotated[str | None, typer.Option(help="adamw | sgd | sgd-momentum")] = None,
+    crop: Annotated[int | None, typer.Option(help="Training crop in samples")] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    threads: Annotated[int | None, typer.Option()] = None,
+    train_folds: Annotated[str | None, typer.Option(help="e.g. 1-8")] = None,
+    val_folds: Annotated[str | None, typer.Option(help="e.g. 9")] = None,
+    test_folds: Annotated[str | None, typer.Option(help="e.g. 10")] = None,
+    limit: Annotated[int | None, typer.Option(help="Read at most N records")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Cap steps per epoch")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from <out>.last.pt")] = False,
+    weights: Annotated[Path | None, typer.Option(help="Challenge weights.csv")] = None,
+) -> None:
+    """Train one ConvNeXt-1D (asymmetric loss, ExponentialLR), keeping the best checkpoint."""
+    from ecgbench.train.config import resolve_train_config
+    from ecgbench.train.loop import train_model
+
+    model_cfg, cfg = resolve_train_config(
+        model=model,
+        config=config,
+        overrides={
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "lr": lr,
+            "optimizer": optimizer,
+            "crop_samples": crop,
+            "seed": seed,
+            "threads": threads,
+            "train_folds": train_folds,
+            "val_folds": val_folds,
+            "test_folds": test_folds,
+            "limit": limit,
+            "max_steps": max_steps,
+        },
+    )
+    r = train_model(model_cfg, data, out_path, cfg, resume=resume, weights_path=weights)
+    if r.interrupted:
+        err.print("[yellow]interrupted[/]: the best checkpoint so far is kept")
+    out.print(
+        f"best epoch {r.best_epoch + 1}: val {_fmt(r.metrics['val']['challenge_score'])} "
+        f"(AUROC {_fmt(r.metrics['val']['auroc'])})"
+        + (
+            f", test {_fmt(r.metrics['test']['challenge_score'])} "
+            f"(AUROC {_fmt(r.metrics['test']['auroc'])})"
+            if "test" in r.metrics
+            else ""
+        )
+        + f"; {r.train_seconds:.0f} s, {r.samples_per_s:.0f} samples/s -> {r.checkpoint}"
+    )
+    if r.interrupted:
+        raise typer.Exit(130)
+
+
+# --------------------------------------------------------------------------- export
+def _export_options(
+    cache_dir: Path | None, force: bool, calibration: Path | None, calibration_size: int,
+    max_drop: float | None,
+):  # fmt: skip
+    from ecgbench.export.pipeline import ExportOptions
+    from ecgbench.export.quantize import QuantSettings
+
+    return ExportOptions(
+        cache_dir=cache_dir,
+        force=force,
+        calibration_dir=calibration,
+        quant=QuantSettings(subset_size=calibration_size, max_drop=max_drop),
+    )
+
+
+@app.command()
+def export(
+    model: Annotated[str, typer.Option(help="Zoo name, checkpoint path, or all")] = "all",
+    precision: Annotated[str, typer.Option(help="fp32,fp16,int8 or all")] = "all",
+    fmt: Annotated[str, typer.Option("--format", help="openvino,onnx or all")] = "all",
+    calibration: Annotated[
+        Path | None, typer.Option(help="Records for INT8 calibration (default: $ECGBENCH_DATA)")
+    ] = None,
+    calibration_size: Annotated[int, typer.Option(help="Calibration records")] = 300,
+    max_drop: Annotated[
+        float | None, typer.Option(help="INT8 with accuracy control: max Challenge-score drop")
+    ] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Export cache folder")] = None,
+    force: Annotated[bool, typer.Option(help="Rebuild even if cached")] = False,
+    verify: Annotated[bool, typer.Option(help="Check each variant against PyTorch")] = True,
+    zoo: Annotated[bool, typer.Option("--zoo", help="Bundle INT8 artifacts into models/")] = False,
+) -> None:
+    """Export zoo models to ONNX and OpenVINO IR (FP32 / FP16 / INT8), cached and verified."""
+    from ecgbench.export.pipeline import export_models, parse_formats, parse_precisions
+    from ecgbench.zoo import Zoo
+
+    z = Zoo()
+    names = z.names() if model == "all" else [m.strip() for m in model.split(",")]
+    opts = _export_options(cache_dir, force, calibration, calibration_size, max_drop)
+    vs = export_models(
+        names, parse_formats(fmt), parse_precisions(precision), opts, z, verify=verify, to_zoo=zoo
+    )
+    t = Table(title="exports")
+    for c in ("model", "format", "precision", "source", "seconds", "calib s", "verification"):
+        t.add_column(c)
+    failed = 0
+    for v in vs:
+        ver = v.verification.summary() if v.verification else "not verified"
+        failed += bool(v.verification and not v.verification.passed)
+        calib = v.meta.get("calibration_seconds")
+        t.add_row(
+            v.model, v.format, v.precision, v.source, f"{v.seconds:.1f}",
+            f"{calib:.1f}" if calib else "–",
+            ("[red]" if v.verification and not v.verification.passed else "") + escape(ver),
+        )  # fmt: skip
+    out.print(t)
+    for v in vs:
+        out.print(f"{v.model} {v.format} {v.precision}: {v.path}", highlight=False)
+    if failed:
+        err.print(f"[red bold]{failed} variant(s) failed verification[/]")
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- evaluate
+@app.command()
+def evaluate(
+    model: Annotated[str, typer.Option(help="Zoo name, checkpoint path, or all")],
+    data: Annotated[Path, typer.Option(help="Record folder")],
+    precision: Annotated[str, typer.Option(help="fp32, fp16, int8 (or all)")] = "fp32",
+    backend: Annotated[str, typer.Option(help="openvino, onnxruntime, torch (or all)")] = "torch",
+    folds: Annotated[str | None, typer.Option(help="Folds to score, e.g. 10")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write scores as JSON")] = None,
+    outputs: Annotated[Path | None, typer.Option(help="Write Challenge output files here")] = None,
+    store_in_zoo: Annotated[
+        bool, typer.Option("--zoo", help="Record the scores in the zoo manifest")
+    ] = False,
+    weights: Annotated[Path | None, typer.Option(help="Challenge weights.csv")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Export cache folder")] = None,
+) -> None:
+    """Challenge metrics of exact variants (model × backend × precision) on a record folder."""
+    from ecgbench.bench.suite import BACKEND_PRECISIONS
+    from ecgbench.data.folds import parse_folds
+    from ecgbench.export.evaluate import evaluate_variant, store_variant_scores
+    from ecgbench.export.pipeline import ExportOptions, parse_precisions
+    from ecgbench.fileio import atomic_write_json
+    from ecgbench.zoo import Zoo
+
+    z = Zoo()
+    names = z.names() if model == "all" else [m.strip() for m in model.split(",")]
+    backends = list(BACKEND_PRECISIONS) if backend == "all" else backend.split(",")
+    precs = parse_precisions(precision)
+    combos = [(m, b, p) for m in names for b in backends for p in precs
+              if p in BACKEND_PRECISIONS.get(b, (p,))]  # fmt: skip
+    if not combos:
+        raise EcgbenchError("no backend runs that precision (torch: fp32; onnxruntime: fp32, int8)")
+    opts = ExportOptions(cache_dir=cache_dir)
+    fold_t = parse_folds(folds) if folds else None
+    results = []
+    t = Table(title=f"Challenge metrics on {data}" + (f" folds {folds}" if folds else ""))
+    for c in ("model", "backend", "precision", "records", "challenge", "AUROC", "AUPRC",
+              "accuracy", "F1"):  # fmt: skip
+        t.add_column(c)
+    for m, b, p in combos:
+        vs = evaluate_variant(
+            m, b, p, data, fold_t, opts,
+            outputs_dir=(outputs / f"{m}-{b}-{p}") if outputs and len(combos) > 1 else outputs,
+            weights_path=str(weights) if weights else None, zoo=z,
+        )  # fmt: skip
+        results.append(vs.to_dict())
+        s = vs.scores
+        t.add_row(m, b, p, str(vs.n_records), _fmt(s.challenge_score, 4), _fmt(s.auroc, 4),
+                  _fmt(s.auprc, 4), _fmt(s.accuracy, 4), _fmt(s.f_measure, 4))  # fmt: skip
+        for prob in vs.skipped:
+            err.print(f"[yellow]skipped[/] {prob}")
+        if store_in_zoo:
+            store_variant_scores(z, vs, "ecgbench " + " ".join(sys.argv[1:]))
+    out.print(t)
+    if json_out:
+        atomic_write_json(json_out, results[0] if len(results) == 1 else results)
+
+
+# --------------------------------------------------------------------------- devices
+@app.command()
+def devices() -> None:
+    """What OpenVINO, ONNX Runtime and PyTorch can run on here."""
+    from ecgbench.bench.fingerprint import cpu_info, int8_isa
+    from ecgbench.devices import onnxruntime_providers, openvino_devices, torch_devices
+
+    model, isa = cpu_info()
+    out.print(f"CPU: {model}; ISA: {', '.join(isa)}; INT8: {int8_isa(isa)}")
+    t = Table(title="OpenVINO devices")
+    for c in ("device", "full name", "capabilities", "properties"):
+        t.add_column(c)
+    for d in openvino_devices():
+        t.add_row(d.name, d.full_name, ", ".join(d.capabilities),
+                  "; ".join(f"{k}={v}" for k, v in d.properties.items()))  # fmt: skip
+    out.print(t)
+    out.print("ONNX Runtime providers: " + ", ".join(onnxruntime_providers()))
+    out.print("torch devices: " + ", ".join(torch_devices()))
+    out.print("absent here: " + (", ".join(
+        d for d in ("GPU", "NPU") if d not in {x.name.split(".")[0] for x in openvino_devices()}
+    ) or "none"))  # fmt: skip
+
+
+# --------------------------------------------------------------------------- run
+@app.command()
+def run(
+    device: Annotated[str, typer.Option(help="CPU, GPU, NPU, AUTO, HETERO:GPU,CPU, …")] = "CPU",
+    precision: Annotated[str, typer.Option(help="fp32, fp16, int8, or all")] = "fp32",
+    model: Annotated[str, typer.Option(help="Zoo name(s), checkpoint path, or all")] = "all",
+    backend: Annotated[str, typer.Option(help="openvino, onnxruntime, torch, or all")] = "openvino",
+    batch: Annotated[int, typer.Option(help="Batch size")] = 1,
+    threads: Annotated[int | None, typer.Option(help="Threads (default: all usable cores)")] = None,
+    scenario: Annotated[str, typer.Option(help="latency or throughput")] = "latency",
+    duration: Annotated[float, typer.Option(help="Minimum timed seconds per variant")] = 5.0,
+    min_iters: Annotated[int, typer.Option(help="Minimum timed calls per variant")] = 100,
+    warmup: Annotated[float, typer.Option(help="Warm-up seconds per variant")] = 1.0,
+    samples: Annotated[int | None, typer.Option(help="Input length (default: 10 s)")] = None,
+    suite: Annotated[Path | None, typer.Option(help="Runner profile TOML (runners/*.toml)")] = None,
+    output: Annotated[Path | None, typer.Option(help="Write the run document (JSON)")] = None,
+    store: Annotated[Path | None, typer.Option(help="Results store folder")] = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not add to the store")] = False,
+    crosscheck: Annotated[bool, typer.Option(help="Also run benchmark_app on each IR")] = False,
+    cache_dir: Annotated[Path | None, typer.Option(help="Export cache folder")] = None,
+    calibration: Annotated[Path | None, typer.Option(help="INT8 calibration records")] = None,
+) -> None:
+    """Benchmark zoo variants: export (cached), time interleaved, print and store the rows."""
+    from dataclasses import replace
+
+    from ecgbench.bench.runner import RunOptions, run_plan
+    from ecgbench.bench.suite import RunPlan, expand_all, load_suite
+    from ecgbench.bench.table import results_table
+    from ecgbench.export.pipeline import ExportOptions
+
+    if suite:
+        plan = load_suite(suite)
+    else:
+        plan = expand_all(
+            RunPlan(
+                models=tuple(m.strip() for m in model.split(",")),
+                backends=tuple(b.strip() for b in backend.lower().split(",")),
+                devices=(device,),
+                precisions=tuple(p.strip() for p in precision.lower().split(",")),
+                batch=(batch,),
+                threads=threads,
+                scenario=scenario,
+                duration=duration,
+                min_iters=min_iters,
+                warmup=warmup,
+                samples=samples,
+            )
+        )
+        plan = replace(plan, name="adhoc")
+    opts = RunOptions(
+        export=ExportOptions(cache_dir=cache_dir, calibration_dir=calibration),
+        output=output,
+        store=store,
+        use_store=not no_store,
+        crosscheck=crosscheck,
+    )
+    try:
+        doc = run_plan(plan, opts, log=lambda m: err.print(m, highlight=False))
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]: finished rows were written")
+        raise typer.Exit(130) from None
+    out.print(results_table(doc))
+
+
+# --------------------------------------------------------------------------- report
+@app.command()
+def report(
+    results: Annotated[
+        list[Path] | None, typer.Argument(help="Run JSON files or folders (default: ./results)")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("-o", "--out", help="Report folder")] = Path("report"),
+) -> None:
+    """Runtime box plots beside accuracy, runtime vs FLOPs, Pareto front: HTML + PNG + SVG."""
+    from ecgbench.report.html import build_report
+
+    r = build_report(list(results or []), out_dir)
+    out.print(
+        f"report: {r.index} ({r.rows} rows, {len(r.figures)} figure files, {r.seconds:.1f} s)"
+    )
+
+
+# --------------------------------------------------------------------------- compare
+baseline_app = typer.Typer(help="The committed CI latency baseline.", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+
+
+def _print_comparison(cmp, markdown: Path | None) -> None:
+    from ecgbench.fileio import atomic_write_text
+    from ecgbench.regress import markdown_summary
+
+    colour = {"regression": "red", "improvement": "green", "unchanged": "white",
+              "not comparable": "yellow"}  # fmt: skip
+    t = Table(title="latency gate" + (f" (drift {cmp.drift:.3f} removed)" if cmp.drift else ""))
+    for c in ("verdict", "model", "backend", "device", "precision", "scenario", "baseline ms",
+              "current ms", "ratio", "raw ratio", "95% CI", "p"):  # fmt: skip
+        t.add_column(c)
+    for v in cmp.verdicts:
+        k = v.key
+        ci = f"{v.ci_low:.3f}–{v.ci_high:.3f}" if v.ci_low is not None else v.note
+        t.add_row(
+            f"[{colour[v.verdict]}]{v.verdict}[/]", k["model"], k["backend"], k["device"],
+            k["precision"], k["scenario"], _fmt(v.baseline_ms), _fmt(v.current_ms),
+            _fmt(v.ratio), _fmt(v.raw_ratio), ci,
+            "–" if v.p_value is None else f"{v.p_value:.1e}",
+        )  # fmt: skip
+    out.print(t)
+    if cmp.machine_note:
+        err.print(f"[yellow]{escape(cmp.machine_note)}[/]")
+    if markdown:
+        atomic_write_text(markdown, markdown_summary(cmp))
+
+
+@app.command()
+def compare(
+    baseline: Annotated[Path | None, typer.Argument(help="Baseline run JSON")] = None,
+    current: Annotated[Path | None, typer.Argument(help="Current run JSON")] = None,
+    threshold: Annotated[float, typer.Option(help="Slowdown ratio that counts")] = 1.10,
+    alpha: Annotated[float, typer.Option(help="Significance of the rank test")] = 0.01,
+    markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary")] = None,
+    allow_different_machine: Annotated[
+        bool, typer.Option(help="Compare across fingerprints (relies on GEMM normalisation)")
+    ] = False,
+    no_normalise: Annotated[
+        bool, typer.Option("--no-normalise", help="Do not divide by the GEMM reference drift")
+    ] = False,
+    ab: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option("--ab", help="OLD NEW artifacts (.xml/.onnx/.pt) timed interleaved now"),
+    ] = None,
+    device: Annotated[str, typer.Option(help="Device for --ab")] = "CPU",
+    duration: Annotated[float, typer.Option(help="Seconds per side for --ab")] = 5.0,
+) -> None:
+    """CI latency gate: exit 0 if nothing regressed, 1 on a regression, 2 on bad input."""
+    from ecgbench.bench.results import read_run
+    from ecgbench.bench.timing import StopRule
+    from ecgbench.errors import BadInputError
+    from ecgbench.regress import GateSettings, compare_runs, fingerprint_differences
+
+    settings = GateSettings(threshold=threshold, alpha=alpha, normalise=not no_normalise)
+    if ab:
+        from ecgbench.bench.ab import ab_documents
+
+        base, cur = ab_documents(ab[0], ab[1], device=device,
+                                 rule=StopRule(min_duration_s=duration, min_iters=100))  # fmt: skip
+        settings = GateSettings(threshold=threshold, alpha=alpha, normalise=False)
+    else:
+        if baseline is None or current is None:
+            raise BadInputError("give BASELINE.json CURRENT.json, or --ab OLD NEW")
+        base, cur = read_run(baseline), read_run(current)
+    diffs = fingerprint_differences(base.fingerprint, cur.fingerprint)
+    note = ""
+    if diffs:
+        if not allow_different_machine:
+            raise BadInputError(
+                "refusing to compare runs from different machines/software ("
+                + "; ".join(diffs)
+                + "); use --allow-different-machine to rely on GEMM normalisation"
+            )
+        note = ("different machines (" + "; ".join(diffs) + "): ratios rely on the GEMM "
+                "reference normalisation")  # fmt: skip
+    cmp = compare_runs(base, cur, settings)
+    cmp.machine_note = note
+    _print_comparison(cmp, markdown)
+    raise typer.Exit(cmp.exit_code)
+
+
+@baseline_app.command("update")
+def baseline_update(
+    suite: Annotated[Path, typer.Option(help="Runner profile")] = Path("runners/ci.toml"),
+    out_path: Annotated[Path, typer.Option("--out", help="Baseline file")] = Path(
+        "runners/ci-baseline.json"
+    ),
+) -> None:
+    """Re-run the CI suite and write it as the new baseline (commit the file afterwards)."""
+    from ecgbench.bench.runner import RunOptions, run_plan
+    from ecgbench.bench.suite import load_suite
+    from ecgbench.bench.table import results_table
+
+    doc = run_plan(load_suite(suite), RunOptions(output=out_path, use_store=False),
+                   log=lambda m: err.print(m, highlight=False))  # fmt: skip
+    out.print(results_table(doc))
+    out.print(f"baseline written to {out_path}")
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr and a non-zero exit."""
+    try:
+        app()
+    except EcgbenchError as e:  # raised outside a command (e.g. while parsing)
+        err.print(f"[red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""What can run here: OpenVINO devices, ONNX Runtime providers, torch devices; device-name checks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecgbench.errors import BadInputError, DeviceNotFoundError
+
+# OpenVINO's device names (plugins) and its virtual devices that take a device list.
+KNOWN_OV_DEVICES = ("CPU", "GPU", "NPU")
+VIRTUAL_OV_DEVICES = ("AUTO", "HETERO", "MULTI", "BATCH")
+_DEV = re.compile(r"^(CPU|GPU|NPU)(\.\d+)?$")
+
+
+@dataclass
+class DeviceInfo:
+    name: str
+    full_name: str
+    capabilities: list[str] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+def openvino_devices() -> list[DeviceInfo]:
+    import openvino as ov
+
+    core = ov.Core()
+    out = []
+    for d in core.available_devices:
+        props: dict[str, Any] = {}
+        for key in ("DEVICE_ARCHITECTURE", "OPTIMAL_NUMBER_OF_INFER_REQUESTS", "RANGE_FOR_STREAMS"):
+            try:
+                props[key] = str(core.get_property(d, key))
+            except RuntimeError:
+                continue
+        out.append(
+            DeviceInfo(
+                name=d,
+                full_name=str(core.get_property(d, "FULL_DEVICE_NAME")),
+                capabilities=[str(c) for c in core.get_property(d, "OPTIMIZATION_CAPABILITIES")],
+                properties=props,
+            )
+        )
+    return out
+
+
+def onnxruntime_providers() -> list[str]:
+    import onnxruntime as ort
+
+    return list(ort.get_available_providers())
+
+
+def torch_devices() -> list[str]:
+    import torch
+
+    out = ["cpu"]
+    if torch.cuda.is_available():
+        out += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if hasattr(torch, "xpu") and torch.xpu.is_available():
+        out += [f"xpu:{i}" for i in range(torch.xpu.device_count())]
+    return out
+
+
+def check_openvino_device(device: str, available: list[str] | None = None) -> str:
+    """Validate an OpenVINO device string (``CPU``, ``GPU.1``, ``AUTO:GPU,CPU``, ``HETERO:NPU,CPU``).
+
+    Raises :class:`DeviceNotFoundError` naming what exists when a real device is absent, and
+    :class:`BadInputError` for a name OpenVINO does not know at all.
+    """
+    if available is None:
+        import openvino as ov
+
+        available = list(ov.Core().available_devices)
+    dev = device.strip().upper()
+    if not dev:
+        raise BadInputError("empty device name")
+    head, _, tail = dev.partition(":")
+    if head in VIRTUAL_OV_DEVICES:
+        parts = [p for p in tail.split(",") if p] if tail else []
+        if head in ("HETERO", "MULTI") and not parts:
+            raise BadInputError(f"{head} needs a device list, e.g. {head}:GPU,CPU")
+        for p in parts:
+            check_openvino_device(p, available)
+        return dev
+    if not _DEV.match(dev):
+        raise BadInputError(
+            f"unknown device {device!r}; OpenVINO device names are "
+            f"{', '.join(KNOWN_OV_DEVICES + VIRTUAL_OV_DEVICES)} (e.g. GPU.1, AUTO:GPU,CPU)"
+        )
+    base = dev.split(".")[0]
+    present = {a.split(".")[0] for a in available}
+    if dev not in available and not (dev == base and base in present):
+        raise DeviceNotFoundError(
+            f"device {dev} is not available on this machine; OpenVINO sees: "
+            f"{', '.join(available) or 'no device'}"
+        )
+    return dev
+
+
+def device_kind(device: str) -> str:
+    """The physical device family a (possibly virtual) device string will mostly run on."""
+    dev = device.upper()
+    head, _, tail = dev.partition(":")
+    if head in VIRTUAL_OV_DEVICES:
+        return (tail.split(",")[0].split(".")[0] if tail else "CPU") or "CPU"
+    return dev.split(".")[0]

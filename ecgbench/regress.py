@@ -1,0 +1,201 @@
+"""Latency regression verdicts: baseline run vs current run, robust on noisy shared machines.
+
+Per key (model, backend, device, precision, scenario, batch, input shape): the ratio of medians, a
+bootstrap confidence interval of that ratio, and a Mann–Whitney U test on the raw samples (the
+statistics airspeed velocity uses). Machine drift between the two runs is removed by dividing by the
+ratio of the GEMM reference that each run timed interleaved with its models. A slowdown is a
+regression only when the normalised ratio exceeds the threshold, its confidence interval lies above
+1, and the rank test is significant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ecgbench.bench.results import RunDocument
+
+REGRESSION, IMPROVEMENT, UNCHANGED, NOT_COMPARABLE = (
+    "regression",
+    "improvement",
+    "unchanged",
+    "not comparable",
+)
+# What must match for two runs to be compared without --allow-different-machine.
+FINGERPRINT_KEYS = ("cpu_model", "isa", "threads")
+VERSION_KEYS = ("openvino", "onnxruntime", "torch", "nncf", "onnx")
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    threshold: float = 1.10
+    alpha: float = 0.01
+    n_boot: int = 1000
+    max_samples: int = 4000  # subsample long runs for the bootstrap (speed)
+    normalise: bool = True
+    seed: int = 0
+
+
+@dataclass
+class Verdict:
+    key: dict[str, Any]
+    verdict: str
+    ratio: float | None = None  # current / baseline median, normalised if enabled
+    raw_ratio: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    baseline_ms: float | None = None
+    current_ms: float | None = None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Comparison:
+    verdicts: list[Verdict]
+    drift: float | None  # current/baseline GEMM reference ratio (1.0 = no drift)
+    machine_note: str = ""
+    settings: GateSettings = field(default_factory=GateSettings)
+
+    @property
+    def regressions(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.verdict == REGRESSION]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.regressions else 0
+
+
+def fingerprint_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    diffs = []
+    for k in FINGERPRINT_KEYS:
+        if a.get(k) != b.get(k):
+            diffs.append(f"{k}: {a.get(k)!r} vs {b.get(k)!r}")
+    va, vb = a.get("versions", {}), b.get("versions", {})
+    for k in VERSION_KEYS:
+        if va.get(k) != vb.get(k):
+            diffs.append(f"{k} {va.get(k)} vs {vb.get(k)}")
+    return diffs
+
+
+def _key(r) -> tuple:
+    return (r.model, r.backend, r.device, r.precision, r.scenario, r.batch, tuple(r.input_shape))
+
+
+def _key_dict(k: tuple) -> dict[str, Any]:
+    names = ("model", "backend", "device", "precision", "scenario", "batch", "input_shape")
+    return {n: (list(v) if n == "input_shape" else v) for n, v in zip(names, k, strict=True)}
+
+
+def reference_drift(base: RunDocument, cur: RunDocument) -> float | None:
+    b = base.reference.get("samples_ns") or []
+    c = cur.reference.get("samples_ns") or []
+    if not b or not c:
+        return None
+    return float(np.median(c) / np.median(b))
+
+
+def bootstrap_ratio_ci(
+    base: np.ndarray, cur: np.ndarray, n_boot: int, rng: np.random.Generator, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile bootstrap CI of median(cur)/median(base), resampling each side independently."""
+    bi = rng.integers(0, len(base), size=(n_boot, len(base)))
+    ci = rng.integers(0, len(cur), size=(n_boot, len(cur)))
+    ratios = np.median(cur[ci], axis=1) / np.median(base[bi], axis=1)
+    lo, hi = np.percentile(ratios, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
+    return float(lo), float(hi)
+
+
+def _subsample(a: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    return a if len(a) <= n else rng.choice(a, size=n, replace=False)
+
+
+def compare_runs(
+    base: RunDocument,
+    cur: RunDocument,
+    settings: GateSettings | None = None,
+) -> Comparison:
+    from scipy.stats import mannwhitneyu
+
+    s = settings or GateSettings()
+    rng = np.random.default_rng(s.seed)
+    drift = reference_drift(base, cur) if s.normalise else None
+    scale = drift or 1.0
+    b_rows = {_key(r): r for r in base.rows}
+    c_rows = {_key(r): r for r in cur.rows}
+    verdicts: list[Verdict] = []
+    for k in sorted(set(b_rows) | set(c_rows), key=str):
+        if k not in c_rows:
+            verdicts.append(Verdict(_key_dict(k), NOT_COMPARABLE, note="only in the baseline"))
+            continue
+        if k not in b_rows:
+            verdicts.append(Verdict(_key_dict(k), NOT_COMPARABLE, note="only in the current run"))
+            continue
+        b = np.asarray(b_rows[k].samples_ns, dtype=np.float64)
+        c = np.asarray(c_rows[k].samples_ns, dtype=np.float64) / scale
+        if len(b) < 5 or len(c) < 5:
+            verdicts.append(Verdict(_key_dict(k), NOT_COMPARABLE, note="fewer than 5 samples"))
+            continue
+        raw = float(np.median(c) * scale / np.median(b))
+        ratio = float(np.median(c) / np.median(b))
+        bs, cs = _subsample(b, s.max_samples, rng), _subsample(c, s.max_samples, rng)
+        lo, hi = bootstrap_ratio_ci(bs, cs, s.n_boot, rng)
+        p = float(mannwhitneyu(cs, bs, alternative="two-sided").pvalue)
+        if ratio > s.threshold and lo > 1.0 and p < s.alpha:
+            v = REGRESSION
+        elif ratio < 1 / s.threshold and hi < 1.0 and p < s.alpha:
+            v = IMPROVEMENT
+        else:
+            v = UNCHANGED
+        verdicts.append(
+            Verdict(
+                key=_key_dict(k),
+                verdict=v,
+                ratio=ratio,
+                raw_ratio=raw,
+                ci_low=lo,
+                ci_high=hi,
+                p_value=p,
+                baseline_ms=float(np.median(b) / 1e6),
+                current_ms=float(np.median(c) * scale / 1e6),
+            )
+        )
+    return Comparison(verdicts=verdicts, drift=drift, settings=s)
+
+
+def markdown_summary(cmp: Comparison, title: str = "ecgbench latency gate") -> str:
+    icon = {REGRESSION: "🔴", IMPROVEMENT: "🟢", UNCHANGED: "⚪", NOT_COMPARABLE: "⚠️"}
+    n_reg = len(cmp.regressions)
+    head = f"## {title}: " + (f"{n_reg} regression(s)" if n_reg else "no regression")
+    lines = [head, ""]
+    s = cmp.settings
+    drift = f"{cmp.drift:.3f}" if cmp.drift else "n/a"
+    lines.append(
+        f"Threshold ×{s.threshold:.2f}, α={s.alpha}; machine drift (GEMM reference, current / "
+        f"baseline) {drift}" + ("; ratios normalised by it." if cmp.drift else ".")
+    )
+    if cmp.machine_note:
+        lines.append(f"\n> {cmp.machine_note}")
+    lines += [
+        "",
+        "| | model | backend | device | precision | baseline ms | current ms | ratio | 95% CI | p |",
+        "|---|---|---|---|---|---:|---:|---:|---|---:|",
+    ]
+    for v in cmp.verdicts:
+        k = v.key
+
+        def f(x, spec):
+            return "–" if x is None else format(x, spec)
+
+        ci = f"{v.ci_low:.3f}–{v.ci_high:.3f}" if v.ci_low is not None else v.note
+        lines.append(
+            f"| {icon[v.verdict]} {v.verdict} | {k['model']} | {k['backend']} | {k['device']} | "
+            f"{k['precision']} | {f(v.baseline_ms, '.3f')} | {f(v.current_ms, '.3f')} | "
+            f"{f(v.ratio, '.3f')} | {ci} | {f(v.p_value, '.1e')} |"
+        )
+    return "\n".join(lines) + "\n"

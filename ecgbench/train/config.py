@@ -1,0 +1,83 @@
+"""Training configuration from a named size, a TOML file and CLI overrides (in that order)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import fields, replace
+from typing import Any
+
+from ecgbench.data.folds import parse_folds
+from ecgbench.errors import BadInputError
+from ecgbench.nets.convnext1d import MODEL_SIZES, ConvNeXt1DConfig, config_for
+from ecgbench.tomlio import read_toml
+from ecgbench.train.loop import TrainConfig
+from ecgbench.train.optim import OPTIMIZERS
+
+_FOLD_KEYS = ("train_folds", "val_folds", "test_folds")
+
+
+# TrainConfig's annotations (strings, as the module uses postponed evaluation) -> accepted types.
+_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,), "float": (int, float), "str": (str,), "int | None": (int, type(None)),
+}  # fmt: skip
+
+
+def _coerce(key: str, value: Any) -> Any:
+    if key in _FOLD_KEYS:
+        if isinstance(value, str):
+            return parse_folds(value)
+        values = value if isinstance(value, list | tuple) else [value]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            raise BadInputError(f"{key} must be fold numbers like [1, 2] or '1-8', got {value!r}")
+        return tuple(values)
+    return value
+
+
+def _check_types(cfg: TrainConfig) -> None:
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        want = _TYPES.get(str(f.type))
+        if want is not None and (isinstance(v, bool) or not isinstance(v, want)):
+            raise BadInputError(f"{f.name} must be {f.type}, got {v!r}")
+
+
+def resolve_train_config(
+    model: str | None,
+    config: str | os.PathLike[str] | None,
+    overrides: dict[str, Any],
+) -> tuple[ConvNeXt1DConfig, TrainConfig]:
+    """``[model]`` may hold ``name = "convnext1d_pico"`` plus any ConvNeXt1DConfig field."""
+    doc: dict[str, Any] = read_toml(config) if config else {}
+    unknown_tables = set(doc) - {"model", "train"}
+    if unknown_tables:
+        raise BadInputError(
+            f"{config}: unknown tables {sorted(unknown_tables)}; use [model], [train]"
+        )
+    mdoc = dict(doc.get("model", {}))
+    name = model or mdoc.pop("name", None)
+    mdoc.pop("name", None)
+    if name is None and not mdoc:
+        raise BadInputError("give --model NAME or --config FILE with a [model] table")
+    try:
+        if name is not None:
+            if name not in MODEL_SIZES:
+                raise BadInputError(f"unknown model {name!r}; sizes: {', '.join(MODEL_SIZES)}")
+            model_cfg = config_for(name, **mdoc)
+        else:
+            model_cfg = ConvNeXt1DConfig.from_dict(mdoc)
+    except (TypeError, ValueError) as e:
+        raise BadInputError(f"bad model config: {e}") from None
+    tdoc = dict(doc.get("train", {}))
+    known = {f.name for f in fields(TrainConfig)}
+    bad = set(tdoc) - known
+    if bad:
+        raise BadInputError(f"{config}: unknown [train] keys {sorted(bad)}")
+    merged = {k: _coerce(k, v) for k, v in tdoc.items()}
+    merged.update({k: _coerce(k, v) for k, v in overrides.items() if v is not None})
+    cfg = replace(TrainConfig(), **merged)
+    _check_types(cfg)
+    if cfg.optimizer not in OPTIMIZERS:
+        raise BadInputError(f"unknown optimiser {cfg.optimizer!r}; choose {', '.join(OPTIMIZERS)}")
+    if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.crop_samples < 16:
+        raise BadInputError("epochs and batch must be >= 1 and crop >= 16 samples")
+    return model_cfg, cfg

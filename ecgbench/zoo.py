@@ -1,0 +1,204 @@
+"""The model zoo: ``models/zoo.toml`` over committed checkpoints, verified by sha256 before use."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecgbench.checkpoint import Checkpoint, load_checkpoint
+from ecgbench.errors import BadInputError, ChecksumError
+from ecgbench.fileio import sha256_file
+from ecgbench.nets.flops import measure_complexity
+from ecgbench.tomlio import read_toml, write_toml
+
+ZOO_ENV = "ECGBENCH_ZOO"
+MANIFEST = "zoo.toml"
+HEADER = (
+    "# ecgbench model zoo. Written by `ecgbench zoo add` and `ecgbench export --zoo`; do not edit\n"
+    "# by hand: every number here was produced by the command recorded beside it.\n"
+    "# Trained on PTB-XL 1.0.3 (Wagner et al., Scientific Data 2020, CC BY 4.0) in Challenge format.\n"
+)
+
+
+def default_zoo_dir() -> Path:
+    """``$ECGBENCH_ZOO``, else ``models/`` of the checkout this package lives in, else ``./models``."""
+    if os.environ.get(ZOO_ENV):
+        return Path(os.environ[ZOO_ENV])
+    repo_models = Path(__file__).resolve().parents[1] / "models"
+    if (repo_models / MANIFEST).is_file():
+        return repo_models
+    return Path.cwd() / "models"
+
+
+@dataclass
+class ZooEntry:
+    name: str
+    file: str
+    sha256: str
+    params: int
+    flops: int
+    input_shape: tuple[int, ...]
+    train_command: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)  # {"val": {...}, "test": {...}, ...}
+    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # accuracy per variant
+    zoo_dir: Path = Path(".")
+
+    @property
+    def path(self) -> Path:
+        return self.zoo_dir / self.file
+
+    def to_toml(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "file": self.file,
+            "sha256": self.sha256,
+            "params": self.params,
+            "flops": self.flops,
+            "input_shape": list(self.input_shape),
+            "train_command": self.train_command,
+        }
+        d.update(self.metrics)
+        if self.artifacts:
+            d["artifacts"] = self.artifacts
+        if self.variants:
+            d["variants"] = self.variants
+        return d
+
+
+_RESERVED = {"file", "sha256", "params", "flops", "input_shape", "train_command"}
+
+
+class Zoo:
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = Path(root) if root else default_zoo_dir()
+        self.entries: dict[str, ZooEntry] = {}
+        mf = self.root / MANIFEST
+        if mf.is_file():
+            self._parse(read_toml(mf))
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / MANIFEST
+
+    def _parse(self, doc: dict[str, Any]) -> None:
+        for name, d in doc.get("models", {}).items():
+            try:
+                self.entries[name] = ZooEntry(
+                    name=name,
+                    file=d["file"],
+                    sha256=d["sha256"],
+                    params=int(d["params"]),
+                    flops=int(d["flops"]),
+                    input_shape=tuple(d["input_shape"]),
+                    train_command=d.get("train_command", ""),
+                    metrics={
+                        k: v
+                        for k, v in d.items()
+                        if k not in _RESERVED and k not in ("artifacts", "variants")
+                    },
+                    artifacts=d.get("artifacts", {}),
+                    variants=d.get("variants", {}),
+                    zoo_dir=self.root,
+                )
+            except (KeyError, TypeError, ValueError) as e:
+                raise BadInputError(f"{self.manifest}: entry {name!r} is malformed ({e})") from None
+
+    def names(self) -> list[str]:
+        return sorted(self.entries, key=lambda n: self.entries[n].flops)
+
+    def get(self, name: str) -> ZooEntry:
+        if name not in self.entries:
+            known = ", ".join(self.names()) or "none (the zoo is empty)"
+            raise BadInputError(f"unknown model {name!r}; zoo models: {known}")
+        return self.entries[name]
+
+    def resolve(self, names: str | list[str]) -> list[ZooEntry]:
+        """``"all"`` or a name (or list of names) -> entries, smallest first."""
+        if isinstance(names, str):
+            names = self.names() if names == "all" else [n.strip() for n in names.split(",")]
+        return [self.get(n) for n in names]
+
+    def verify(self, name: str) -> Path:
+        """The checkpoint path, after checking its sha256 against the manifest."""
+        e = self.get(name)
+        if not e.path.is_file():
+            raise BadInputError(f"checkpoint for {name} missing: {e.path}")
+        actual = sha256_file(e.path)
+        if actual != e.sha256:
+            raise ChecksumError(
+                f"{e.path}: sha256 {actual[:12]}… does not match the manifest's {e.sha256[:12]}…; "
+                "refusing to load a checkpoint that changed"
+            )
+        return e.path
+
+    def load(self, name: str) -> Checkpoint:
+        return load_checkpoint(self.verify(name))
+
+    def save(self) -> None:
+        doc = {"schema": 1, "models": {n: self.entries[n].to_toml() for n in self.names()}}
+        write_toml(self.manifest, doc, header=HEADER)
+
+    def add(self, checkpoint: str | os.PathLike[str], name: str | None = None) -> ZooEntry:
+        """Register a trained checkpoint (copied into the zoo folder if it lives elsewhere)."""
+        src = Path(checkpoint)
+        ckpt = load_checkpoint(src)
+        name = name or src.stem
+        dest = self.root / f"{name}.pt"
+        if src.resolve() != dest.resolve():
+            import shutil
+
+            self.root.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+        shape = (1, ckpt.config.in_channels, ckpt.preprocessing.eval_samples)
+        cx = measure_complexity(ckpt.build_model(), shape)
+        m = ckpt.metrics
+        metrics: dict[str, Any] = {}
+        for split in ("val", "test"):
+            if split in m:
+                metrics[split] = {k: v for k, v in m[split].items() if v is not None}
+        metrics["training"] = {
+            k: m[k]
+            for k in ("train_seconds", "train_samples_per_s", "best_epoch", "epochs_run")
+            if k in m
+        }
+        metrics["training"]["data"] = ckpt.data.get("dir", "")
+        entry = ZooEntry(
+            name=name,
+            file=dest.name,
+            sha256=sha256_file(dest),
+            params=cx.params,
+            flops=cx.flops,
+            input_shape=shape,
+            train_command=ckpt.command,
+            metrics=metrics,
+            zoo_dir=self.root,
+        )
+        old = self.entries.get(name)
+        if old is not None and old.sha256 == entry.sha256:
+            entry.artifacts, entry.variants = old.artifacts, old.variants
+        self.entries[name] = entry
+        self.save()
+        return entry
+
+
+def checkpoint_from(model: str, zoo: Zoo | None = None) -> tuple[str, Checkpoint, Path]:
+    """A zoo name or a checkpoint path -> (name, checkpoint, path); zoo models are sha-verified."""
+    p = Path(model)
+    if p.suffix == ".pt" or p.exists():
+        return p.stem, load_checkpoint(p), p
+    zoo = zoo or Zoo()
+    path = zoo.verify(model)
+    return model, load_checkpoint(path), path
+
+
+def verify_artifacts(entry: ZooEntry) -> None:
+    """Check the bundled artifacts (e.g. the INT8 IR) of a zoo entry against their sha256."""
+    for key, a in entry.artifacts.items():
+        for rel, digest in a.get("files", {}).items():
+            p = entry.zoo_dir / rel
+            if not p.is_file():
+                raise BadInputError(f"{entry.name}: bundled {key} file missing: {p}")
+            if sha256_file(p) != digest:
+                raise ChecksumError(f"{entry.name}: bundled {key} file {p} fails its sha256 check")
