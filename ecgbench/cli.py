@@ -393,7 +393,7 @@ def run(
     device: Annotated[str, typer.Option(help="CPU, GPU, NPU, AUTO, HETERO:GPU,CPU, …")] = "CPU",
     precision: Annotated[str, typer.Option(help="fp32, fp16, int8, or all")] = "fp32",
     model: Annotated[str, typer.Option(help="Zoo name(s), checkpoint path, or all")] = "all",
-    backend: Annotated[str, typer.Option(help="openvino, onnxruntime, torch, or all")] = "openvino",
+    backend: Annotated[str, typer.Option(help="openvino, onnxruntime, torch, or all")] = "all",
     batch: Annotated[int, typer.Option(help="Batch size")] = 1,
     threads: Annotated[int | None, typer.Option(help="Threads (default: all usable cores)")] = None,
     scenario: Annotated[str, typer.Option(help="latency or throughput")] = "latency",

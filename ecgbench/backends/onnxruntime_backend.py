@@ -64,14 +64,14 @@ class ONNXRuntimeBackend(Backend):
         if spec.threads:
             so.intra_op_num_threads = spec.threads
             so.inter_op_num_threads = 1
+        providers = self._providers(spec.device)
         t0 = time.perf_counter()
         try:
-            self.session = ort.InferenceSession(
-                str(spec.artifact), so, providers=self._providers(spec.device)
-            )
-        except (RuntimeError, ort.capi.onnxruntime_pybind11_state.Fail) as e:
+            self.session = ort.InferenceSession(str(spec.artifact), so, providers=providers)
+        except Exception as e:  # ORT's errors (InvalidProtobuf, NoSuchFile, ...) subclass Exception
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise EcgbenchError(
-                f"{spec.artifact.name} failed to load in ONNX Runtime: {e}"
+                f"{spec.artifact.name} failed to load in ONNX Runtime: {first}"
             ) from None
         compile_ms = (time.perf_counter() - t0) * 1e3
         return LoadInfo(

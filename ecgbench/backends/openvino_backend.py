@@ -20,12 +20,27 @@ def runtime_precisions(compiled) -> Counter[str]:
     counts: Counter[str] = Counter()
     for op in compiled.get_runtime_model().get_ordered_ops():
         rt = op.get_rt_info()
-        ltype = str(rt["layerType"]) if "layerType" in rt else op.get_type_name()
-        if ltype in ("Parameter", "Result", "Constant", "Input", "Output"):
+        ltype = _rt_str(rt, "layerType") or op.get_type_name()
+        if ltype in ("Parameter", "Result", "Constant", "Const", "Input", "Output"):
             continue
-        prec = str(rt["runtimePrecision"]) if "runtimePrecision" in rt else "?"
+        prec = _rt_str(rt, "runtimePrecision") or "?"
         counts[prec.lower()] += 1
     return counts
+
+
+def _ov_error(e: Exception) -> str:
+    """OpenVINO's message on one line, without its "Exception from src/...cpp:N:" trace lines."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    said = [ln for ln in lines if not ln.startswith("Exception from ")]
+    return " ".join(said or lines)[:400] or type(e).__name__
+
+
+def _rt_str(rt, key: str) -> str | None:
+    """An rt_info value as text: ``str()`` of an ``OVAny`` is ``"<ovany class>"``, not its value."""
+    if key not in rt:
+        return None
+    v = rt[key]
+    return v.astype(str) if hasattr(v, "astype") else str(v)
 
 
 class OpenVINOBackend(Backend):
@@ -45,7 +60,10 @@ class OpenVINOBackend(Backend):
 
         core = ov.Core()
         device = check_openvino_device(spec.device, list(core.available_devices))
-        model = core.read_model(str(spec.artifact))
+        try:
+            model = core.read_model(str(spec.artifact))
+        except RuntimeError as e:
+            raise EcgbenchError(f"{spec.artifact.name}: not a readable IR ({_ov_error(e)})") from None
         # Static shapes: NPU requires them, and on CPU a dynamic-shape INT8 IR runs much slower
         # than the same IR reshaped (see README, "INT8 gap").
         if spec.static_shape or device_kind(device) == "NPU":
@@ -63,9 +81,8 @@ class OpenVINOBackend(Backend):
         try:
             self.compiled = core.compile_model(model, device, config)
         except RuntimeError as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else "RuntimeError"
             raise EcgbenchError(
-                f"{spec.artifact.name} failed to compile on {device}: {first}"
+                f"{spec.artifact.name} failed to compile on {device}: {_ov_error(e)}"
             ) from None
         compile_ms = (time.perf_counter() - t0) * 1e3
         self.request = self.compiled.create_infer_request()

@@ -34,7 +34,7 @@ def measure(pairs: int, suite: Path, slowdown: float, duration: float, threshold
     plan = load_suite(suite)
     plan = replace(plan, duration=duration, min_iters=30, warmup=0.5)
     base_samples = 5000
-    slow = replace(plan, samples=int(round(base_samples * slowdown)))
+    slow = replace(plan, samples=round(base_samples * slowdown))
     plan = replace(plan, samples=base_samples)
     opts = RunOptions(use_store=False, verify=False, show_progress=False)
     settings = GateSettings(threshold=threshold)
@@ -77,11 +77,16 @@ def summarise(out: dict) -> dict:
         "detection_rate_per_key": sum(p["alarms"] for p in sl) / keys_sl,
         "detection_rate_per_pair_all_keys": float(np.mean([p["alarms"] == p["keys"] for p in sl])),
         "raw_detection_rate_per_key": sum(p["raw_alarms"] for p in sl) / keys_sl,
-        "aa_ratio_spread_raw": {"sd": float(aa_raw.std()), "min": float(aa_raw.min()),
-                                "max": float(aa_raw.max())},  # fmt: skip
-        "aa_ratio_spread_normalised": {"sd": float(aa_ratios.std()),
-                                       "min": float(aa_ratios.min()),
-                                       "max": float(aa_ratios.max())},  # fmt: skip
+        "aa_ratio_spread_raw": {
+            "sd": float(aa_raw.std()),
+            "min": float(aa_raw.min()),
+            "max": float(aa_raw.max()),
+        },
+        "aa_ratio_spread_normalised": {
+            "sd": float(aa_ratios.std()),
+            "min": float(aa_ratios.min()),
+            "max": float(aa_ratios.max()),
+        },
         "slow_ratio_median": float(np.median(sl_ratios)),
     }
 

@@ -119,10 +119,12 @@ def read_run(path: str | os.PathLike[str]) -> RunDocument:
         d = json.loads(p.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BadInputError(f"{p}: not valid JSON ({e})") from None
-    if not isinstance(d, dict) or d.get("schema") != SCHEMA or "rows" not in d:
+    if not isinstance(d, dict) or d.get("schema") != SCHEMA or not isinstance(d.get("rows"), list):
         raise BadInputError(f"{p}: not an ecgbench results document (schema {SCHEMA})")
     rows = []
     for i, r in enumerate(d["rows"]):
+        if not isinstance(r, dict):
+            raise BadInputError(f"{p}: row {i} is not an object")
         missing = {"model", "backend", "device", "precision", "samples_ns"} - set(r)
         if missing:
             raise BadInputError(f"{p}: row {i} lacks {', '.join(sorted(missing))}")

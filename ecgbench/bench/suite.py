@@ -60,6 +60,10 @@ class RunPlan:
             raise BadInputError("batch and min-iters must be >= 1 and duration > 0")
         if self.threads is not None and self.threads < 1:
             raise BadInputError("threads must be >= 1")
+        if self.samples is not None and self.samples < 1:
+            raise BadInputError("samples (input length) must be >= 1")
+        if not isinstance(self.static_shape, bool):
+            raise BadInputError(f"static_shape must be true or false, not {self.static_shape!r}")
         if not any(p in BACKEND_PRECISIONS[b] for b in self.backends for p in self.precisions):
             raise BadInputError(
                 "no backend runs those precisions (torch: fp32; onnxruntime: fp32, int8)"

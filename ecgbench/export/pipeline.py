@@ -179,6 +179,31 @@ class ModelExporter:
         self._verify = (x, real)
         return self._verify
 
+    def accuracy_control_inputs(self):
+        """Validation-fold records and a Challenge-score function for quantize_with_accuracy_control."""
+        from ecgbench.data.classes import load_weights
+        from ecgbench.metrics.challenge import compute_challenge_metric
+        from ecgbench.train.evaluate import sigmoid
+
+        d = self._data_dir()
+        if d is None:
+            raise EcgbenchError("--max-drop needs validation records: pass --calibration DIR")
+        folds = self.opts.validation_folds if (Path(d) / "metadata.csv").is_file() else None
+        val = load_dataset(d, self.pp, folds=folds, min_duration_s=1.0, show_progress=False)
+        weights = load_weights(None)
+        thr = np.asarray(self.ckpt.thresholds)
+
+        def validate(compiled, items) -> float:
+            logits, labels = [], []
+            for x, y in items:
+                logits.append(np.asarray(compiled(x)[0]))
+                labels.append(y)
+            probs = sigmoid(np.concatenate(logits).astype(np.float64))
+            y = np.stack(labels).astype(bool)
+            return compute_challenge_metric(weights.matrix, y, probs >= thr, weights.classes)
+
+        return (val.eval_array(), val.labels), validate
+
     # ------------------------------------------------------------------ builders
     def ov_fp32_model(self):
         if self._ov_fp32 is None:
@@ -204,7 +229,15 @@ class ModelExporter:
             main = "model.xml"
         elif fmt == "openvino":  # int8
             calib = self.calibration_set().eval_array()
-            q = quantize_int8(self.ov_fp32_model(), calib, self.opts.quant)
+            # NNCF writes into the rt_info of the model it is given: quantize a copy, so the FP32 /
+            # FP16 IR saved later from the same graph stays byte-identical to a fresh export.
+            validation, validate_fn = (None, None)
+            if self.opts.quant.max_drop is not None:
+                validation, validate_fn = self.accuracy_control_inputs()
+            q = quantize_int8(
+                self.ov_fp32_model().clone(), calib, self.opts.quant, validation, validate_fn
+            )
+            meta.update(q.accuracy_control)
             save_ir(q.model, tmp / "model.xml", fp16=False)
             meta["calibration_seconds"] = q.seconds
             meta["calibration_records"] = q.calibration_records
@@ -257,6 +290,8 @@ class ModelExporter:
         )
 
     def variant(self, fmt: str, precision: str) -> ExportedVariant:
+        if fmt not in FORMAT_PRECISIONS:
+            raise BadInputError(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
         if precision not in FORMAT_PRECISIONS[fmt]:
             raise BadInputError(
                 f"{fmt} export has no {precision} variant (available: "
@@ -317,6 +352,7 @@ def export_models(
 
     zoo = zoo or Zoo()
     results: list[ExportedVariant] = []
+    parse_formats(",".join(formats))  # an unknown format is bad input, not a KeyError
     jobs = [(f, p) for f in formats for p in precisions if p in FORMAT_PRECISIONS[f]]
     if not jobs:
         raise BadInputError("no variant matches those formats and precisions")

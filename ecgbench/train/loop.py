@@ -139,8 +139,12 @@ def train_model(
 
     start_epoch, best_score, best_epoch = 0, -np.inf, -1
     history: list[EpochLog] = []
-    if resume and last_path.is_file():
+    if resume and not last_path.is_file():
+        raise BadInputError(f"--resume: no {last_path.name} beside {out} to resume from")
+    if resume:
         last = load_checkpoint(last_path)
+        if last.config != model_cfg:
+            raise BadInputError(f"--resume: {last_path.name} was trained with another model config")
         model.load_state_dict(last.state_dict)
         opt.load_state_dict(last.extra["optimizer"])
         sched.load_state_dict(last.extra["scheduler"])
