@@ -571,6 +571,107 @@ def baseline_update(
     out.print(f"baseline written to {out_path}")
 
 
+# --------------------------------------------------------------------------- scaling
+@app.command()
+def sweep(
+    data: Annotated[Path, typer.Option(help="Record folder with metadata.csv")],
+    trials: Annotated[int, typer.Option(help="Trials this worker runs")] = 10,
+    storage: Annotated[str, typer.Option(help="optuna storage URL")] = "sqlite:///sweep.db",
+    study: Annotated[str, typer.Option(help="Study name")] = "convnext1d-ecg",
+    epochs: Annotated[int, typer.Option(help="Epochs per trial (the fixed budget)")] = 3,
+    timeout: Annotated[float | None, typer.Option(help="Stop after S seconds")] = None,
+    data_fraction: Annotated[float, typer.Option(help="Fraction of training records")] = 1.0,
+    threads: Annotated[int | None, typer.Option(help="torch threads")] = None,
+    limit: Annotated[int | None, typer.Option(help="Read at most N records")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Cap steps per epoch")] = None,
+    weights: Annotated[Path | None, typer.Option(help="Challenge weights.csv")] = None,
+) -> None:
+    """Sample the design space and train each trial; many workers may share one storage."""
+    from ecgbench.scaling.sweep import SweepConfig, run_sweep
+
+    if not 0 < data_fraction <= 1:
+        raise EcgbenchError("--data-fraction must be in (0, 1]")
+    r = run_sweep(
+        SweepConfig(data_dir=data, storage=storage, study=study, trials=trials, epochs=epochs,
+                    timeout=timeout, train_fraction=data_fraction, threads=threads, limit=limit,
+                    max_steps=max_steps, weights_path=str(weights) if weights else None),
+        log=lambda m: out.print(m, highlight=False),
+    )  # fmt: skip
+    out.print(
+        f"study {r['study']}: {r['trials']} trials ({r['complete']} complete, {r['failed']} "
+        f"failed) in {r['storage']}; this worker {r['seconds']:.0f} s"
+    )
+
+
+@app.command()
+def scaling(
+    study: Annotated[str, typer.Argument(help="Study name")] = "convnext1d-ecg",
+    storage: Annotated[str, typer.Option(help="optuna storage URL")] = "sqlite:///sweep.db",
+    out_dir: Annotated[Path, typer.Option("-o", "--out", help="Output folder")] = Path("scaling"),
+    folds: Annotated[int, typer.Option(help="CV folds for the regressor")] = 3,
+) -> None:
+    """Pareto fronts, CV-scored regressor, importances and power laws, beside the seed's numbers."""
+    from ecgbench.scaling.analysis import SEED, analyse, write_scaling_report
+    from ecgbench.scaling.sweep import trials_frame
+
+    df = trials_frame(storage, study)
+    s = analyse(df, folds=folds)
+    files = write_scaling_report(df, s, out_dir)
+    t = Table(title=f"best validation score per optimiser ({s.n_trials} trials)")
+    for c in ("optimiser", "trials", "val score", "test score", "params", "MFLOPs", "stages",
+              "seed study"):  # fmt: skip
+        t.add_column(c)
+    for opt, b in sorted(s.best_by_optimizer.items(), key=lambda kv: -kv[1]["val_score"]):
+        t.add_row(opt, str(b["trials"]), _fmt(b["val_score"]), _fmt(b["test_score"]),
+                  f"{b['params'] / 1e6:.2f} M", f"{b['flops'] / 1e6:.0f}", str(b["stages"]),
+                  _fmt(SEED["best_by_optimizer"].get(opt)))  # fmt: skip
+    out.print(t)
+    out.print("CV Pearson r per fold: " + ", ".join(f"{r:.3f}" for r in s.cv_pearson_r))
+    out.print("importance: " + ", ".join(f"{k} {v:.3f}" for k, v in list(s.importance.items())[:6]))
+    for pl in (s.power_law_flops, s.power_law_data):
+        if pl:
+            out.print(f"power law: error = {pl.a:.3g} * {pl.x}^-{pl.alpha:.4f} "
+                      f"(R² {pl.r2:.2f}, {pl.n_points} points)")  # fmt: skip
+    out.print(f"wrote {len(files)} files to {out_dir}")
+
+
+@app.command()
+def recommend(
+    device: Annotated[str, typer.Option(help="Device")] = "CPU",
+    precision: Annotated[str, typer.Option(help="fp32, fp16 or int8")] = "int8",
+    budget_ms: Annotated[
+        list[float] | None, typer.Option(help="Latency budget(s) in ms, repeatable")
+    ] = None,
+    backend: Annotated[str | None, typer.Option(help="Restrict to one backend")] = None,
+    store: Annotated[Path | None, typer.Option(help="Results store")] = None,
+    study: Annotated[str | None, typer.Option(help="Also consider sweep trials")] = None,
+    storage: Annotated[str, typer.Option(help="optuna storage URL")] = "sqlite:///sweep.db",
+) -> None:
+    """The most accurate model that meets a latency budget on a device at a precision."""
+    from ecgbench.bench.results import load_store
+    from ecgbench.scaling.recommend import candidates
+    from ecgbench.scaling.recommend import recommend as pick
+
+    budget_ms = budget_ms or [5.0, 10.0, 20.0]
+    trials = None
+    if study:
+        from ecgbench.scaling.sweep import trials_frame
+
+        trials = trials_frame(storage, study)
+    c = candidates(load_store(store), device, precision, backend, trials)
+    t = Table(title=f"best model under a latency budget — {device} {precision}")
+    for col in ("budget ms", "model", "backend", "median ms", "latency", "score", "AUROC"):
+        t.add_column(col)
+    for b in budget_ms:
+        r = pick(c, b)
+        if r is None:
+            t.add_row(f"{b:g}", "[yellow]nothing fits[/]", "", "", "", "", "")
+        else:
+            t.add_row(f"{b:g}", str(r["model"]), str(r["backend"]), f"{r['median_ms']:.3f}",
+                      str(r["latency"]), _fmt(r["challenge_score"]), _fmt(r["auroc"]))  # fmt: skip
+    out.print(t)
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and a non-zero exit."""
     try:

@@ -63,7 +63,9 @@ class OpenVINOBackend(Backend):
         try:
             model = core.read_model(str(spec.artifact))
         except RuntimeError as e:
-            raise EcgbenchError(f"{spec.artifact.name}: not a readable IR ({_ov_error(e)})") from None
+            raise EcgbenchError(
+                f"{spec.artifact.name}: not a readable IR ({_ov_error(e)})"
+            ) from None
         # Static shapes: NPU requires them, and on CPU a dynamic-shape INT8 IR runs much slower
         # than the same IR reshaped (see README, "INT8 gap").
         if spec.static_shape or device_kind(device) == "NPU":

@@ -50,6 +50,7 @@ class TrainConfig:
     val_folds: tuple[int, ...] = FoldSplit().val
     test_folds: tuple[int, ...] = FoldSplit().test
     limit: int | None = None  # cap on records read (quick experiments, tests)
+    train_fraction: float = 1.0  # a patient-fold-respecting subset of the training folds (scaling)
     max_steps: int | None = None  # cap on optimiser steps per epoch (tests)
 
 
@@ -92,6 +93,20 @@ def _split(data: EcgSet, cfg: TrainConfig) -> tuple[EcgSet, EcgSet, EcgSet | Non
     return train, val, (test if len(test) else None)
 
 
+def _fraction(data: EcgSet, frac: float, seed: int) -> EcgSet:
+    """A deterministic random subset of the training records (for data-size scaling runs)."""
+    rng = np.random.default_rng(seed)
+    n = max(1, round(len(data) * frac))
+    idx = np.sort(rng.choice(len(data), size=n, replace=False))
+    return EcgSet(
+        names=[data.names[i] for i in idx],
+        signals=[data.signals[i] for i in idx],
+        labels=data.labels[idx],
+        folds=data.folds[idx],
+        pp=data.pp,
+    )
+
+
 def evaluate_set(
     model: ConvNeXt1D, data: EcgSet, thresholds: np.ndarray, weights
 ) -> tuple[dict[str, float], np.ndarray]:
@@ -110,8 +125,13 @@ def train_model(
     show_progress: bool = True,
     weights_path: str | None = None,
     command: str | None = None,
+    dataset: EcgSet | None = None,
 ) -> TrainResult:
-    """Train, validate every epoch, keep the best checkpoint (atomically) at ``out``."""
+    """Train, validate every epoch, keep the best checkpoint (atomically) at ``out``.
+
+    ``dataset`` lets a sweep read and preprocess the records once for many trials; it must have
+    been preprocessed at ``cfg.fs``.
+    """
     out = Path(out)
     last_path = out.with_name(out.stem + ".last.pt")
     weights = load_weights(weights_path)
@@ -126,8 +146,16 @@ def train_model(
         torch.set_num_threads(cfg.threads)
     pp = Preprocessing(fs=cfg.fs, crop_samples=cfg.crop_samples)
     folds = set(cfg.train_folds) | set(cfg.val_folds) | set(cfg.test_folds)
-    data = load_dataset(data_dir, pp, folds=folds, limit=cfg.limit, show_progress=show_progress)
+    if dataset is None:
+        data = load_dataset(data_dir, pp, folds=folds, limit=cfg.limit, show_progress=show_progress)
+    else:
+        if dataset.pp.fs != cfg.fs:
+            raise BadInputError(f"dataset is at {dataset.pp.fs} Hz, the config asks {cfg.fs} Hz")
+        data = dataset
+        data.pp = pp  # same rate and filter; the crop length is the trial's own
     train, val, test = _split(data, cfg)
+    if cfg.train_fraction < 1.0:
+        train = _fraction(train, cfg.train_fraction, cfg.seed)
 
     model = ConvNeXt1D(model_cfg)
     opt = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay)

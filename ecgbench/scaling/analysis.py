@@ -1,0 +1,213 @@
+"""``ecgbench scaling``: what the sweep says, set beside the seed study's findings.
+
+Pareto front of score vs FLOPs per optimiser; a gradient-boosting regressor from hyper-parameters to
+score with k-fold CV Pearson r; permutation importance and Spearman correlations; power laws of
+error (1 - score) against compute (FLOPs) and against the number of training records.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecgbench.errors import BadInputError
+
+FEATURES = ["depth", "w0", "wa", "wm", "expansion", "kernel_size", "log10_lr", "stages",
+            "opt_adamw", "opt_sgd", "opt_sgd-momentum"]  # fmt: skip
+SEED = {
+    "best_by_optimizer": {"adamw": 0.682, "sgd-momentum": 0.638, "sgd": 0.531},
+    "best_model": "AdamW, 14.7 M params, 29 MFLOPs, 5 stages",
+    "most_important": "stages",
+    "regressor": "gradient boosting, 3-fold CV Pearson r",
+}
+
+
+@dataclass
+class PowerLaw:
+    """error = a * x^(-alpha); fitted in log-log space by least squares."""
+
+    a: float
+    alpha: float
+    r2: float
+    n_points: int
+    x: str
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.a * np.power(x, -self.alpha)
+
+
+@dataclass
+class ScalingSummary:
+    n_trials: int
+    best_by_optimizer: dict[str, dict[str, Any]]
+    cv_pearson_r: list[float]
+    importance: dict[str, float]
+    spearman: dict[str, float]
+    power_law_flops: PowerLaw | None
+    power_law_data: PowerLaw | None
+    seed: dict[str, Any] = field(default_factory=lambda: dict(SEED))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return d
+
+
+def features(df: pd.DataFrame) -> pd.DataFrame:
+    X = pd.DataFrame(index=df.index)
+    for c in ("depth", "w0", "wa", "wm", "expansion", "kernel_size", "stages"):
+        X[c] = df[c].astype(float)
+    X["log10_lr"] = np.log10(df["lr"].astype(float))
+    for o in ("adamw", "sgd", "sgd-momentum"):
+        X[f"opt_{o}"] = (df["optimizer"] == o).astype(float)
+    return X[FEATURES]
+
+
+def pareto_mask(cost: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Points no other point beats on both lower cost and higher score."""
+    out = np.ones(len(cost), dtype=bool)
+    for i in range(len(cost)):
+        better = (cost <= cost[i]) & (score >= score[i]) & ((cost < cost[i]) | (score > score[i]))
+        out[i] = not better.any()
+    return out
+
+
+def fit_power_law(x: np.ndarray, err: np.ndarray, name: str) -> PowerLaw | None:
+    ok = (x > 0) & (err > 0) & np.isfinite(err)
+    if ok.sum() < 3:
+        return None
+    lx, ly = np.log(x[ok]), np.log(err[ok])
+    slope, intercept = np.polyfit(lx, ly, 1)
+    pred = intercept + slope * lx
+    ss_res = float(((ly - pred) ** 2).sum())
+    ss_tot = float(((ly - ly.mean()) ** 2).sum()) or 1e-12
+    return PowerLaw(a=float(np.exp(intercept)), alpha=float(-slope), r2=1 - ss_res / ss_tot,
+                    n_points=int(ok.sum()), x=name)  # fmt: skip
+
+
+def frontier_errors(x: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The best error reached at or below each x (the compute-efficient frontier)."""
+    order = np.argsort(x)
+    best = -np.inf
+    xs, errs = [], []
+    for i in order:
+        if score[i] > best:
+            best = score[i]
+            xs.append(x[i])
+            errs.append(1 - best)
+    return np.asarray(xs), np.asarray(errs)
+
+
+def analyse(df: pd.DataFrame, folds: int = 3, seed: int = 0) -> ScalingSummary:
+    from scipy.stats import pearsonr, spearmanr
+    from sklearn.ensemble import GradientBoostingRegressor
+    from sklearn.inspection import permutation_importance
+    from sklearn.model_selection import KFold
+
+    if len(df) < max(6, folds * 2):
+        raise BadInputError(f"need at least {max(6, folds * 2)} completed trials, have {len(df)}")
+    full = df[df.get("train_fraction", 1.0) == 1.0] if "train_fraction" in df else df
+    best = {}
+    for opt, g in full.groupby("optimizer"):
+        r = g.loc[g["score"].idxmax()]
+        best[opt] = {"val_score": float(r["score"]),
+                     "test_score": float(r.get("test_challenge_score", np.nan)),
+                     "params": int(r["params"]), "flops": int(r["flops"]),
+                     "stages": int(r["stages"]), "trials": len(g)}  # fmt: skip
+    X, y = features(full), full["score"].to_numpy()
+    rs = []
+    kf = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    for tr, te in kf.split(X):
+        m = GradientBoostingRegressor(random_state=seed, n_estimators=200, max_depth=2,
+                                      learning_rate=0.05, subsample=0.8)  # fmt: skip
+        m.fit(X.iloc[tr], y[tr])
+        pred = m.predict(X.iloc[te])
+        rs.append(float(pearsonr(pred, y[te])[0]) if np.std(pred) > 0 else float("nan"))
+    m = GradientBoostingRegressor(random_state=seed, n_estimators=200, max_depth=2,
+                                  learning_rate=0.05, subsample=0.8).fit(X, y)  # fmt: skip
+    pi = permutation_importance(m, X, y, n_repeats=20, random_state=seed)
+    importance = dict(sorted(zip(FEATURES, pi.importances_mean.tolist(), strict=True),
+                             key=lambda kv: -kv[1]))  # fmt: skip
+    spear = {}
+    for c in FEATURES:
+        rho = spearmanr(X[c], y)[0] if X[c].nunique() > 1 else np.nan
+        spear[c] = float(rho)
+    xs, errs = frontier_errors(full["flops"].to_numpy(float), full["score"].to_numpy(float))
+    pl_flops = fit_power_law(xs, errs, "flops")
+    pl_data = None
+    if "n_train" in df and df["n_train"].nunique() >= 3:
+        bestn = df.groupby("n_train")["score"].max()
+        pl_data = fit_power_law(bestn.index.to_numpy(float), 1 - bestn.to_numpy(float), "n_train")
+    return ScalingSummary(
+        n_trials=len(df), best_by_optimizer=best, cv_pearson_r=rs, importance=importance,
+        spearman=spear, power_law_flops=pl_flops, power_law_data=pl_data,
+    )  # fmt: skip
+
+
+def write_scaling_report(
+    df: pd.DataFrame, summary: ScalingSummary, out: str | os.PathLike[str]
+) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from ecgbench.fileio import atomic_path, atomic_write_json
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    full = df[df["train_fraction"] == 1.0] if "train_fraction" in df else df
+    fig, ax = plt.subplots(figsize=(8, 5))
+    sns.scatterplot(data=full, x="flops", y="score", hue="optimizer", style="stages", s=70, ax=ax)
+    for _, g in full.groupby("optimizer"):
+        g = g.sort_values("flops")
+        mask = pareto_mask(g["flops"].to_numpy(), g["score"].to_numpy())
+        ax.step(g["flops"][mask], g["score"][mask], where="post", lw=1.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("FLOPs per 10 s record (log)")
+    ax.set_ylabel("validation Challenge score")
+    ax.set_title("Score vs compute, Pareto front per optimiser")
+    fig.tight_layout()
+    files.append(_savefig(fig, out / "pareto_flops.png", atomic_path))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    imp = pd.Series(summary.importance)
+    sns.barplot(x=imp.values, y=imp.index, ax=ax, color="#4c72b0")
+    ax.set_xlabel("permutation importance (drop in R²)")
+    ax.set_title("What predicts the score")
+    fig.tight_layout()
+    files.append(_savefig(fig, out / "importance.png", atomic_path))
+    if summary.power_law_flops:
+        pl = summary.power_law_flops
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        ax.scatter(full["flops"], 1 - full["score"], s=20, color="#bbbbbb", label="trials")
+        xs, errs = frontier_errors(full["flops"].to_numpy(float), full["score"].to_numpy(float))
+        ax.scatter(xs, errs, color="black", label="frontier")
+        grid = np.geomspace(full["flops"].min(), full["flops"].max())
+        ax.plot(grid, pl.predict(grid), label=f"error ∝ FLOPs^-{pl.alpha:.3f} (R² {pl.r2:.2f})")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("FLOPs (log)")
+        ax.set_ylabel("1 − validation score (log)")
+        ax.legend()
+        fig.tight_layout()
+        files.append(_savefig(fig, out / "power_law.png", atomic_path))
+    atomic_write_json(out / "summary.json", summary.to_dict())
+    with atomic_path(out / "trials.csv") as tmp:
+        df.to_csv(tmp, index=False)
+    files += [out / "summary.json", out / "trials.csv"]
+    return files
+
+
+def _savefig(fig, path: Path, atomic_path) -> Path:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path

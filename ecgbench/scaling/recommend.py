@@ -1,0 +1,88 @@
+"""The deployment answer: the most accurate model under a latency budget on a device and precision.
+
+Candidates are the zoo variants timed by ``ecgbench run`` (measured latency, fold-10 accuracy of that
+exact variant) and, optionally, sweep trials, whose latency is *predicted* from their FLOPs with a
+runtime model fitted on the measured rows of the same machine, device, backend and precision
+(log latency linear in log FLOPs), and marked as predicted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ecgbench.errors import BadInputError
+
+
+@dataclass
+class RuntimeModel:
+    """latency_ms = exp(b0) * flops^b1, fitted per (machine, device, backend, precision)."""
+
+    b0: float
+    b1: float
+    n: int
+
+    def predict(self, flops: np.ndarray) -> np.ndarray:
+        return np.exp(self.b0) * np.power(np.asarray(flops, dtype=float), self.b1)
+
+
+def fit_runtime_model(rows: pd.DataFrame) -> RuntimeModel | None:
+    r = rows.dropna(subset=["flops", "median_ms"])
+    r = r[(r["flops"] > 0) & (r["median_ms"] > 0)]
+    if r["flops"].nunique() < 2:
+        return None
+    b1, b0 = np.polyfit(np.log(r["flops"].astype(float)), np.log(r["median_ms"]), 1)
+    return RuntimeModel(b0=float(b0), b1=float(b1), n=len(r))
+
+
+def candidates(
+    rows: pd.DataFrame,
+    device: str,
+    precision: str,
+    backend: str | None = None,
+    trials: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Measured zoo variants (+ trials with predicted latency) for one device and precision."""
+    lat = rows[(rows["scenario"] == "latency") & (rows["batch"] == 1)]
+    lat = lat[lat["device"].str.upper() == device.upper()]
+    lat = lat[lat["precision"] == precision]
+    if backend:
+        lat = lat[lat["backend"] == backend]
+    if lat.empty:
+        raise BadInputError(
+            f"no measured latency for {device} {precision}"
+            + (f" {backend}" if backend else "")
+            + " in the results store; run `ecgbench run` first"
+        )
+    # The latest run per variant.
+    lat = lat.sort_values("created").groupby(["model", "backend"], as_index=False).last()
+    out = lat[["model", "backend", "device", "precision", "median_ms", "p99_ms", "flops",
+               "challenge_score", "auroc"]].copy()  # fmt: skip
+    out["latency"] = "measured"
+    out["source"] = "zoo"
+    if trials is not None and len(trials):
+        parts = [out]
+        for b, g in lat.groupby("backend"):
+            rm = fit_runtime_model(g)
+            if rm is None:
+                continue
+            t = trials.copy()
+            parts.append(pd.DataFrame({
+                "model": "trial " + t["trial"].astype(str), "backend": b, "device": device,
+                "precision": precision, "median_ms": rm.predict(t["flops"]), "p99_ms": np.nan,
+                "flops": t["flops"], "challenge_score": t.get("test_challenge_score", t["score"]),
+                "auroc": t.get("test_auroc", np.nan),
+                "latency": f"predicted from FLOPs (fit on {rm.n} measured)", "source": "sweep",
+            }))  # fmt: skip
+        out = pd.concat(parts, ignore_index=True)
+    return out
+
+
+def recommend(cands: pd.DataFrame, budget_ms: float) -> pd.Series | None:
+    """The highest-scoring candidate whose median latency fits the budget (ties: faster wins)."""
+    ok = cands[(cands["median_ms"] <= budget_ms) & cands["challenge_score"].notna()]
+    if ok.empty:
+        return None
+    return ok.sort_values(["challenge_score", "median_ms"], ascending=[False, True]).iloc[0]

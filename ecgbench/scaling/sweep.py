@@ -1,0 +1,201 @@
+"""``ecgbench sweep``: sample the design space, train each trial on a fixed budget, store in optuna.
+
+The study lives in an optuna storage: a SQLite file by default (several worker processes on one
+machine may share it), or any RDB URL (``postgresql://…``, ``mysql://…``) so that workers on many
+machines fill one study. Each trial stores params, FLOPs, wall time, samples/s and validation/test
+metrics as user attributes; a failed trial is recorded as FAIL and the sweep goes on; Ctrl-C marks
+the running trial failed and leaves the study intact.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecgbench.data.dataset import EcgSet, load_dataset
+from ecgbench.data.folds import FoldSplit
+from ecgbench.data.preprocess import Preprocessing
+from ecgbench.errors import BadInputError, EcgbenchError
+from ecgbench.nets.design_space import SPACE, DesignPoint, to_config
+from ecgbench.nets.flops import measure_complexity
+from ecgbench.train.loop import TrainConfig, train_model
+from ecgbench.train.optim import OPTIMIZERS
+
+DEFAULT_STORAGE = "sqlite:///sweep.db"
+DEFAULT_STUDY = "convnext1d-ecg"
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    data_dir: Path
+    storage: str = DEFAULT_STORAGE
+    study: str = DEFAULT_STUDY
+    trials: int = 10
+    timeout: float | None = None
+    epochs: int = 3
+    fs: float = 100.0  # the sweep trains at 100 Hz: 10 s = 1,000 samples
+    crop_samples: int = 512
+    batch_size: int = 32
+    train_fraction: float = 1.0
+    threads: int | None = None
+    seed: int | None = None
+    limit: int | None = None  # records read (tests)
+    max_steps: int | None = None  # steps per epoch (tests)
+    weights_path: str | None = None
+
+
+def open_study(storage: str, study: str, create: bool = True):
+    """The optuna study (created if absent); a bad storage URL is one clear line."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        if storage.startswith("sqlite:///"):
+            rdb = optuna.storages.RDBStorage(
+                storage, engine_kwargs={"connect_args": {"timeout": 60}}
+            )
+        else:
+            import warnings
+
+            with warnings.catch_warnings():  # heartbeats are "experimental" in optuna's words
+                warnings.simplefilter("ignore")
+                rdb = optuna.storages.RDBStorage(storage, heartbeat_interval=60, grace_period=180)
+        if create:
+            return optuna.create_study(
+                study_name=study,
+                storage=rdb,
+                direction="maximize",
+                sampler=optuna.samplers.RandomSampler(),
+                load_if_exists=True,
+            )
+        return optuna.load_study(study_name=study, storage=rdb)
+    except KeyError:
+        raise BadInputError(f"no study named {study!r} in {storage}") from None
+    except (ImportError, ModuleNotFoundError) as e:
+        raise BadInputError(
+            f"storage {storage!r} needs a driver that is not installed ({e})"
+        ) from None
+    except Exception as e:  # sqlalchemy raises many types for bad URLs / unreachable servers
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise BadInputError(f"cannot open optuna storage {storage!r}: {first[:200]}") from None
+
+
+def suggest(trial) -> tuple[DesignPoint, str, float]:
+    p = DesignPoint(
+        depth=trial.suggest_int("depth", *SPACE["depth"]),
+        w0=trial.suggest_int("w0", SPACE["w0"][0], SPACE["w0"][1], step=8),
+        wa=trial.suggest_float("wa", *SPACE["wa"]),
+        wm=trial.suggest_float("wm", *SPACE["wm"]),
+        expansion=trial.suggest_categorical("expansion", list(SPACE["expansion"])),
+        kernel_size=trial.suggest_categorical("kernel_size", list(SPACE["kernel_size"])),
+    )
+    optimizer = trial.suggest_categorical("optimizer", list(OPTIMIZERS))
+    # SGD needs larger steps than AdamW; one log-uniform range covers both.
+    lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    return p, optimizer, lr
+
+
+def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
+    import optuna
+
+    study = open_study(cfg.storage, cfg.study)
+    pp = Preprocessing(fs=cfg.fs, crop_samples=cfg.crop_samples)
+    split = FoldSplit()
+    folds = set(split.train) | set(split.val) | set(split.test)
+    data: EcgSet = load_dataset(cfg.data_dir, pp, folds=folds, limit=cfg.limit,
+                                show_progress=False)  # fmt: skip
+    if data.problems:
+        log(f"{len(data.problems)} records skipped (e.g. {data.problems[0]})")
+    workdir = Path(tempfile.mkdtemp(prefix="ecgbench-sweep-"))
+
+    def objective(trial) -> float:
+        point, optimizer, lr = suggest(trial)
+        model_cfg = to_config(point)
+        shape = (1, 12, pp.eval_samples)
+        cx = measure_complexity(model_cfg, shape)
+        tcfg = TrainConfig(
+            epochs=cfg.epochs, batch_size=cfg.batch_size, lr=lr, optimizer=optimizer,
+            crop_samples=cfg.crop_samples, fs=cfg.fs, seed=cfg.seed if cfg.seed is not None
+            else trial.number, threads=cfg.threads, train_fraction=cfg.train_fraction,
+            max_steps=cfg.max_steps,
+        )  # fmt: skip
+        attrs = {
+            "params": cx.params, "flops": cx.flops, "input_shape": list(shape),
+            "stages": model_cfg.stages, "depths": list(model_cfg.depths),
+            "widths": list(model_cfg.widths), "train_fraction": cfg.train_fraction,
+            "epochs": cfg.epochs, "fs": cfg.fs, "crop_samples": cfg.crop_samples,
+            "host": os.uname().nodename, "pid": os.getpid(),
+        }  # fmt: skip
+        for k, v in attrs.items():
+            trial.set_user_attr(k, v)
+        t0 = time.perf_counter()
+        res = train_model(model_cfg, cfg.data_dir, workdir / f"trial{trial.number}.pt", tcfg,
+                          show_progress=False, weights_path=cfg.weights_path,
+                          command=f"ecgbench sweep (trial {trial.number})", dataset=data)  # fmt: skip
+        wall = time.perf_counter() - t0
+        val, test = res.metrics["val"], res.metrics.get("test", {})
+        trial.set_user_attr("wall_seconds", wall)
+        trial.set_user_attr("train_seconds", res.train_seconds)
+        trial.set_user_attr("samples_per_s", res.samples_per_s)
+        trial.set_user_attr("n_train", _n_train(data, cfg))
+        for split_name, m in (("val", val), ("test", test)):
+            for k, v in m.items():
+                trial.set_user_attr(f"{split_name}_{k}", v)
+        score = val.get("challenge_score")
+        if score is None or not np.isfinite(score):
+            raise optuna.TrialPruned("validation score undefined")
+        log(f"trial {trial.number}: {model_cfg.stages} stages {list(model_cfg.widths)}, "
+            f"{cx.params / 1e6:.2f} M params, {cx.flops / 1e6:.0f} MFLOPs, {optimizer} lr {lr:.1e}"
+            f" -> val {score:.3f} test {test.get('challenge_score', float('nan')):.3f} "
+            f"({wall:.0f} s)")  # fmt: skip
+        return float(score)
+
+    t0 = time.perf_counter()
+    try:
+        study.optimize(
+            objective,
+            n_trials=cfg.trials,
+            timeout=cfg.timeout,
+            catch=(EcgbenchError, RuntimeError, ValueError, FloatingPointError),
+            gc_after_trial=True,
+        )
+    except KeyboardInterrupt:
+        log("interrupted: the running trial is recorded as failed; the study is intact")
+    states = [t.state.name for t in study.trials]
+    return {
+        "study": cfg.study,
+        "storage": cfg.storage,
+        "trials": len(states),
+        "complete": states.count("COMPLETE"),
+        "failed": states.count("FAIL"),
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def _n_train(data: EcgSet, cfg: SweepConfig) -> int:
+    n = int(np.isin(data.folds, FoldSplit().train).sum())
+    return max(1, round(n * cfg.train_fraction))
+
+
+def trials_frame(storage: str, study: str):
+    """Completed trials as a tidy DataFrame: hyper-parameters, attributes and the score."""
+    import pandas as pd
+
+    st = open_study(storage, study, create=False)
+    rows = []
+    for t in st.trials:
+        if t.state.name != "COMPLETE":
+            continue
+        rows.append({"trial": t.number, "score": t.value, **t.params, **t.user_attrs})
+    if not rows:
+        raise BadInputError(f"study {study!r} has no completed trial")
+    return pd.DataFrame(rows)
+
+
+__all__ = ["SweepConfig", "open_study", "replace", "run_sweep", "trials_frame"]
