@@ -53,8 +53,18 @@ class ScalingSummary:
     seed: dict[str, Any] = field(default_factory=lambda: dict(SEED))
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        return d
+        """JSON-ready: an undefined value (a correlation with a constant feature) becomes None."""
+        return _finite(asdict(self))
+
+
+def _finite(o: Any) -> Any:
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_finite(v) for v in o]
+    if isinstance(o, float) and not np.isfinite(o):
+        return None
+    return o
 
 
 def features(df: pd.DataFrame) -> pd.DataFrame:
@@ -108,9 +118,12 @@ def analyse(df: pd.DataFrame, folds: int = 3, seed: int = 0) -> ScalingSummary:
     from sklearn.inspection import permutation_importance
     from sklearn.model_selection import KFold
 
-    if len(df) < max(6, folds * 2):
-        raise BadInputError(f"need at least {max(6, folds * 2)} completed trials, have {len(df)}")
     full = df[df.get("train_fraction", 1.0) == 1.0] if "train_fraction" in df else df
+    if len(full) < max(6, folds * 2):  # the regressor and the fronts use full-data trials only
+        raise BadInputError(
+            f"need at least {max(6, folds * 2)} completed trials on all the training records "
+            f"(train_fraction 1), have {len(full)} of {len(df)}"
+        )
     best = {}
     for opt, g in full.groupby("optimizer"):
         r = g.loc[g["score"].idxmax()]

@@ -57,7 +57,9 @@ def candidates(
             + " in the results store; run `ecgbench run` first"
         )
     # The latest run per variant.
-    lat = lat.sort_values("created").groupby(["model", "backend"], as_index=False).last()
+    # (whole rows: GroupBy.last() would fill a missing value from an older run)
+    lat = lat.sort_values("created", kind="stable").groupby(["model", "backend"]).tail(1)
+    lat = lat.sort_values(["model", "backend"]).reset_index(drop=True)
     out = lat[["model", "backend", "device", "precision", "median_ms", "p99_ms", "flops",
                "challenge_score", "auroc"]].copy()  # fmt: skip
     out["latency"] = "measured"

@@ -10,6 +10,8 @@ the running trial failed and leaves the study intact.
 from __future__ import annotations
 
 import os
+import random
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -55,35 +57,74 @@ def open_study(storage: str, study: str, create: bool = True):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        if storage.startswith("sqlite:///"):
-            rdb = optuna.storages.RDBStorage(
-                storage, engine_kwargs={"connect_args": {"timeout": 60}}
-            )
-        else:
-            import warnings
+    url = _with_driver(storage)
+    for attempt in range(_OPEN_ATTEMPTS):
+        try:
+            return _open_study(url, study, create)
+        except KeyError:
+            raise BadInputError(f"no study named {study!r} in {storage}") from None
+        except (ImportError, ModuleNotFoundError) as e:
+            cause = e.__cause__ or e
+            raise BadInputError(
+                f"storage {storage!r} needs a driver that is not installed ({cause})"
+            ) from None
+        except Exception as e:  # sqlalchemy raises many types for bad URLs / unreachable servers
+            if _creation_race(e) and attempt + 1 < _OPEN_ATTEMPTS:
+                time.sleep(0.2 * (attempt + 1) + 0.3 * random.random())
+                continue
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise BadInputError(f"cannot open optuna storage {storage!r}: {first[:200]}") from None
+    raise AssertionError("unreachable")  # pragma: no cover
 
-            with warnings.catch_warnings():  # heartbeats are "experimental" in optuna's words
-                warnings.simplefilter("ignore")
-                rdb = optuna.storages.RDBStorage(storage, heartbeat_interval=60, grace_period=180)
-        if create:
-            return optuna.create_study(
-                study_name=study,
-                storage=rdb,
-                direction="maximize",
-                sampler=optuna.samplers.RandomSampler(),
-                load_if_exists=True,
-            )
-        return optuna.load_study(study_name=study, storage=rdb)
-    except KeyError:
-        raise BadInputError(f"no study named {study!r} in {storage}") from None
-    except (ImportError, ModuleNotFoundError) as e:
-        raise BadInputError(
-            f"storage {storage!r} needs a driver that is not installed ({e})"
-        ) from None
-    except Exception as e:  # sqlalchemy raises many types for bad URLs / unreachable servers
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise BadInputError(f"cannot open optuna storage {storage!r}: {first[:200]}") from None
+
+_OPEN_ATTEMPTS = 6
+
+
+def _open_study(url: str, study: str, create: bool):
+    import optuna
+
+    if url.startswith("sqlite:///"):
+        rdb = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+    else:
+        import warnings
+
+        with warnings.catch_warnings():  # heartbeats are "experimental" in optuna's words
+            warnings.simplefilter("ignore")
+            rdb = optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180)
+    if create:
+        return optuna.create_study(
+            study_name=study,
+            storage=rdb,
+            direction="maximize",
+            sampler=optuna.samplers.RandomSampler(),
+            load_if_exists=True,
+        )
+    return optuna.load_study(study_name=study, storage=rdb)
+
+
+def _creation_race(e: Exception) -> bool:
+    """Workers started together on a fresh storage all create optuna's tables; the losers see
+    "table … already exists" (SQLite) or a duplicate key in ``pg_type`` (PostgreSQL) and retry."""
+    import sqlalchemy.exc
+
+    text = str(e).lower()
+    return isinstance(e, sqlalchemy.exc.IntegrityError) or (
+        isinstance(e, sqlalchemy.exc.DBAPIError)
+        and ("already exists" in text or "duplicate" in text)
+    )
+
+
+def _with_driver(storage: str) -> str:
+    """``postgresql://`` means psycopg 3 to SQLAlchemy >= 2.1 but psycopg2 before (the driver the
+    ``postgres`` extra installs): name whichever driver is installed."""
+    import importlib.util
+
+    if not storage.startswith("postgresql://"):
+        return storage
+    for module in ("psycopg", "psycopg2"):
+        if importlib.util.find_spec(module) is not None:
+            return f"postgresql+{module}://" + storage[len("postgresql://") :]
+    return storage
 
 
 def suggest(trial) -> tuple[DesignPoint, str, float]:
@@ -135,9 +176,13 @@ def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
         for k, v in attrs.items():
             trial.set_user_attr(k, v)
         t0 = time.perf_counter()
-        res = train_model(model_cfg, cfg.data_dir, workdir / f"trial{trial.number}.pt", tcfg,
-                          show_progress=False, weights_path=cfg.weights_path,
-                          command=f"ecgbench sweep (trial {trial.number})", dataset=data)  # fmt: skip
+        trial_dir = Path(tempfile.mkdtemp(dir=workdir))  # its checkpoints are not kept
+        try:
+            res = train_model(model_cfg, cfg.data_dir, trial_dir / f"trial{trial.number}.pt", tcfg,
+                              show_progress=False, weights_path=cfg.weights_path,
+                              command=f"ecgbench sweep (trial {trial.number})", dataset=data)  # fmt: skip
+        finally:
+            shutil.rmtree(trial_dir, ignore_errors=True)
         wall = time.perf_counter() - t0
         val, test = res.metrics["val"], res.metrics.get("test", {})
         trial.set_user_attr("wall_seconds", wall)
@@ -167,6 +212,8 @@ def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
         )
     except KeyboardInterrupt:
         log("interrupted: the running trial is recorded as failed; the study is intact")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     states = [t.state.name for t in study.trials]
     return {
         "study": cfg.study,

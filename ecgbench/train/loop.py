@@ -163,7 +163,10 @@ def train_model(
     loss_fn = AsymmetricLoss(cfg.gamma_neg, cfg.gamma_pos, cfg.clip)
     ds = CropDataset(train, cfg.crop_samples, seed=cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    loader = DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, drop_last=True, generator=gen)
+    # drop_last keeps batch statistics even, unless the training set is smaller than one batch.
+    loader = DataLoader(
+        ds, batch_size=cfg.batch_size, shuffle=True, drop_last=len(ds) > cfg.batch_size, generator=gen
+    )
 
     start_epoch, best_score, best_epoch = 0, -np.inf, -1
     history: list[EpochLog] = []

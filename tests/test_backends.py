@@ -1,0 +1,172 @@
+"""Backends: OpenVINO, ONNX Runtime and PyTorch load the tiny model, reproduce the PyTorch logits,
+are timed by the one interleaved loop, report what really ran (INT8 layers), and run throughput."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pytest
+from helpers_export import TINY_SAMPLES, TinySession, reference_logits, tiny_input, tiny_session
+
+from ecgbench.backends.base import LoadSpec, get_backend
+from ecgbench.backends.openvino_backend import runtime_precisions
+from ecgbench.backends.registry import BACKENDS
+from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
+from ecgbench.errors import BadInputError, DeviceNotFoundError
+from ecgbench.export.verify import TOLERANCES
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinySession:
+    return tiny_session(tmp_path_factory)
+
+
+def spec_for(tiny: TinySession, backend: str, precision: str = "fp32", **kw: object) -> LoadSpec:
+    if backend == "torch":
+        artifact = tiny.ckpt
+    else:
+        artifact = tiny.artifact("openvino" if backend == "openvino" else "onnx", precision)
+    base: dict[str, object] = {"artifact": artifact, "samples": TINY_SAMPLES, "threads": 1}
+    base.update(kw)
+    return LoadSpec(checkpoint=tiny.ckpt, **base)  # type: ignore[arg-type]
+
+
+CASES = [
+    ("openvino", "fp32"),
+    ("openvino", "fp16"),
+    ("openvino", "int8"),
+    ("onnxruntime", "fp32"),
+    ("onnxruntime", "int8"),
+    ("torch", "fp32"),
+]
+
+
+@pytest.mark.parametrize(("backend", "precision"), CASES)
+def test_backend_infers_like_the_torch_reference(
+    tiny: TinySession, backend: str, precision: str
+) -> None:
+    x = tiny_input(batch=2, seed=3)
+    ref = reference_logits(tiny.ckpt, x)
+    b = get_backend(backend)
+    assert precision in b.precisions
+    info = b.load(spec_for(tiny, backend, precision, batch=2))
+    assert info.compile_ms > 0 and info.execution_devices
+    y = b.infer(x)
+    assert y.shape == (2, 26) and y.dtype == np.float32
+    tol = 1e-4 if precision == "fp32" else TOLERANCES[precision][0] / 2
+    np.testing.assert_allclose(y, ref, atol=tol)
+    assert not np.allclose(y[0], y[1])  # each record of the batch has its own output
+    # the timed path: bind once, run, read the backend's buffer
+    b.set_input(x)
+    b.run()
+    np.testing.assert_allclose(b.output(), y, atol=1e-6)
+    b.close()
+
+
+def test_all_backends_are_timed_by_one_interleaved_loop(tiny: TinySession) -> None:
+    x = tiny_input(batch=1)
+    ref = reference_logits(tiny.ckpt, x)
+    loaded = []
+    for name in BACKENDS:
+        b = get_backend(name)
+        b.load(spec_for(tiny, name))
+        b.set_input(x)
+        loaded.append((name, b, TimedVariant(label=name, run=b.run)))
+    rule = StopRule(min_duration_s=0.2, min_iters=5, warmup_s=0.05, round_s=0.05)
+    rounds = []
+    time_interleaved([t for _, _, t in loaded], rule, on_round=lambda r, vs: rounds.append(r))
+    assert len(rounds) >= 2  # 0.05 s slices over 0.2 s: several rounds, not one long run each
+    for name, b, t in loaded:
+        assert t.warm and t.first_call_ns and t.first_call_ns > 0
+        assert len(t.samples_ns) >= 5 and all(s > 0 for s in t.samples_ns), name
+        assert t.elapsed_ns == sum(t.samples_ns) >= 0.2e9, name
+        stats = LatencyStats.from_ns(t.samples_ns)
+        assert stats.n == len(t.samples_ns) and 0 < stats.min_ms <= stats.median_ms
+        np.testing.assert_allclose(b.output(), ref, atol=1e-4, err_msg=name)
+        b.close()
+
+
+def test_openvino_reports_int8_layers_of_an_int8_ir(tiny: TinySession) -> None:
+    counts = {}
+    for prec in ("fp32", "int8"):
+        b = get_backend("openvino")
+        info = b.load(spec_for(tiny, "openvino", prec))
+        rp = runtime_precisions(b.compiled)
+        # real precision names (f32, u8, i8, ...), not the text of an OVAny object
+        assert "f32" in rp and all(re.fullmatch(r"[a-z0-9?]+", k) for k in rp), rp
+        assert info.extra["runtime_precisions"] == dict(rp)
+        assert info.total_layers == sum(rp.values()) > 0
+        assert info.inference_precision == "f32"
+        counts[prec] = info.int8_layers
+        b.close()
+    assert counts["fp32"] == 0
+    assert counts["int8"] > 0
+
+
+def test_openvino_throughput_scenario(tiny: TinySession) -> None:
+    x = tiny_input(batch=1)
+    b = get_backend("openvino")
+    info = b.load(spec_for(tiny, "openvino", scenario="throughput", threads=None))
+    assert int(info.extra["OPTIMAL_NUMBER_OF_INFER_REQUESTS"]) >= 1
+    t0 = time.perf_counter_ns()
+    stamps = b.run_throughput(x, 24)
+    t1 = time.perf_counter_ns()
+    assert len(stamps) == 24 and stamps == sorted(stamps)
+    assert t0 < stamps[0] and stamps[-1] <= t1
+    b.close()
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "torch"])
+def test_other_backends_run_throughput(tiny: TinySession, backend: str) -> None:
+    b = get_backend(backend)
+    b.load(spec_for(tiny, backend, scenario="throughput"))
+    t0 = time.perf_counter_ns()
+    stamps = b.run_throughput(tiny_input(batch=1), 12)
+    assert len(stamps) == 12 and stamps == sorted(stamps) and t0 < stamps[0]
+    b.close()
+
+
+def test_unknown_backend_and_devices_are_clear_errors(tiny: TinySession) -> None:
+    import onnxruntime as ort
+    import torch
+
+    with pytest.raises(BadInputError, match="openvino, onnxruntime, torch"):
+        get_backend("tensorrt")
+    with pytest.raises(BadInputError, match="AUTO/HETERO are OpenVINO devices"):
+        get_backend("onnxruntime").load(spec_for(tiny, "onnxruntime", device="AUTO"))
+    with pytest.raises(BadInputError):
+        get_backend("torch").load(spec_for(tiny, "torch", device="TPU"))
+    with pytest.raises(DeviceNotFoundError, match="NPU"):
+        get_backend("torch").load(spec_for(tiny, "torch", device="NPU"))
+    gpu_providers = {"CUDAExecutionProvider", "ROCMExecutionProvider", "DmlExecutionProvider",
+                     "OpenVINOExecutionProvider"}  # fmt: skip
+    if not gpu_providers & set(ort.get_available_providers()):
+        with pytest.raises(DeviceNotFoundError, match="CPUExecutionProvider"):
+            get_backend("onnxruntime").load(spec_for(tiny, "onnxruntime", device="GPU"))
+    has_xpu = hasattr(torch, "xpu") and torch.xpu.is_available()
+    if not torch.cuda.is_available() and not has_xpu:
+        with pytest.raises(DeviceNotFoundError, match="CPU"):
+            get_backend("torch").load(spec_for(tiny, "torch", device="GPU"))
+
+
+def test_a_broken_artifact_is_one_line(tiny: TinySession, tmp_path) -> None:
+    from ecgbench.errors import EcgbenchError
+
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(b"not an onnx model")
+    with pytest.raises(EcgbenchError) as e:
+        get_backend("onnxruntime").load(spec_for(tiny, "onnxruntime", artifact=bad))
+    assert "model.onnx" in str(e.value)
+    assert "\n" not in str(e.value)
+    with pytest.raises(EcgbenchError) as e:
+        get_backend("onnxruntime").load(
+            spec_for(tiny, "onnxruntime", artifact=tmp_path / "no.onnx")
+        )
+    assert "no.onnx" in str(e.value) and "\n" not in str(e.value)
+    bad_xml = tmp_path / "model.xml"
+    bad_xml.write_text("<net>")
+    with pytest.raises(EcgbenchError) as e:
+        get_backend("openvino").load(spec_for(tiny, "openvino", artifact=bad_xml))
+    assert "model.xml" in str(e.value) and "\n" not in str(e.value)
