@@ -79,24 +79,8 @@ def load_dataset(
     no usable record at all is an error.
     """
     d = Path(data_dir)
-    if not d.is_dir():
-        raise BadInputError(f"data folder not found: {d}")
-    paths = list_records(d)
+    paths = select_paths(d, folds, limit, spread)
     fold_of = load_folds(d)
-    if folds is not None:
-        if fold_of is None:
-            raise BadInputError(f"{d} has no metadata.csv, so folds cannot be selected")
-        wanted = set(folds)
-        paths = [p for p in paths if fold_of.get(p.name) in wanted]
-    if limit is not None and limit < len(paths):
-        if spread:  # evenly spaced over the folder: a deterministic, representative subset
-            idx = np.linspace(0, len(paths) - 1, limit).round().astype(int)
-            paths = [paths[i] for i in idx]
-        else:
-            paths = paths[:limit]
-    if not paths:
-        where = " for those folds" if folds is not None else ""
-        raise BadInputError(f"no records (*.hea) found in {d}{where}")
     if min_duration_s is None:
         min_duration_s = pp.crop_samples / pp.fs
     names: list[str] = []
@@ -127,6 +111,33 @@ def load_dataset(
         pp=pp,
         problems=problems,
     )
+
+
+def select_paths(
+    data_dir: Path, folds: Iterable[int] | None = None, limit: int | None = None,
+    spread: bool = False,
+) -> list[Path]:  # fmt: skip
+    """The record paths :func:`load_dataset` would read, without reading them."""
+    d = Path(data_dir)
+    if not d.is_dir():
+        raise BadInputError(f"data folder not found: {d}")
+    paths = list_records(d)
+    fold_of = load_folds(d)
+    if folds is not None:
+        if fold_of is None:
+            raise BadInputError(f"{d} has no metadata.csv, so folds cannot be selected")
+        wanted = set(folds)
+        paths = [p for p in paths if fold_of.get(p.name) in wanted]
+    if limit is not None and limit < len(paths):
+        if spread:  # evenly spaced over the folder: a deterministic, representative subset
+            idx = np.linspace(0, len(paths) - 1, limit).round().astype(int)
+            paths = [paths[i] for i in idx]
+        else:
+            paths = paths[:limit]
+    if not paths:
+        where = " for those folds" if folds is not None else ""
+        raise BadInputError(f"no records (*.hea) found in {d}{where}")
+    return paths
 
 
 class CropDataset(Dataset):

@@ -8,6 +8,7 @@ nothing bundled, it stops with a clear message.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 
 from ecgbench.checkpoint import Checkpoint
-from ecgbench.data.dataset import EcgSet, load_dataset
+from ecgbench.data.dataset import EcgSet, load_dataset, select_paths
 from ecgbench.data.folds import FoldSplit
 from ecgbench.data.synthetic import synthetic_input
 from ecgbench.errors import BadInputError, EcgbenchError
@@ -152,11 +153,16 @@ class ModelExporter:
         return data
 
     def calibration_id(self) -> dict[str, Any]:
-        c = self.calibration_set()
+        """Which records calibrate, from their names only: a cache hit reads no record."""
         import hashlib
 
-        h = hashlib.sha256("\n".join(c.names).encode()).hexdigest()[:16]
-        return {"dir": Path(self._data_dir() or "").name, "records": len(c), "names_sha": h}
+        d = self._data_dir()
+        if d is None:
+            self.calibration_set()  # raises the clear "no calibration records" error
+        folds = self.opts.calibration_folds if (Path(d) / "metadata.csv").is_file() else None
+        paths = select_paths(Path(d), folds, self.opts.quant.subset_size, spread=True)
+        h = hashlib.sha256("\n".join(p.name for p in paths).encode()).hexdigest()[:16]
+        return {"dir": Path(d).name, "selected": len(paths), "names_sha": h}
 
     def verification_inputs(self) -> tuple[np.ndarray, bool]:
         """Real records of the validation folds when any are at hand, else the synthetic input."""
@@ -322,7 +328,46 @@ class ModelExporter:
         )
 
     # ------------------------------------------------------------------ verification
+    def _verify_cache_path(self, v: ExportedVariant) -> Path | None:
+        """Verification depends only on (artifact, checkpoint, records): cache it beside exports."""
+        import hashlib
+        import json
+
+        d = self._data_dir()
+        ids: list[str] = []
+        if d is not None:
+            try:
+                folds = self.opts.validation_folds if (d / "metadata.csv").is_file() else None
+                ids = [p.name for p in select_paths(d, folds, self.opts.verify_records, True)]
+            except BadInputError:
+                ids = []
+        digest = sha256_file(v.path)
+        key = json.dumps([digest, self.ckpt_sha, v.precision, ids], sort_keys=True)
+        return (
+            self.cache.root
+            / "verifications"
+            / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
+        )
+
     def verify(self, v: ExportedVariant) -> Verification:
+        import json
+
+        from ecgbench.fileio import atomic_write_json
+
+        cached = self._verify_cache_path(v)
+        if cached is not None and cached.is_file() and not self.opts.force:
+            try:
+                v.verification = Verification(**json.loads(cached.read_text()))
+                return v.verification
+            except (ValueError, TypeError):
+                pass
+        result = self._verify_now(v)
+        # A read-only cache still verifies; it just does it every time.
+        with contextlib.suppress(OSError):
+            atomic_write_json(cached, result.to_dict())
+        return result
+
+    def _verify_now(self, v: ExportedVariant) -> Verification:
         from ecgbench.backends.base import LoadSpec, get_backend
         from ecgbench.train.evaluate import predict_logits
 

@@ -165,7 +165,11 @@ def train_model(
     gen = torch.Generator().manual_seed(cfg.seed)
     # drop_last keeps batch statistics even, unless the training set is smaller than one batch.
     loader = DataLoader(
-        ds, batch_size=cfg.batch_size, shuffle=True, drop_last=len(ds) > cfg.batch_size, generator=gen
+        ds,
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        drop_last=len(ds) > cfg.batch_size,
+        generator=gen,
     )
 
     start_epoch, best_score, best_epoch = 0, -np.inf, -1
