@@ -341,7 +341,7 @@ def test_real_records_export_and_verify_every_variant(tiny: TinySession, real) -
             assert v.source == "built" and v.key != tiny.variants[(fmt, prec)].key
             assert v.meta["calibration_records"] == 16
             cal = v.meta["settings"]["calibration"]
-            assert cal["dir"] == "ptbxl" and cal["records"] == 16
+            assert cal["dir"] == "ptbxl" and cal["selected"] == 16
             assert ver.max_abs > 0  # it really is quantized
         else:
             assert v.source == "cache" and v.key == tiny.variants[(fmt, prec)].key

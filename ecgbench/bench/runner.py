@@ -226,6 +226,7 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
         min_iters=plan.min_iters,
         warmup_s=plan.warmup,
         round_s=plan.round_s,
+        settle_s=plan.settle_s,
     )
     interrupted = False
 

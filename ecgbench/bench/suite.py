@@ -30,7 +30,8 @@ class RunPlan:
     duration: float = 5.0
     min_iters: int = 100
     warmup: float = 1.0
-    round_s: float = 0.25
+    round_s: float = 0.5
+    settle_s: float = 0.05
     static_shape: bool = True
     samples: int | None = None  # input length; None: the model's 10 s window
     extra: dict[str, Any] = field(default_factory=dict)
@@ -101,7 +102,7 @@ def load_suite(path: str | os.PathLike[str]) -> RunPlan:
                 kw[k] = tuple(str(x).lower() if k != "devices" else str(x) for x in _tuple(v, k))
             elif k == "batch":
                 kw[k] = tuple(int(x) for x in _tuple(v, k))
-            elif k in ("duration", "warmup", "round_s"):
+            elif k in ("duration", "warmup", "round_s", "settle_s"):
                 kw[k] = float(v)
             elif k in ("min_iters", "samples"):
                 kw[k] = int(v)
