@@ -3,7 +3,8 @@
 Per key (model, backend, device, precision, scenario, batch, input shape): the ratio of medians, a
 bootstrap confidence interval of that ratio, and a Mann–Whitney U test on the raw samples (the
 statistics airspeed velocity uses). Machine drift between the two runs is removed by dividing by the
-ratio of the GEMM reference that each run timed interleaved with its models. A slowdown is a
+ratio of a reference workload that each run timed interleaved with its models: a fixed ConvNeXt-1D
+on OpenVINO (default) or the FP32 GEMM. A slowdown is a
 regression only when the normalised ratio exceeds the threshold, its confidence interval lies above
 1, and the rank test is significant.
 """
@@ -35,6 +36,7 @@ class GateSettings:
     n_boot: int = 1000
     max_samples: int = 4000  # subsample long runs for the bootstrap (speed)
     normalise: bool = True
+    reference: str = "model"  # "model" (a fixed ConvNeXt on OpenVINO) or "gemm"
     seed: int = 0
 
 
@@ -92,9 +94,14 @@ def _key_dict(k: tuple) -> dict[str, Any]:
     return {n: (list(v) if n == "input_shape" else v) for n, v in zip(names, k, strict=True)}
 
 
-def reference_drift(base: RunDocument, cur: RunDocument) -> float | None:
-    b = base.reference.get("samples_ns") or []
-    c = cur.reference.get("samples_ns") or []
+def reference_drift(base: RunDocument, cur: RunDocument, which: str = "model") -> float | None:
+    """Median ratio (current / baseline) of a reference workload timed inside each run."""
+    if which == "model" and "model" in base.reference and "model" in cur.reference:
+        b = base.reference["model"].get("samples_ns") or []
+        c = cur.reference["model"].get("samples_ns") or []
+    else:
+        b = base.reference.get("samples_ns") or []
+        c = cur.reference.get("samples_ns") or []
     if not b or not c:
         return None
     return float(np.median(c) / np.median(b))
@@ -124,7 +131,7 @@ def compare_runs(
 
     s = settings or GateSettings()
     rng = np.random.default_rng(s.seed)
-    drift = reference_drift(base, cur) if s.normalise else None
+    drift = reference_drift(base, cur, s.reference) if s.normalise else None
     scale = drift or 1.0
     b_rows = {_key(r): r for r in base.rows}
     c_rows = {_key(r): r for r in cur.rows}
@@ -176,7 +183,7 @@ def markdown_summary(cmp: Comparison, title: str = "ecgbench latency gate") -> s
     s = cmp.settings
     drift = f"{cmp.drift:.3f}" if cmp.drift else "n/a"
     lines.append(
-        f"Threshold ×{s.threshold:.2f}, α={s.alpha}; machine drift (GEMM reference, current / "
+        f"Threshold ×{s.threshold:.2f}, α={s.alpha}; machine drift ({s.reference} reference, current / "
         f"baseline) {drift}" + ("; ratios normalised by it." if cmp.drift else ".")
     )
     if cmp.machine_note:

@@ -38,7 +38,7 @@ def ab_documents(
     rule = rule or StopRule(min_duration_s=5.0, min_iters=100, warmup_s=1.0)
     fp = collect_fingerprint(threads).to_dict()
     pp = Preprocessing()
-    x = synthetic_input(pp)[..., :samples]
+    x = synthetic_input(pp, samples=samples)
     sides = []
     for path in (old, new):
         name = _backend_for(path)

@@ -64,7 +64,7 @@ def _ecgbench_alone(xml: str, device: str, shape: list[int], threads: int, secon
     b = OpenVINOBackend()
     b.load(LoadSpec(artifact=Path(xml), device=device, batch=shape[0], channels=shape[1],
                     samples=shape[2], threads=threads))  # fmt: skip
-    b.set_input(synthetic_input(Preprocessing(), batch=shape[0])[..., : shape[2]])
+    b.set_input(synthetic_input(Preprocessing(), batch=shape[0], samples=shape[2]))
     v = TimedVariant("crosscheck", b.run)
     time_interleaved([v], StopRule(min_duration_s=seconds, min_iters=20, warmup_s=0.5))
     b.close()

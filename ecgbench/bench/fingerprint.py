@@ -164,3 +164,45 @@ def quick_gemm_gflops(threads: int, seconds: float = 0.5) -> float:
         samples.append(time.perf_counter_ns() - t0)
     samples.sort()
     return ref.gflops(samples[len(samples) // 2])
+
+
+class ModelReference:
+    """A fixed FP32 ConvNeXt-1D on OpenVINO CPU, timed in every run beside the models.
+
+    Built from a seeded initialisation (no file to ship or to drift), it does the same kind of work
+    as the models under test, so machine drift moves it the way it moves them; on this shared
+    machine the GEMM reference did not (see README, "Measuring the gate").
+    """
+
+    label = "reference:convnext-fp32"
+
+    def __init__(self, threads: int, samples: int = 5000) -> None:
+        import numpy as np
+        import openvino as ov
+        import openvino.properties as props
+        import openvino.properties.hint as hints
+        import torch
+
+        from ecgbench.export.openvino_export import convert_to_openvino
+        from ecgbench.nets.convnext1d import ConvNeXt1D, ConvNeXt1DConfig
+
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            model = ConvNeXt1D(ConvNeXt1DConfig(depths=(1, 1, 2, 1), widths=(16, 32, 48, 64)))
+        x = torch.zeros(1, 12, samples)
+        ovm = convert_to_openvino(model.eval(), x)
+        ovm.reshape({ovm.inputs[0].get_any_name(): ov.PartialShape([1, 12, samples])})
+        compiled = ov.Core().compile_model(
+            ovm,
+            "CPU",
+            {
+                hints.performance_mode: hints.PerformanceMode.LATENCY,
+                props.inference_num_threads: threads,
+            },
+        )
+        self._req = compiled.create_infer_request()
+        self._x = np.random.default_rng(0).standard_normal((1, 12, samples)).astype(np.float32)
+        self._req.set_input_tensor(ov.Tensor(self._x, shared_memory=True))
+
+    def run(self) -> None:
+        self._req.infer()

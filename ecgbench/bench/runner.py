@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ecgbench.backends.base import Backend, LoadInfo, LoadSpec, get_backend
-from ecgbench.bench.fingerprint import GemmReference, collect_fingerprint
+from ecgbench.bench.fingerprint import GemmReference, ModelReference, collect_fingerprint
 from ecgbench.bench.results import ResultRow, RunDocument, append_to_store
 from ecgbench.bench.suite import RunPlan
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
@@ -132,7 +132,7 @@ def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> l
                 checkpoint=ckpt_path,
             )
         )
-        x = synthetic_input(ckpt.preprocessing, batch=batch)[..., :samples]
+        x = synthetic_input(ckpt.preprocessing, batch=batch, samples=samples)
         backend.set_input(x)
         if (name, samples) not in complexity:
             cx = measure_complexity(ckpt.config, (1, ckpt.config.in_channels, samples))
@@ -221,6 +221,8 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
     loaded = _load_all(plan, opts, zoo, threads, log)
     gemm = GemmReference(threads)
     gemm_timed = TimedVariant(label=gemm.label, run=gemm.run)
+    ref_model = ModelReference(threads)
+    ref_timed = TimedVariant(label=ref_model.label, run=ref_model.run)
     rule = StopRule(
         min_duration_s=plan.duration,
         min_iters=plan.min_iters,
@@ -243,6 +245,12 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
                 "samples_ns": list(gemm_timed.samples_ns),
             }
         doc.fingerprint["gemm_gflops"] = gemm_gflops
+        if ref_timed.samples_ns:
+            doc.reference["model"] = {
+                "label": ref_model.label,
+                "median_ms": LatencyStats.from_ns(ref_timed.samples_ns).median_ms,
+                "samples_ns": list(ref_timed.samples_ns),
+            }
         rows = []
         for it in loaded:
             s = list(it.timed.samples_ns)
@@ -265,7 +273,7 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
     try:
         with _sigterm_as_interrupt(), progress_bar(opts.show_progress) as bar:
             if plan.scenario == "latency":
-                variants = [it.timed for it in loaded] + [gemm_timed]
+                variants = [it.timed for it in loaded] + [gemm_timed, ref_timed]
                 total = len(variants) * plan.duration
                 task = bar.add_task("timing (interleaved)", total=total)
 

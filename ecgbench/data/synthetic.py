@@ -34,10 +34,13 @@ def synthetic_ecg(
     return leads.astype(np.float32)
 
 
-def synthetic_input(pp: Preprocessing, batch: int = 1, seed: int = 0) -> np.ndarray:
-    """[batch, 12, eval_samples] preprocessed exactly as a real record would be."""
+def synthetic_input(
+    pp: Preprocessing, batch: int = 1, seed: int = 0, samples: int | None = None
+) -> np.ndarray:
+    """[batch, 12, samples] (default: the model's 10 s window), preprocessed like a real record."""
+    n = samples or pp.eval_samples
     x = [
-        preprocess_signal(synthetic_ecg(pp.eval_seconds, pp.fs, seed=seed + i), pp.fs, pp)
+        preprocess_signal(synthetic_ecg(n / pp.fs, pp.fs, seed=seed + i), pp.fs, pp)[..., :n]
         for i in range(batch)
     ]
     return np.stack(x).astype(np.float32)
