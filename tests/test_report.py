@@ -1,0 +1,126 @@
+"""``ecgbench report`` from a small real run: page, figures, tables; bad input is one line."""
+
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from helpers_export import TinySession, tiny_session
+from typer.testing import CliRunner
+
+from ecgbench.bench.results import read_run
+from ecgbench.bench.runner import RunOptions, run_plan
+from ecgbench.bench.suite import RunPlan
+from ecgbench.cli import app
+from ecgbench.report.html import build_report
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+class _Tables(HTMLParser):
+    """The page's <table>s as DataFrames (stdlib only: pandas.read_html would need lxml)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def read_tables(path: Path) -> list[pd.DataFrame]:
+    p = _Tables()
+    p.feed(path.read_text())
+    return [pd.DataFrame(t[1:], columns=t[0]) for t in p.tables if t]
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    s: TinySession = tiny_session(tmp_path_factory)
+    out = tmp_path_factory.mktemp("report_run") / "run.json"
+    plan = RunPlan(
+        models=(str(s.ckpt),), backends=("openvino", "onnxruntime", "torch"),
+        precisions=("fp32", "int8"), threads=1, duration=0.2, min_iters=5, warmup=0.05,
+        round_s=0.05, settle_s=0.0,
+    )  # fmt: skip
+    run_plan(plan, RunOptions(export=s.opts(), output=out, use_store=False, show_progress=False),
+             log=lambda m: None)  # fmt: skip
+    return out
+
+
+def test_report_from_a_real_run(real_run: Path, tmp_path: Path):
+    doc = read_run(real_run)
+    r = build_report([real_run], tmp_path / "rep")
+    html = r.index.read_text()
+    # Every figure is embedded in the page and written as a valid PNG and SVG file.
+    pngs = sorted(p for p in r.figures if p.suffix == ".png")
+    assert {p.stem for p in pngs} >= {"runtime_boxplot", "runtime_vs_flops"}
+    for p in pngs:
+        data = p.read_bytes()
+        assert data.startswith(PNG) and len(data) > 2000, p
+        assert p.with_suffix(".svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+        assert f'href="{p.name}"' in html
+    embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(embedded) == len(pngs)
+    assert all(base64.b64decode(e).startswith(PNG) for e in embedded)
+    # The rows table holds every row of the input; the run had no zoo model, so no accuracy.
+    tables = read_tables(r.index)
+    rows = next(t for t in tables if "median_ms" in t.columns)
+    assert len(rows) == len(doc.rows)
+    assert set(zip(rows["backend"], rows["precision"], strict=True)) == {
+        (x.backend, x.precision) for x in doc.rows
+    }
+    assert "Accuracy missing for" in html
+    machines = next(t for t in tables if "cpu_model" in t.columns)
+    assert machines["cpu_model"].iloc[0] == doc.fingerprint["cpu_model"]
+
+
+def test_report_merges_runs_by_machine(real_run: Path, tmp_path: Path):
+    import json
+
+    other = json.loads(real_run.read_text())
+    other["fingerprint"]["cpu_model"] = "Another CPU"
+    other["fingerprint"]["machine_id"] = "other0000000"
+    other["run_id"] = "other"
+    second = tmp_path / "other.json"
+    second.write_text(json.dumps(other))
+    r = build_report([real_run, second], tmp_path / "rep")
+    machines = next(t for t in read_tables(r.index) if "cpu_model" in t.columns)
+    assert sorted(machines["cpu_model"]) == sorted(
+        ["Another CPU", read_run(real_run).fingerprint["cpu_model"]]
+    )
+    assert r.rows == 2 * len(read_run(real_run).rows)
+
+
+@pytest.mark.parametrize("content", ["", "{", '{"schema": 1, "rows": []}', '{"schema": 2}'])
+def test_empty_or_malformed_results_end_with_one_line(tmp_path: Path, content: str):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    r = CliRunner().invoke(app, ["report", str(bad), "-o", str(tmp_path / "rep")])
+    assert r.exit_code != 0 and "Traceback" not in r.output
+    assert len([ln for ln in r.output.splitlines() if ln.strip()]) == 1
+    assert not (tmp_path / "rep" / "index.html").exists()
+
+
+def test_report_of_an_empty_store_is_one_line(tmp_path: Path):
+    r = CliRunner().invoke(app, ["report", str(tmp_path), "-o", str(tmp_path / "rep")])
+    assert r.exit_code != 0 and "no results" in r.output and "Traceback" not in r.output
