@@ -321,12 +321,18 @@ def evaluate(
     ] = False,
     weights: Annotated[Path | None, typer.Option(help="Challenge weights.csv")] = None,
     cache_dir: Annotated[Path | None, typer.Option(help="Export cache folder")] = None,
+    calibration: Annotated[
+        Path | None, typer.Option(help="INT8: calibrate on these records instead of the zoo's")
+    ] = None,
+    max_drop: Annotated[
+        float | None, typer.Option(help="INT8: the accuracy-controlled variant with this max drop")
+    ] = None,
 ) -> None:
     """Challenge metrics of exact variants (model × backend × precision) on a record folder."""
     from ecgbench.bench.suite import BACKEND_PRECISIONS
     from ecgbench.data.folds import parse_folds
     from ecgbench.export.evaluate import evaluate_variant, store_variant_scores
-    from ecgbench.export.pipeline import ExportOptions, parse_precisions
+    from ecgbench.export.pipeline import parse_precisions
     from ecgbench.fileio import atomic_write_json
     from ecgbench.zoo import Zoo
 
@@ -338,7 +344,9 @@ def evaluate(
               if p in BACKEND_PRECISIONS.get(b, (p,))]  # fmt: skip
     if not combos:
         raise EcgbenchError("no backend runs that precision (torch: fp32; onnxruntime: fp32, int8)")
-    opts = ExportOptions(cache_dir=cache_dir)
+    if store_in_zoo and (calibration or max_drop is not None):
+        raise EcgbenchError("--zoo records the zoo's own variants; drop --calibration/--max-drop")
+    opts = _export_options(cache_dir, False, calibration, 300, max_drop)
     fold_t = parse_folds(folds) if folds else None
     results = []
     t = Table(title=f"Challenge metrics on {data}" + (f" folds {folds}" if folds else ""))

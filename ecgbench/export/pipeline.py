@@ -276,6 +276,7 @@ class ModelExporter:
             or precision != "int8"
             or self.opts.calibration_dir is not None
             or not self.opts.use_zoo_bundle
+            or self.opts.quant != QuantSettings()  # asked for other settings: build them
         ):
             return None
         a = e.artifacts.get(f"{fmt}-{precision}")
