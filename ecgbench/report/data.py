@@ -1,0 +1,89 @@
+"""Results documents -> the tidy frames the report draws from."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ecgbench.bench.results import RunDocument, default_store, read_run, tidy_rows
+from ecgbench.errors import BadInputError
+
+
+@dataclass
+class ReportData:
+    rows: pd.DataFrame  # one row per (run, model, backend, device, precision, scenario, batch)
+    machines: pd.DataFrame  # one row per machine fingerprint
+    sources: list[str]
+
+
+def _machine_label(fp: dict) -> str:
+    cpu = fp.get("cpu_model", "?")
+    return f"{cpu} ({fp.get('threads', '?')} thr, {fp.get('machine_id', '?')[:6]})"
+
+
+def collect_documents(paths: list[str | os.PathLike[str]]) -> list[RunDocument]:
+    """Files and folders (a results store's ``runs/`` or any folder of run JSON files)."""
+    if not paths:
+        paths = [default_store()]
+    docs: list[RunDocument] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files = sorted((p / "runs").glob("*.json")) or sorted(p.glob("*.json"))
+            if not files:
+                raise BadInputError(f"no results (*.json) in {p}")
+            docs += [read_run(f) for f in files]
+        else:
+            docs.append(read_run(p))
+    return docs
+
+
+def build_frames(docs: list[RunDocument]) -> ReportData:
+    rows, machines = [], {}
+    for d in docs:
+        label = _machine_label(d.fingerprint)
+        for r in tidy_rows(d):
+            r["machine"] = label
+            rows.append(r)
+        mid = d.fingerprint.get("machine_id", "?")
+        fp = dict(d.fingerprint)
+        fp["machine"] = label
+        fp["isa"] = ", ".join(fp.get("isa", []))
+        fp["versions"] = ", ".join(f"{k} {v}" for k, v in fp.get("versions", {}).items())
+        fp.pop("openvino_devices", None)
+        machines[mid] = fp
+    if not rows:
+        raise BadInputError("the results hold no rows to report")
+    df = pd.DataFrame(rows)
+    df["partition"] = (
+        df["device"].astype(str)
+        + " · "
+        + df["backend"].astype(str)
+        + " · "
+        + df["precision"].astype(str)
+    )
+    df["has_accuracy"] = df["challenge_score"].notna()
+    return ReportData(
+        rows=df,
+        machines=pd.DataFrame(list(machines.values())),
+        sources=[d.run_id for d in docs],
+    )
+
+
+def accuracy_drops(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (machine, model, backend, device, precision): score, AUROC, drop from the FP32 variant."""
+    keep = ["machine", "model", "backend", "device", "precision", "scenario", "median_ms",
+            "challenge_score", "auroc"]  # fmt: skip
+    lat = df[df["scenario"] == "latency"][keep].copy() if "scenario" in df else df[keep].copy()
+    ref = (
+        lat[lat["precision"] == "fp32"]
+        .groupby(["model"])[["challenge_score", "auroc"]]
+        .max()
+        .rename(columns={"challenge_score": "fp32_score", "auroc": "fp32_auroc"})
+    )
+    out = lat.join(ref, on="model")
+    out["score_drop"] = out["fp32_score"] - out["challenge_score"]
+    out["auroc_drop"] = out["fp32_auroc"] - out["auroc"]
+    return out

@@ -1,0 +1,154 @@
+"""``ecgbench report``: every figure as PNG + SVG, and one self-contained ``index.html``."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from ecgbench.errors import EcgbenchError
+from ecgbench.fileio import atomic_path, atomic_write_text
+from ecgbench.report import figures
+from ecgbench.report.data import ReportData, accuracy_drops, build_frames, collect_documents
+
+ROW_COLUMNS = ["machine", "model", "backend", "device", "precision", "scenario", "batch", "median_ms",
+               "p90_ms", "p99_ms", "throughput_fps", "gflops", "gemm_fraction",
+               "inference_precision", "int8_layers", "total_layers", "challenge_score", "auroc",
+               "run_id"]  # fmt: skip
+MACHINE_COLUMNS = ["machine", "cpu_model", "isa", "int8_isa", "threads", "logical_cpus",
+                   "gemm_gflops", "os", "versions", "hostname"]  # fmt: skip
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;
+color:#222;padding:0 1rem} h1{font-size:1.6rem} h2{margin-top:2.2rem;border-bottom:1px solid #ddd}
+img{max-width:100%;height:auto;border:1px solid #eee} table{border-collapse:collapse;font-size:.8rem;
+margin:.5rem 0} th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}
+th{background:#f4f6f8} td:first-child,th:first-child{text-align:left} .note{color:#666;font-size:.9rem}
+.warn{color:#a40000} .scroll{overflow-x:auto}
+"""
+
+
+@dataclass
+class ReportResult:
+    index: Path
+    figures: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+    rows: int = 0
+
+
+def _save(fig: plt.Figure, out: Path, name: str) -> tuple[list[Path], str]:
+    paths = []
+    for ext in ("png", "svg"):
+        p = out / f"{name}.{ext}"
+        with atomic_path(p) as tmp:
+            fig.savefig(tmp, format=ext, dpi=120 if ext == "png" else None, bbox_inches="tight")
+        paths.append(p)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return paths, base64.b64encode(buf.getvalue()).decode()
+
+
+def _table(df: pd.DataFrame, cols: list[str], max_rows: int = 2000) -> str:
+    cols = [c for c in cols if c in df.columns]
+    d = df[cols].head(max_rows).copy()
+    for c in d.columns:
+        if d[c].dtype.kind == "f":
+            d[c] = d[c].map(lambda v: "" if pd.isna(v) else f"{v:.4g}")
+    note = (
+        f'<p class="note">showing {max_rows} of {len(df)} rows (all rows: rows.csv)</p>'
+        if len(df) > max_rows
+        else ""
+    )
+    return note + '<div class="scroll">' + d.to_html(index=False, na_rep="–", border=0) + "</div>"
+
+
+def build_report(
+    results: list[str | os.PathLike[str]], out_dir: str | os.PathLike[str]
+) -> ReportResult:
+    t0 = time.perf_counter()
+    data: ReportData = build_frames(collect_documents(results))
+    return render_report(data, out_dir, t0)
+
+
+def render_report(data: ReportData, out_dir: str | os.PathLike[str], t0: float | None = None) -> ReportResult:
+    t0 = t0 if t0 is not None else time.perf_counter()
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise EcgbenchError(f"cannot create report folder {out}: {e.strerror}") from None
+    df = data.rows
+    acc = accuracy_drops(df)
+    sections: list[str] = []
+    written: list[Path] = []
+
+    def figure(name: str, title: str, fig: plt.Figure, caption: str) -> None:
+        paths, b64 = _save(fig, out, name)
+        written.extend(paths)
+        sections.append(
+            f"<h2>{html.escape(title)}</h2><p class='note'>{caption}</p>"
+            f'<img alt="{html.escape(title)}" src="data:image/png;base64,{b64}">'
+            f'<p class="note">files: <a href="{name}.png">{name}.png</a> · '
+            f'<a href="{name}.svg">{name}.svg</a></p>'
+        )
+
+    lat = df[df["scenario"] == "latency"]
+    if len(lat):
+        figure("runtime_boxplot", "Runtime per partition", figures.runtime_boxplot(df),
+               "Median latency per inference (batch 1, synchronous); one dot per model, the box "
+               "spans the models of a partition (machine × device × backend × precision).")  # fmt: skip
+        figure("runtime_vs_flops", "Runtime vs FLOPs", figures.runtime_vs_flops(df),
+               "Each panel one partition; the dashed line is how long the FLOPs would take at the "
+               "machine's FP32 GEMM rate measured in the same run.")  # fmt: skip
+    missing = sorted(df.loc[~df["has_accuracy"], "model"].unique())
+    if acc["challenge_score"].notna().any():
+        figure("accuracy_runtime", "Accuracy beside runtime", figures.accuracy_beside_runtime(acc),
+               "Challenge score of each exact variant on PTB-XL fold 10 (from the zoo manifest, "
+               "made by <code>ecgbench evaluate --zoo</code>), next to its median latency.")  # fmt: skip
+        figure("pareto", "Accuracy–latency Pareto front", figures.accuracy_latency_pareto(acc),
+               "Per device: variants that no other variant beats on both latency and score; "
+               "dominated variants in grey.")  # fmt: skip
+        drops = acc.dropna(subset=["challenge_score"]).sort_values(["model", "backend", "precision"])
+        sections.append(
+            "<h2>Accuracy cost per precision</h2>"
+            + _table(drops, ["machine", "model", "backend", "device", "precision", "median_ms",
+                             "challenge_score", "score_drop", "auroc", "auroc_drop"])  # fmt: skip
+        )
+    if missing:
+        sections.append(
+            f"<p class='warn'>Accuracy missing for: {html.escape(', '.join(map(str, missing)))} "
+            "(not zoo models, or not evaluated with <code>ecgbench evaluate --zoo</code>); their "
+            "runtime is shown, their accuracy is not.</p>"
+        )
+    int8 = df[(df["precision"] == "int8") & df["int8_layers"].notna()]
+    if len(int8):
+        ran_fp = int8[int8["int8_layers"] == 0]
+        if len(ran_fp):
+            sections.append(
+                "<p class='warn'>INT8 variants that executed no INT8 layer (they ran in floating "
+                f"point): {html.escape(', '.join(sorted(set(ran_fp['model']))))}</p>"
+            )
+    sections.append("<h2>All rows</h2>" + _table(df, ROW_COLUMNS))
+    sections.append("<h2>Machines</h2>" + _table(data.machines, MACHINE_COLUMNS))
+    with atomic_path(out / "rows.csv") as tmp:
+        df.to_csv(tmp, index=False)
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>ecgbench report</title>"
+        f"<style>{CSS}</style></head><body><h1>ecgbench report</h1>"
+        f"<p class='note'>{len(df)} rows from {len(data.sources)} run(s) on "
+        f"{data.machines.shape[0]} machine(s). Accuracy: PTB-XL 1.0.3 fold 10 (Wagner et al., "
+        "Scientific Data 2020, CC BY 4.0). Made by <code>ecgbench report</code>.</p>"
+        + "".join(sections)
+        + "</body></html>"
+    )
+    index = out / "index.html"
+    atomic_write_text(index, page)
+    return ReportResult(index=index, figures=written, seconds=time.perf_counter() - t0, rows=len(df))
