@@ -368,7 +368,7 @@ class _Child:
     def timing(self) -> bool:
         if self.master is not None:
             self.read_tty()
-            seconds = re.findall(r"timing \(interleaved\)[^\r\n]*?(\d+)/60", self.text)
+            seconds = re.findall(r"timing \(interleaved\)[^\r\n]*?(\d+)/\d+", self.text)
             return bool(seconds) and int(seconds[-1]) >= 1
         if self.out.exists():
             self.partial = read_run(self.out)

@@ -177,9 +177,10 @@ def test_cli_missing_file_and_missing_arguments(tmp_path: Path):
 
 # ------------------------------------------------------------------ A/B mode (real OpenVINO)
 def test_ab_mode_times_both_artifacts_in_one_run(tmp_path_factory: pytest.TempPathFactory):
+    from helpers_export import tiny_session
+
     from ecgbench.bench.ab import ab_documents
     from ecgbench.bench.timing import StopRule
-    from helpers_export import tiny_session
 
     s = tiny_session(tmp_path_factory)
     old, new = s.artifact("openvino", "fp32"), s.artifact("openvino", "int8")

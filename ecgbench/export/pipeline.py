@@ -276,12 +276,14 @@ class ModelExporter:
             or precision != "int8"
             or self.opts.calibration_dir is not None
             or not self.opts.use_zoo_bundle
-            or self.opts.quant != QuantSettings()  # asked for other settings: build them
         ):
             return None
         a = e.artifacts.get(f"{fmt}-{precision}")
         if not a or a.get("checkpoint_sha256") != self.ckpt_sha:
             return None
+        wanted = {k: v for k, v in self.opts.quant.to_dict().items() if v is not None}
+        if a.get("settings", {}).get("quant", wanted) != wanted:  # (TOML has no None)
+            return None  # other quantization settings asked for (e.g. --max-drop): build them
         from ecgbench.zoo import verify_artifacts
 
         verify_artifacts(ZooEntry(**{**e.__dict__, "artifacts": {f"{fmt}-{precision}": a}}))

@@ -6,11 +6,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.ticker import LogLocator, ScalarFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import LogLocator, ScalarFormatter
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -32,9 +32,7 @@ def runtime_boxplot(df: pd.DataFrame) -> plt.Figure:
     machines = list(dict.fromkeys(lat["machine"]))
     order = sorted(lat["partition"].unique())
     height = max(3.0, 0.45 * len(order) + 1.5)
-    fig, axes = plt.subplots(
-        len(machines), 1, figsize=(10, height * len(machines)), squeeze=False
-    )
+    fig, axes = plt.subplots(len(machines), 1, figsize=(10, height * len(machines)), squeeze=False)
     for ax, m in zip(axes[:, 0], machines, strict=True):
         sub = lat[lat["machine"] == m]
         sns.boxplot(data=sub, y="partition", x="median_ms", order=order, ax=ax, color="#dfe8f3",
@@ -64,7 +62,7 @@ def runtime_vs_flops(df: pd.DataFrame) -> plt.Figure:
         _log_axis(ax, "x")
         _log_axis(ax, "y")
         ax.tick_params(axis="x", labelbottom=True, labelsize=8)
-        for m, gg in lat.groupby("machine"):
+        for _m, gg in lat.groupby("machine"):
             ceiling = gg["gemm_gflops"].dropna()
             if len(ceiling):
                 ax.plot(xs, xs / ceiling.median() * 1e3, ls="--", lw=1, color="grey")

@@ -78,7 +78,9 @@ def build_report(
     return render_report(data, out_dir, t0)
 
 
-def render_report(data: ReportData, out_dir: str | os.PathLike[str], t0: float | None = None) -> ReportResult:
+def render_report(
+    data: ReportData, out_dir: str | os.PathLike[str], t0: float | None = None
+) -> ReportResult:
     t0 = t0 if t0 is not None else time.perf_counter()
     out = Path(out_dir)
     try:
@@ -116,11 +118,26 @@ def render_report(data: ReportData, out_dir: str | os.PathLike[str], t0: float |
         figure("pareto", "Accuracy–latency Pareto front", figures.accuracy_latency_pareto(acc),
                "Per device: variants that no other variant beats on both latency and score; "
                "dominated variants in grey.")  # fmt: skip
-        drops = acc.dropna(subset=["challenge_score"]).sort_values(["model", "backend", "precision"])
+        drops = acc.dropna(subset=["challenge_score"]).sort_values(
+            ["model", "backend", "precision"]
+        )
         sections.append(
             "<h2>Accuracy cost per precision</h2>"
-            + _table(drops, ["machine", "model", "backend", "device", "precision", "median_ms",
-                             "challenge_score", "score_drop", "auroc", "auroc_drop"])  # fmt: skip
+            + _table(
+                drops,
+                [
+                    "machine",
+                    "model",
+                    "backend",
+                    "device",
+                    "precision",
+                    "median_ms",
+                    "challenge_score",
+                    "score_drop",
+                    "auroc",
+                    "auroc_drop",
+                ],
+            )
         )
     if missing:
         sections.append(
@@ -151,4 +168,6 @@ def render_report(data: ReportData, out_dir: str | os.PathLike[str], t0: float |
     )
     index = out / "index.html"
     atomic_write_text(index, page)
-    return ReportResult(index=index, figures=written, seconds=time.perf_counter() - t0, rows=len(df))
+    return ReportResult(
+        index=index, figures=written, seconds=time.perf_counter() - t0, rows=len(df)
+    )
