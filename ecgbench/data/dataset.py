@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,9 +34,9 @@ class EcgSet:
     def __len__(self) -> int:
         return len(self.names)
 
-    def subset(self, folds: Iterable[int]) -> EcgSet:
-        keep = set(folds)
-        idx = [i for i, f in enumerate(self.folds) if int(f) in keep]
+    def take(self, idx: Sequence[int]) -> EcgSet:
+        """The records at positions ``idx`` (problems are not carried over)."""
+        idx = list(idx)
         return EcgSet(
             names=[self.names[i] for i in idx],
             signals=[self.signals[i] for i in idx],
@@ -46,6 +46,10 @@ class EcgSet:
             problems=[],
             classes=self.classes,
         )
+
+    def subset(self, folds: Iterable[int]) -> EcgSet:
+        keep = set(folds)
+        return self.take([i for i, f in enumerate(self.folds) if int(f) in keep])
 
     def eval_array(self) -> np.ndarray:
         """[N, 12, eval_samples]: the first 10 s of each record, zero-padded if shorter."""

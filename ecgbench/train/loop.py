@@ -97,14 +97,7 @@ def _fraction(data: EcgSet, frac: float, seed: int) -> EcgSet:
     """A deterministic random subset of the training records (for data-size scaling runs)."""
     rng = np.random.default_rng(seed)
     n = max(1, round(len(data) * frac))
-    idx = np.sort(rng.choice(len(data), size=n, replace=False))
-    return EcgSet(
-        names=[data.names[i] for i in idx],
-        signals=[data.signals[i] for i in idx],
-        labels=data.labels[idx],
-        folds=data.folds[idx],
-        pp=data.pp,
-    )
+    return data.take(np.sort(rng.choice(len(data), size=n, replace=False)).tolist())
 
 
 def evaluate_set(
