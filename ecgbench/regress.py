@@ -1,12 +1,20 @@
 """Latency regression verdicts: baseline run vs current run, robust on noisy shared machines.
 
 Per key (model, backend, device, precision, scenario, batch, input shape): the ratio of medians, a
-bootstrap confidence interval of that ratio, and a Mann–Whitney U test on the raw samples (the
-statistics airspeed velocity uses). Machine drift between the two runs is removed by dividing by the
-ratio of a reference workload that each run timed interleaved with its models: a fixed ConvNeXt-1D
-on OpenVINO (default) or the FP32 GEMM. A slowdown is a
-regression only when the normalised ratio exceeds the threshold, its confidence interval lies above
-1, and the rank test is significant.
+bootstrap confidence interval of that ratio, and a Mann–Whitney U test (the statistics airspeed
+velocity uses). Machine drift is removed with a reference workload that each run timed interleaved
+with its models (a fixed ConvNeXt-1D on OpenVINO by default, or the FP32 GEMM):
+
+- ``pairing="round"`` (default): every time slice of a key is divided by the reference's slice of
+  the same round, a few seconds apart, so drift slower than a round cancels; the run's level is the
+  median of those per-round ratios, and the CI and rank test resample rounds, not single calls
+  (calls in one slice are not independent, and treating them so makes every difference
+  "significant").
+- ``pairing="run"``: the whole run's median is divided by the reference's whole-run median (runs
+  written before slices were recorded fall back to this).
+
+A slowdown is a regression only when the normalised ratio exceeds the threshold, its confidence
+interval lies above 1, and the rank test is significant.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ class GateSettings:
     max_samples: int = 4000  # subsample long runs for the bootstrap (speed)
     normalise: bool = True
     reference: str = "model"  # "model" (a fixed ConvNeXt on OpenVINO) or "gemm"
+    pairing: str = "round"  # "round": slice-by-slice normalisation; "run": whole-run medians
     seed: int = 0
 
 
@@ -94,17 +103,42 @@ def _key_dict(k: tuple) -> dict[str, Any]:
     return {n: (list(v) if n == "input_shape" else v) for n, v in zip(names, k, strict=True)}
 
 
+def _reference(doc: RunDocument, which: str) -> dict[str, Any]:
+    if which == "model" and "model" in doc.reference:
+        return doc.reference["model"]
+    return doc.reference
+
+
 def reference_drift(base: RunDocument, cur: RunDocument, which: str = "model") -> float | None:
     """Median ratio (current / baseline) of a reference workload timed inside each run."""
-    if which == "model" and "model" in base.reference and "model" in cur.reference:
-        b = base.reference["model"].get("samples_ns") or []
-        c = cur.reference["model"].get("samples_ns") or []
-    else:
-        b = base.reference.get("samples_ns") or []
-        c = cur.reference.get("samples_ns") or []
+    b = _reference(base, which).get("samples_ns") or []
+    c = _reference(cur, which).get("samples_ns") or []
     if not b or not c:
         return None
     return float(np.median(c) / np.median(b))
+
+
+def slice_medians(samples_ns: list[int], slices: list[list[int]]) -> dict[int, float]:
+    """Median latency of each time slice, by round number."""
+    out: dict[int, float] = {}
+    a = np.asarray(samples_ns, dtype=np.float64)
+    starts = [int(s[1]) for s in slices] + [len(a)]
+    for (rnd, _), lo, hi in zip(slices, starts[:-1], starts[1:], strict=True):
+        if hi > lo:
+            out[int(rnd)] = float(np.median(a[lo:hi]))
+    return out
+
+
+def round_ratios(row, ref: dict[str, Any]) -> np.ndarray | None:
+    """Per round: the key's slice median over the reference's slice median (same round)."""
+    if not row.slices or not ref.get("slices"):
+        return None
+    k = slice_medians(row.samples_ns, row.slices)
+    r = slice_medians(ref.get("samples_ns") or [], ref["slices"])
+    common = sorted(set(k) & set(r))
+    if len(common) < 3:
+        return None
+    return np.array([k[i] / r[i] for i in common])
 
 
 def bootstrap_ratio_ci(
@@ -149,8 +183,19 @@ def compare_runs(
             verdicts.append(Verdict(_key_dict(k), NOT_COMPARABLE, note="fewer than 5 samples"))
             continue
         raw = float(np.median(c) * scale / np.median(b))
-        ratio = float(np.median(c) / np.median(b))
-        bs, cs = _subsample(b, s.max_samples, rng), _subsample(c, s.max_samples, rng)
+        paired = None
+        if s.normalise and s.pairing == "round":
+            qb = round_ratios(b_rows[k], _reference(base, s.reference))
+            qc = round_ratios(c_rows[k], _reference(cur, s.reference))
+            paired = (qb, qc) if qb is not None and qc is not None else None
+        if paired is not None:  # rounds are the unit: per-round normalised levels
+            bs, cs = paired
+            ratio = float(np.median(cs) / np.median(bs))
+            note = f"{len(bs)}/{len(cs)} rounds paired with the reference"
+        else:
+            ratio = float(np.median(c) / np.median(b))
+            bs, cs = _subsample(b, s.max_samples, rng), _subsample(c, s.max_samples, rng)
+            note = "whole-run normalisation" if s.normalise and drift else ""
         lo, hi = bootstrap_ratio_ci(bs, cs, s.n_boot, rng)
         p = float(mannwhitneyu(cs, bs, alternative="two-sided").pvalue)
         if ratio > s.threshold and lo > 1.0 and p < s.alpha:
@@ -170,6 +215,7 @@ def compare_runs(
                 p_value=p,
                 baseline_ms=float(np.median(b) / 1e6),
                 current_ms=float(np.median(c) * scale / 1e6),
+                note=note,
             )
         )
     return Comparison(verdicts=verdicts, drift=drift, settings=s)

@@ -3,6 +3,7 @@ end (the run document's schema and the store), Ctrl-C / SIGTERM, and the runner 
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import math
@@ -181,6 +182,7 @@ def test_run_plan_writes_a_document_that_follows_the_schema(tiny: TinySession, l
     assert ref["label"] == "reference:gemm-fp32" and len(ref["samples_ns"]) >= 5
     assert ref["median_ms"] == pytest.approx(np.median(ref["samples_ns"]) / 1e6)
     assert fp["gemm_gflops"] == pytest.approx(2 * ref["n"] ** 3 / (ref["median_ms"] * 1e6))
+    assert ref["slices"] and ref["model"]["slices"] and len(ref["model"]["samples_ns"]) >= 5
 
     rows = raw["rows"]
     assert {(r["backend"], r["precision"]) for r in rows} == {
@@ -203,6 +205,9 @@ def test_run_plan_writes_a_document_that_follows_the_schema(tiny: TinySession, l
         assert Path(r["artifact"]).is_file() and r["compile_ms"] > 0 and r["first_infer_ms"] > 0
         assert r["complete"] is True and r["threads"] == 1 and r["execution_devices"]
         assert r["flops"] > 0 and r["params"] > 0
+        starts = [st for _, st in r["slices"]]  # time slices: rounds ascend, cover every sample
+        assert starts[0] == 0 and starts == sorted(starts) and starts[-1] < len(s)
+        assert [rd for rd, _ in r["slices"]] == sorted({rd for rd, _ in r["slices"]})
         assert r["gflops"] == pytest.approx(r["flops"] / (r["median_ms"] * 1e6))
         assert r["gemm_fraction"] == pytest.approx(r["gflops"] / fp["gemm_gflops"])
         if r["backend"] == "torch":
@@ -517,3 +522,22 @@ def test_cli_run_prints_the_table_and_writes_the_document(
     doc = read_run(out)
     assert doc.complete and {r.backend for r in doc.rows} == {"openvino", "torch"}
     assert len(load_store(tmp_path / "store")) == 2
+
+
+def test_crosscheck_runs_benchmark_app_beside_our_loop(latency_run) -> None:
+    from ecgbench.bench.crosscheck import benchmark_app_path, crosscheck_rows
+
+    if benchmark_app_path() is None:
+        pytest.skip("benchmark_app is not installed beside this Python (it ships with openvino)")
+    _, doc, _ = latency_run
+    doc = copy.deepcopy(doc)  # the module's run stays as it was
+    doc.rows = [r for r in doc.rows if (r.backend, r.precision) == ("openvino", "int8")]
+    logs: list[str] = []
+    crosscheck_rows(doc, threads=1, log=logs.append, seconds=1.0, rounds=2)
+    x = doc.rows[0].extra
+    assert "crosscheck_bursts" in x, logs
+    assert len(x["crosscheck_bursts"]["benchmark_app"]) == 2, logs
+    assert all(t and t > 0 for t in x["crosscheck_bursts"]["benchmark_app"])
+    ratios = [o / t for o, t in zip(*x["crosscheck_bursts"].values(), strict=True)]
+    assert x["benchmark_app_ratio"] == pytest.approx(float(np.median(ratios)))
+    assert "benchmark_app" in logs[0] and "ratio" in logs[0]

@@ -204,3 +204,56 @@ def test_ab_mode_refuses_mixed_artifacts(tmp_path_factory: pytest.TempPathFactor
          "--duration", "0.1"],
     )  # fmt: skip
     assert r.exit_code == 2 and "same kind" in r.output and "Traceback" not in r.output
+
+
+def _sliced(median_ms: float, factors: list[float], per_slice: int = 40, seed: int = 0):
+    """Samples in time slices, slice r scaled by the machine's factor in round r."""
+    samples: list[int] = []
+    slices: list[list[int]] = []
+    for r, f in enumerate(factors):
+        slices.append([r, len(samples)])
+        samples += _samples(median_ms * f, n=per_slice, spread=0.02, seed=seed + r)
+    return samples, slices
+
+
+def _sliced_doc(key_ms: float, factors: list[float], seed: int = 0) -> RunDocument:
+    row = _row("a", key_ms, seed)
+    row.samples_ns, row.slices = _sliced(key_ms, factors, seed=seed)
+    ref_s, ref_sl = _sliced(1.0, factors, seed=seed + 50)
+    gemm_s, gemm_sl = _sliced(1.0, [1.0] * len(factors), seed=seed + 90)  # a GEMM blind to it
+    return RunDocument(
+        fingerprint=dict(FP),
+        rows=[row],
+        reference={"samples_ns": gemm_s, "slices": gemm_sl,
+                   "model": {"samples_ns": ref_s, "slices": ref_sl}},
+        complete=True,
+    )  # fmt: skip
+
+
+STEADY = [1.0] * 10
+BUSY = [1.0, 1.6, 1.6, 1.0, 1.6, 1.6, 1.0, 1.6, 1.6, 1.0]  # a neighbour loads 6 of 10 rounds
+
+
+def test_round_pairing_cancels_drift_that_comes_and_goes():
+    base, cur = _sliced_doc(5.0, STEADY), _sliced_doc(5.0, BUSY, seed=3)
+    v = compare_runs(base, cur, GateSettings(n_boot=300)).verdicts[0]
+    assert v.verdict == UNCHANGED and abs(v.ratio - 1.0) < 0.03
+    assert v.note.startswith("10/10 rounds paired")
+    assert v.raw_ratio > 1.5  # what the machine did to the raw numbers
+    raw = compare_runs(base, cur, GateSettings(n_boot=300, normalise=False)).verdicts[0]
+    assert raw.verdict == REGRESSION  # an unnormalised gate cries wolf
+    gemm = compare_runs(base, cur, GateSettings(n_boot=300, reference="gemm")).verdicts[0]
+    assert gemm.ratio > 1.5  # a reference the drift does not touch removes nothing
+
+
+def test_round_pairing_detects_a_real_slowdown_under_drift():
+    base, cur = _sliced_doc(5.0, BUSY), _sliced_doc(6.0, STEADY, seed=3)
+    v = compare_runs(base, cur, GateSettings(n_boot=300)).verdicts[0]
+    assert v.verdict == REGRESSION and 1.15 < v.ratio < 1.25 and v.ci_low > 1.0
+
+
+def test_runs_without_slices_fall_back_to_whole_run_normalisation():
+    base = _doc([_row("a", 5.0, 1)], ref_ms=1.0)
+    cur = _doc([_row("a", 6.5, 2)], ref_ms=1.3, seed=1)
+    v = compare_runs(base, cur, GateSettings(n_boot=300)).verdicts[0]
+    assert v.verdict == UNCHANGED and v.note == "whole-run normalisation"

@@ -12,7 +12,9 @@ import numpy as np
 
 from ecgbench.bench.results import RunDocument
 
-_MEDIAN = re.compile(r"Median:\s*([0-9.]+)\s*ms")
+# benchmark_app switches to microseconds for fast models ("Median: 152.65 us").
+_MEDIAN = re.compile(r"Median:\s*([0-9.]+)\s*(ms|us|µs|ns|s)\b")
+_TO_MS = {"s": 1e3, "ms": 1.0, "us": 1e-3, "µs": 1e-3, "ns": 1e-6}
 
 
 def benchmark_app_path() -> str | None:
@@ -50,7 +52,7 @@ def run_benchmark_app(
     # The latency block: "Latency:" followed by Median / Average / Min / Max lines.
     tail = p.stdout.split("Latency:", 1)[-1]
     m = _MEDIAN.search(tail)
-    return float(m.group(1)) if m else None
+    return float(m.group(1)) * _TO_MS[m.group(2)] if m else None
 
 
 def _ecgbench_alone(xml: str, device: str, shape: list[int], threads: int, seconds: float) -> float:
@@ -72,32 +74,40 @@ def _ecgbench_alone(xml: str, device: str, shape: list[int], threads: int, secon
 
 
 def crosscheck_rows(
-    doc: RunDocument, threads: int, log=print, seconds: float = 4.0, rounds: int = 3
+    doc: RunDocument, threads: int, log=print, seconds: float = 3.0, rounds: int = 6
 ) -> None:
     """Adds ``benchmark_app_median_ms`` and the ratio to each OpenVINO row, and prints them.
 
-    The machine drifts between minutes, so the two tools are alternated in ``rounds`` short bursts
-    on the same IR, device, shape, hint and threads, and the medians of the bursts are compared.
-    The interleaved run's own median is kept beside them.
+    The machine drifts within minutes, so the two tools take turns in ``rounds`` short bursts on the
+    same IR, device, shape, hint and threads, in ABBA order (ours, theirs, theirs, ours, ...) so a
+    steady drift favours neither. Each round gives one ratio of two neighbouring bursts; the
+    agreement is the median of those ratios. The interleaved run's own median is kept beside them.
     """
     for r in doc.rows:
         if r.backend != "openvino":
             continue
         ours, theirs = [], []
-        for _ in range(rounds):
-            ours.append(_ecgbench_alone(r.artifact, r.device, r.input_shape, threads, seconds))
+        for i in range(rounds):
+            first_ours = i % 2 == 0
+            if first_ours:
+                ours.append(_ecgbench_alone(r.artifact, r.device, r.input_shape, threads, seconds))
             ba = run_benchmark_app(r.artifact, r.device, r.input_shape, threads, seconds)
-            if ba is not None:
-                theirs.append(ba)
-        if not theirs:
+            if not first_ours:
+                ours.append(_ecgbench_alone(r.artifact, r.device, r.input_shape, threads, seconds))
+            theirs.append(ba)
+        pairs = [(o, t) for o, t in zip(ours, theirs, strict=True) if t]
+        if not pairs:
             log(f"crosscheck {r.model} {r.precision}: benchmark_app gave no median")
             continue
-        o, t = float(np.median(ours)), float(np.median(theirs))
+        ratio = float(np.median([o / t for o, t in pairs]))
+        o = float(np.median([p[0] for p in pairs]))
+        t = float(np.median([p[1] for p in pairs]))
         r.extra.update(
-            ecgbench_alone_median_ms=o, benchmark_app_median_ms=t, benchmark_app_ratio=o / t,
+            ecgbench_alone_median_ms=o, benchmark_app_median_ms=t, benchmark_app_ratio=ratio,
             crosscheck_bursts={"ecgbench": ours, "benchmark_app": theirs},
         )  # fmt: skip
         log(
             f"crosscheck {r.model} {r.precision} {r.device}: ecgbench {o:.3f} ms, benchmark_app "
-            f"{t:.3f} ms, ratio {o / t:.3f} (interleaved run: {r.median_ms:.3f} ms)"
+            f"{t:.3f} ms, ratio {ratio:.3f} (median of {len(pairs)} paired bursts; "
+            f"interleaved run: {r.median_ms:.3f} ms)"
         )

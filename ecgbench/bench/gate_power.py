@@ -1,12 +1,16 @@
 """Measure the latency gate: false alarms over A/A pairs, detections over real 20% slowdowns.
 
-    python -m ecgbench.bench.gate_power --pairs 20 --suite runners/ci.toml --out gate_power.json
+    python -m ecgbench.bench.gate_power --pairs 20 --suite runners/ci.toml --out gate_power/
 
 Each iteration times three runs one after another, as separate CI runs would be (so machine drift
 between runs is real): A (the suite), B (the same suite again) and C (the suite on an input 20%
 longer, which makes every model do ~20% more work: a real slowdown, not scaled numbers). (A, B) is
 an A/A pair, (A, C) a slowdown pair. The current run of a slowdown pair is relabelled with A's input
 shape so that the gate compares it key by key, as it would a build that got slower.
+
+Every run document is kept in ``OUT/runs/``, so the gate methods (no normalisation, whole-run
+normalisation by the GEMM or the reference ConvNeXt, round-paired normalisation) are judged on the
+same runs: ``--analyse OUT`` recomputes ``OUT/summary.json`` without timing anything.
 """
 
 from __future__ import annotations
@@ -18,10 +22,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench.bench.runner import RunOptions, run_plan
-from ecgbench.bench.suite import load_suite
+from ecgbench.bench.results import read_run
 from ecgbench.fileio import atomic_write_json
 from ecgbench.regress import REGRESSION, GateSettings, compare_runs
+
+METHODS = {
+    "raw": dict(normalise=False),
+    "gemm-run": dict(reference="gemm", pairing="run"),
+    "model-run": dict(reference="model", pairing="run"),
+    "gemm-round": dict(reference="gemm", pairing="round"),
+    "model-round": dict(reference="model", pairing="round"),
+}
 
 
 def _relabel(doc, shape):
@@ -30,60 +41,55 @@ def _relabel(doc, shape):
     return doc
 
 
-def measure(pairs: int, suite: Path, slowdown: float, duration: float, threshold: float) -> dict:
+def measure(
+    pairs: int, suite: Path, slowdown: float, duration: float, round_s: float, out: Path
+) -> None:
+    from ecgbench.bench.runner import RunOptions, run_plan
+    from ecgbench.bench.suite import load_suite
+
     plan = load_suite(suite)
-    plan = replace(plan, duration=duration, min_iters=30, warmup=0.5)
+    plan = replace(plan, duration=duration, min_iters=30, warmup=0.5, round_s=round_s)
     base_samples = 5000
     slow = replace(plan, samples=round(base_samples * slowdown))
     plan = replace(plan, samples=base_samples)
     opts = RunOptions(use_store=False, verify=False, show_progress=False)
-    methods = {
-        "model": GateSettings(threshold=threshold, reference="model"),
-        "gemm": GateSettings(threshold=threshold, reference="gemm"),
-        "raw": GateSettings(threshold=threshold, normalise=False),
-    }
-    out: dict = {"pairs": pairs, "threshold": threshold, "slowdown_input": slowdown,
-                 "aa": [], "slow": []}  # fmt: skip
+    runs = out / "runs"
     for i in range(pairs):
         a = run_plan(plan, opts, log=lambda m: None)
         b = run_plan(plan, opts, log=lambda m: None)
         c = _relabel(run_plan(slow, opts, log=lambda m: None), a.rows[0].input_shape)
-        for tag, cur in (("aa", b), ("slow", c)):
-            rec = {}
-            for name, st in methods.items():
-                cmp = compare_runs(a, cur, st)
-                rec[name] = {
-                    "drift": cmp.drift,
-                    "alarms": sum(v.verdict == REGRESSION for v in cmp.verdicts),
-                    "keys": len(cmp.verdicts),
-                    "ratios": [v.ratio for v in cmp.verdicts],
-                }
-            out[tag].append(rec)
-        aa, sl = out["aa"][-1], out["slow"][-1]
-        print(f"pair {i + 1}/{pairs}: " + "; ".join(
-            f"{m}: A/A alarms {aa[m]['alarms']}/{aa[m]['keys']}, detections "
-            f"{sl[m]['alarms']}/{sl[m]['keys']}, drift {aa[m]['drift'] or 1:.3f}" for m in methods
-        ), flush=True)  # fmt: skip
-    out["summary"] = summarise(out)
-    return out
+        for tag, doc in (("a", a), ("b", b), ("c", c)):
+            doc.write(runs / f"{i:03d}-{tag}.json")
+        print(f"pair {i + 1}/{pairs} timed", flush=True)
 
 
-def summarise(out: dict) -> dict:
-    res = {}
-    for m in out["aa"][0]:
-        aa = [p[m] for p in out["aa"]]
-        sl = [p[m] for p in out["slow"]]
-        aa_r = np.array([r for p in aa for r in p["ratios"] if r is not None])
-        sl_r = np.array([r for p in sl for r in p["ratios"] if r is not None])
-        res[m] = {
-            "false_alarm_rate_per_key": sum(p["alarms"] for p in aa) / sum(p["keys"] for p in aa),
-            "false_alarm_rate_per_pair": float(np.mean([p["alarms"] > 0 for p in aa])),
-            "detection_rate_per_key": sum(p["alarms"] for p in sl) / sum(p["keys"] for p in sl),
-            "detection_rate_per_pair_any": float(np.mean([p["alarms"] > 0 for p in sl])),
+def analyse(out: Path, threshold: float) -> dict:
+    runs = out / "runs"
+    n = len(sorted(runs.glob("*-a.json")))
+    res: dict = {"pairs": n, "threshold": threshold, "methods": {}}
+    for name, kw in METHODS.items():
+        st = GateSettings(threshold=threshold, **kw)
+        aa, sl = [], []
+        for i in range(n):
+            a = read_run(runs / f"{i:03d}-a.json")
+            for tag, acc in (("b", aa), ("c", sl)):
+                cmp = compare_runs(a, read_run(runs / f"{i:03d}-{tag}.json"), st)
+                acc.append(
+                    (sum(v.verdict == REGRESSION for v in cmp.verdicts), len(cmp.verdicts),
+                     [v.ratio for v in cmp.verdicts if v.ratio is not None])
+                )  # fmt: skip
+        aa_r = np.array([r for *_, rs in aa for r in rs])
+        sl_r = np.array([r for *_, rs in sl for r in rs])
+        res["methods"][name] = {
+            "false_alarm_rate_per_key": sum(x[0] for x in aa) / sum(x[1] for x in aa),
+            "false_alarm_rate_per_run": float(np.mean([x[0] > 0 for x in aa])),
+            "detection_rate_per_key": sum(x[0] for x in sl) / sum(x[1] for x in sl),
             "aa_ratio_sd": float(aa_r.std()),
             "aa_ratio_range": [float(aa_r.min()), float(aa_r.max())],
             "slow_ratio_median": float(np.median(sl_r)),
+            "keys_per_run": aa[0][1],
         }
+    atomic_write_json(out / "summary.json", res)
     return res
 
 
@@ -92,13 +98,23 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=20)
     ap.add_argument("--suite", type=Path, default=Path("runners/ci.toml"))
     ap.add_argument("--slowdown", type=float, default=1.2)
-    ap.add_argument("--duration", type=float, default=1.5)
+    ap.add_argument("--duration", type=float, default=2.0)
+    ap.add_argument("--round-s", type=float, default=0.25)
     ap.add_argument("--threshold", type=float, default=1.10)
-    ap.add_argument("--out", type=Path, default=Path("gate_power.json"))
+    ap.add_argument("--out", type=Path, default=Path("gate_power"))
+    ap.add_argument("--analyse", action="store_true", help="only recompute the summary")
     a = ap.parse_args()
-    res = measure(a.pairs, a.suite, a.slowdown, a.duration, a.threshold)
-    atomic_write_json(a.out, res)
-    print(json.dumps(res["summary"], indent=2))
+    if not a.analyse:
+        measure(a.pairs, a.suite, a.slowdown, a.duration, a.round_s, a.out)
+    res = analyse(a.out, a.threshold)
+    for name, m in res["methods"].items():
+        print(
+            f"{name:12s} false alarms {m['false_alarm_rate_per_key']:.1%}/key "
+            f"({m['false_alarm_rate_per_run']:.0%} of runs), detection "
+            f"{m['detection_rate_per_key']:.1%}/key, A/A ratio SD {m['aa_ratio_sd']:.3f}, "
+            f"slowdown median ratio {m['slow_ratio_median']:.3f}"
+        )
+    print(json.dumps(res, indent=2))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ Run document (``--output FILE.json``)::
                "artifact", "compile_ms", "first_infer_ms", "samples_ns": [...], "n", "median_ms",
                "mean_ms", "p90_ms", "p99_ms", "min_ms", "iqr_ms", "throughput_fps", "flops",
                "gflops", "gemm_fraction", "execution_devices", "inference_precision",
-               "int8_layers", "total_layers", "challenge_score", "auroc", "complete", ...}]}
+               "int8_layers", "total_layers", "challenge_score", "auroc", "complete",
+               "slices": [[round, first sample index], ...], ...}]}
 
 The store is a folder: ``runs/<run_id>.json`` (the documents, raw samples included) and
 ``rows.csv`` (every row of every run without the raw samples, plus machine columns).
@@ -71,6 +72,7 @@ class ResultRow:
     auroc: float | None = None
     verification: str | None = None
     complete: bool = True
+    slices: list[list[int]] = field(default_factory=list)  # [round, first sample index]
     extra: dict[str, Any] = field(default_factory=dict)
 
     def key(self) -> tuple:
@@ -149,6 +151,7 @@ def tidy_rows(doc: RunDocument) -> list[dict[str, Any]]:
     for r in doc.rows:
         d = asdict(r)
         d.pop("samples_ns")
+        d.pop("slices")
         d.pop("extra")
         d["input_shape"] = "x".join(map(str, r.input_shape))
         d["execution_devices"] = ",".join(r.execution_devices)

@@ -181,6 +181,7 @@ def _row(
         compile_ms=item.info.compile_ms,
         first_infer_ms=(item.timed.first_call_ns or 0) / 1e6 or None,
         samples_ns=samples_ns,
+        slices=[list(x) for x in item.timed.slices],
         n=stats.n,
         median_ms=stats.median_ms,
         mean_ms=stats.mean_ms,
@@ -243,6 +244,7 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
                 "median_ms": gstats.median_ms,
                 "gflops": gemm_gflops,
                 "samples_ns": list(gemm_timed.samples_ns),
+                "slices": [list(x) for x in gemm_timed.slices],
             }
         doc.fingerprint["gemm_gflops"] = gemm_gflops
         if ref_timed.samples_ns:
@@ -250,6 +252,7 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
                 "label": ref_model.label,
                 "median_ms": LatencyStats.from_ns(ref_timed.samples_ns).median_ms,
                 "samples_ns": list(ref_timed.samples_ns),
+                "slices": [list(x) for x in ref_timed.slices],
             }
         rows = []
         for it in loaded:

@@ -79,6 +79,9 @@ class TimedVariant:
     first_call_ns: int | None = None
     elapsed_ns: int = 0  # sum of timed calls
     warm: bool = False
+    # [round, index of the slice's first sample] per time slice: lets the gate pair each slice
+    # with the reference workload's slice of the same round (drift cancels within a round).
+    slices: list[list[int]] = field(default_factory=list)
 
 
 def time_interleaved(
@@ -111,6 +114,7 @@ def time_interleaved(
                 time.sleep(rule.settle_s)
             slice_end = clock() + int(rule.round_s * 1e9)
             samples = v.samples_ns
+            v.slices.append([rnd, len(samples)])
             run = v.run
             while True:
                 t0 = clock()
