@@ -44,7 +44,7 @@ app.add_typer(data_app, name="data")
 
 
 def _fmt(v: object, digits: int = 3) -> str:
-    if v is None:
+    if v is None or (isinstance(v, float) and v != v):  # None or NaN
         return "–"
     if isinstance(v, float):
         return f"{v:.{digits}f}"
@@ -657,7 +657,7 @@ def recommend(
 ) -> None:
     """The most accurate model that meets a latency budget on a device at a precision."""
     from ecgbench.bench.results import load_store
-    from ecgbench.scaling.recommend import candidates
+    from ecgbench.scaling.recommend import candidates, zoo_fp32_scores
     from ecgbench.scaling.recommend import recommend as pick
 
     budget_ms = budget_ms or [5.0, 10.0, 20.0]
@@ -666,17 +666,19 @@ def recommend(
         from ecgbench.scaling.sweep import trials_frame
 
         trials = trials_frame(storage, study)
-    c = candidates(load_store(store), device, precision, backend, trials)
+    c = candidates(load_store(store), device, precision, backend, trials, zoo_fp32_scores())
     t = Table(title=f"best model under a latency budget — {device} {precision}")
-    for col in ("budget ms", "model", "backend", "median ms", "latency", "score", "AUROC"):
+    for col in ("budget ms", "model", "backend", "median ms", "latency", "score", "Δ vs FP32",
+                "AUROC"):  # fmt: skip
         t.add_column(col)
     for b in budget_ms:
         r = pick(c, b)
         if r is None:
-            t.add_row(f"{b:g}", "[yellow]nothing fits[/]", "", "", "", "", "")
+            t.add_row(f"{b:g}", "[yellow]nothing fits[/]", *[""] * 6)
         else:
             t.add_row(f"{b:g}", str(r["model"]), str(r["backend"]), f"{r['median_ms']:.3f}",
-                      str(r["latency"]), _fmt(r["challenge_score"]), _fmt(r["auroc"]))  # fmt: skip
+                      str(r["latency"]), _fmt(r["challenge_score"]), _fmt(r["score_drop"]),
+                      _fmt(r["auroc"]))  # fmt: skip
     out.print(t)
 
 

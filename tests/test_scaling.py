@@ -49,7 +49,13 @@ from ecgbench.scaling.analysis import (
     frontier_errors,
     pareto_mask,
 )
-from ecgbench.scaling.recommend import candidates, fit_runtime_model, recommend
+from ecgbench.scaling.recommend import (
+    budget_table,
+    candidates,
+    fit_runtime_model,
+    nice_budgets,
+    recommend,
+)
 from ecgbench.scaling.sweep import SweepConfig, open_study, run_sweep, suggest, trials_frame
 
 PER_FOLD = 4  # 10 folds x 4 = 40 records: 32 train (one batch of 32), 4 val, 4 test
@@ -620,3 +626,25 @@ def test_scaling_and_recommend_errors_are_one_line(tmp_path: Path) -> None:
     empty = tmp_path / "empty_store"
     empty.mkdir()
     assert "no results store" in cli("recommend", "--store", empty, code=2)
+
+
+def test_accuracy_cost_and_budget_table() -> None:
+    rows = store_rows()
+    # an FP32 run of "medium" on CPU: the INT8 variant's cost is measured against it
+    rows = pd.concat([rows, pd.DataFrame([{**rows.iloc[2].to_dict(), "precision": "fp32",
+                                          "challenge_score": 0.57}])], ignore_index=True)  # fmt: skip
+    c = candidates(rows, "CPU", "int8", backend="openvino", fp32_scores={"large": 0.66})
+    drop = dict(zip(c["model"], c["score_drop"], strict=True))
+    assert drop["medium"] == pytest.approx(0.02) and drop["large"] == pytest.approx(0.06)
+    assert np.isnan(drop["small"])  # no FP32 score known: no cost claimed
+    t = budget_table(rows[rows["backend"] == "openvino"], [0.05, 1.0, 10.0])
+    got = {(r.device, r.precision, r.budget_ms): r.model for r in t.itertuples()}
+    assert pd.isna(got[("CPU", "int8", 0.05)]) and got[("CPU", "int8", 1.0)] == "medium"
+    assert got[("CPU", "int8", 10.0)] == "large" and got[("CPU", "fp32", 10.0)] == "ghost-fp32"
+    assert got[("GPU", "int8", 10.0)] == "ghost-gpu"
+
+
+def test_nice_budgets_span_the_measured_range() -> None:
+    assert nice_budgets([1.6, 11.4]) == [2.0, 5.0, 10.0, 20.0]
+    assert nice_budgets([0.15, 0.9]) == [0.2, 0.5, 1.0]
+    assert nice_budgets([]) == [] and nice_budgets([float("nan")]) == []

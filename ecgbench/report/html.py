@@ -70,6 +70,35 @@ def _table(df: pd.DataFrame, cols: list[str], max_rows: int = 2000) -> str:
     return note + '<div class="scroll">' + d.to_html(index=False, na_rep="–", border=0) + "</div>"
 
 
+def _budget_section(df: pd.DataFrame) -> str:
+    """The deployment answer per device and precision, for 1-2-5 budgets over the measured range."""
+    from ecgbench.scaling.recommend import budget_table, nice_budgets
+
+    lat = df[(df["scenario"] == "latency") & (df["batch"] == 1) & df["challenge_score"].notna()]
+    budgets = nice_budgets(lat["median_ms"])
+    if not budgets:
+        return ""
+    parts = []
+    for machine, rows in df.groupby("machine", sort=True):
+        t = budget_table(rows, budgets)
+        if t.empty:
+            continue
+        t = t.assign(machine=machine, model=t["model"].fillna("nothing fits"))
+        parts.append(t)
+    if not parts:
+        return ""
+    table = pd.concat(parts, ignore_index=True)
+    cols = ["machine", "device", "precision", "budget_ms", "model", "backend", "median_ms",
+            "challenge_score", "score_drop", "auroc"]  # fmt: skip
+    return (
+        "<h2>Best model under a latency budget</h2><p class='note'>Per machine, device and "
+        "precision: the variant with the highest fold-10 Challenge score whose median batch-1 "
+        "latency fits the budget, and what the precision cost in score against FP32 "
+        "(<code>ecgbench recommend</code> answers the same from the results store).</p>"
+        + _table(table, cols)
+    )
+
+
 def build_report(
     results: list[str | os.PathLike[str]], out_dir: str | os.PathLike[str]
 ) -> ReportResult:
@@ -139,6 +168,9 @@ def render_report(
                 ],
             )
         )
+        budgets = _budget_section(df)
+        if budgets:
+            sections.append(budgets)
     if missing:
         sections.append(
             f"<p class='warn'>Accuracy missing for: {html.escape(', '.join(map(str, missing)))} "

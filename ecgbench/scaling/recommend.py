@@ -43,8 +43,13 @@ def candidates(
     precision: str,
     backend: str | None = None,
     trials: pd.DataFrame | None = None,
+    fp32_scores: dict[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Measured zoo variants (+ trials with predicted latency) for one device and precision."""
+    """Measured zoo variants (+ trials with predicted latency) for one device and precision.
+
+    ``score_drop`` is the accuracy cost of the precision: the model's FP32 score (from
+    ``fp32_scores``, else from FP32 rows in ``rows``) minus this variant's score.
+    """
     lat = rows[(rows["scenario"] == "latency") & (rows["batch"] == 1)]
     lat = lat[lat["device"].str.upper() == device.upper()]
     lat = lat[lat["precision"] == precision]
@@ -64,6 +69,9 @@ def candidates(
                "challenge_score", "auroc"]].copy()  # fmt: skip
     out["latency"] = "measured"
     out["source"] = "zoo"
+    ref = _fp32_scores(rows, device)
+    ref.update(fp32_scores or {})
+    out["score_drop"] = out["model"].map(ref) - out["challenge_score"]
     if trials is not None and len(trials):
         parts = [out]
         for b, g in lat.groupby("backend"):
@@ -77,6 +85,7 @@ def candidates(
                 "flops": t["flops"], "challenge_score": t.get("test_challenge_score", t["score"]),
                 "auroc": t.get("test_auroc", np.nan),
                 "latency": f"predicted from FLOPs (fit on {rm.n} measured)", "source": "sweep",
+                "score_drop": np.nan,  # trials are evaluated in FP32 only
             }))  # fmt: skip
         out = pd.concat(parts, ignore_index=True)
     return out
@@ -88,3 +97,60 @@ def recommend(cands: pd.DataFrame, budget_ms: float) -> pd.Series | None:
     if ok.empty:
         return None
     return ok.sort_values(["challenge_score", "median_ms"], ascending=[False, True]).iloc[0]
+
+
+def _fp32_scores(rows: pd.DataFrame, device: str) -> dict[str, float]:
+    fp = rows[(rows["precision"] == "fp32") & (rows["device"].str.upper() == device.upper())]
+    fp = fp.dropna(subset=["challenge_score"])
+    return fp.groupby("model")["challenge_score"].max().to_dict() if len(fp) else {}
+
+
+def budget_table(
+    rows: pd.DataFrame,
+    budgets_ms: list[float],
+    fp32_scores: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """The answer for every device × precision with measured batch-1 latency, per budget."""
+    lat = rows[(rows["scenario"] == "latency") & (rows["batch"] == 1)]
+    out = []
+    for (device, precision), _ in lat.groupby(["device", "precision"]):
+        c = candidates(rows, device, precision, fp32_scores=fp32_scores)
+        for b in budgets_ms:
+            r = recommend(c, b)
+            base = {"device": device, "precision": precision, "budget_ms": b}
+            if r is None:
+                out.append({**base, "model": None})
+            else:
+                out.append({**base, **{k: r[k] for k in ("model", "backend", "median_ms",
+                            "challenge_score", "score_drop", "auroc")}})  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def zoo_fp32_scores(zoo=None) -> dict[str, float]:
+    """Each zoo model's FP32 fold-10 Challenge score (``ecgbench evaluate --zoo``)."""
+    from ecgbench.zoo import Zoo
+
+    zoo = zoo or Zoo()
+    out = {}
+    for name, entry in zoo.entries.items():
+        scores = [v.get("challenge_score") for k, v in (entry.variants or {}).items()
+                  if k.endswith("-fp32") and v.get("challenge_score") is not None]  # fmt: skip
+        if scores:
+            out[name] = float(max(scores))
+    return out
+
+
+def nice_budgets(medians_ms) -> list[float]:
+    """1-2-5 budgets from the fastest measured variant to just past the slowest."""
+    m = np.asarray(medians_ms, dtype=float)
+    m = m[np.isfinite(m) & (m > 0)]
+    if not m.size:
+        return []
+    lo, hi = m.min(), m.max()
+    out = []
+    for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1):
+        for f in (1, 2, 5):
+            b = f * 10.0**e
+            if lo <= b < 2 * hi:
+                out.append(round(b, 6))
+    return out
