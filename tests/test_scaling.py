@@ -489,15 +489,16 @@ def test_scaling_command_writes_the_report(tmp_path: Path) -> None:
     assert len(back) == len(df) and set(df.columns) <= set(back.columns)
     out = tmp_path / "report"
     text = " ".join(cli("scaling", "synthetic", "--storage", storage, "-o", out).split())
-    assert f"({len(df)} trials)" in text and f"wrote 5 files to {out}" in text
+    assert f"({len(df)} trials)" in text and f"wrote 7 files to {out}" in text
     assert len(text.split("CV Pearson r per fold: ")[1].split(" importance:")[0].split(", ")) == 3
     laws = dict(re.findall(r"power law: error = \S+ \* (\w+)\^-([\d.]+)", text))
     assert float(laws["flops"]) == pytest.approx(ALPHA_FLOPS, abs=0.02), text
     assert float(laws["n_train"]) == pytest.approx(ALPHA_DATA, abs=0.05), text
 
-    names = ["pareto_flops.png", "importance.png", "power_law.png", "summary.json", "trials.csv"]
+    names = ["pareto_flops.png", "importance.png", "power_law.png", "power_law_data.png",
+             "summary.json", "summary.md", "trials.csv"]  # fmt: skip
     assert sorted(f.name for f in out.iterdir()) == sorted(names)
-    for name in names[:3]:
+    for name in names[:4]:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = strict_json((out / "summary.json").read_text())
     assert summary["n_trials"] == len(df) and len(summary["cv_pearson_r"]) == 3
@@ -505,6 +506,10 @@ def test_scaling_command_writes_the_report(tmp_path: Path) -> None:
     assert summary["power_law_data"]["alpha"] == pytest.approx(ALPHA_DATA, abs=0.05)
     assert set(summary["importance"]) == set(FEATURES)
     assert summary["spearman"]["opt_sgd-momentum"] is None  # undefined, written as null
+    md = (out / "summary.md").read_text()  # the seed's numbers beside ours, exponents as fitted
+    assert "| adamw |" in md and "| 0.682 |" in md and "| 0.531 |" in md
+    assert f"x^−{summary['power_law_flops']['alpha']:.4f}" in md
+    assert f"x^−{summary['power_law_data']['alpha']:.4f}" in md
     assert summary["seed"]["best_by_optimizer"]["adamw"] == 0.682
     csv = pd.read_csv(out / "trials.csv")
     assert len(csv) == len(df) and set(df.columns) <= set(csv.columns)

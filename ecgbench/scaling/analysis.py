@@ -170,7 +170,7 @@ def write_scaling_report(
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from ecgbench.fileio import atomic_path, atomic_write_json
+    from ecgbench.fileio import atomic_path, atomic_write_json, atomic_write_text
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -210,11 +210,72 @@ def write_scaling_report(
         ax.legend()
         fig.tight_layout()
         files.append(_savefig(fig, out / "power_law.png", atomic_path))
+    if summary.power_law_data:
+        pl = summary.power_law_data
+        best = df.groupby("n_train")["score"].max()
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        ax.scatter(df["n_train"], 1 - df["score"], s=20, color="#bbbbbb", label="trials")
+        ax.scatter(best.index, 1 - best.to_numpy(), color="black", label="best per size")
+        grid = np.geomspace(best.index.min(), best.index.max())
+        ax.plot(grid, pl.predict(grid), label=f"error ∝ N^-{pl.alpha:.3f} (R² {pl.r2:.2f})")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("training records N (log)")
+        ax.set_ylabel("1 − validation score (log)")
+        ax.set_title("Error against the amount of training data")
+        ax.legend()
+        fig.tight_layout()
+        files.append(_savefig(fig, out / "power_law_data.png", atomic_path))
     atomic_write_json(out / "summary.json", summary.to_dict())
+    atomic_write_text(out / "summary.md", summary_markdown(summary))
     with atomic_path(out / "trials.csv") as tmp:
         df.to_csv(tmp, index=False)
-    files += [out / "summary.json", out / "trials.csv"]
+    files += [out / "summary.json", out / "summary.md", out / "trials.csv"]
     return files
+
+
+def summary_markdown(s: ScalingSummary) -> str:
+    """The study beside the seed's findings, as Markdown (for a README or a CI job page)."""
+    seed = s.seed["best_by_optimizer"]
+    lines = [
+        f"**{s.n_trials} completed trials.** Best validation Challenge score per optimiser "
+        "(test = PTB-XL fold 10 of the same trial):",
+        "",
+        "| optimiser | trials | best val score | its test score | params | MFLOPs | stages "
+        "| seed study |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for opt, b in sorted(s.best_by_optimizer.items(), key=lambda kv: -kv[1]["val_score"]):
+        sd = seed.get(opt)
+        lines.append(
+            f"| {opt} | {b['trials']} | {b['val_score']:.3f} | {b['test_score']:.3f} | "
+            f"{b['params'] / 1e6:.2f} M | {b['flops'] / 1e6:.0f} | {b['stages']} | "
+            + (f"{sd:.3f}" if sd is not None else "–")
+            + " |"
+        )
+    rs = ", ".join("n/a" if r != r else f"{r:.3f}" for r in s.cv_pearson_r)
+    imp = list(s.importance.items())
+    lines += [
+        "",
+        f"- Gradient-boosting regressor, hyper-parameters → score, {len(s.cv_pearson_r)}-fold CV "
+        f"Pearson r per fold: {rs} (seed: {s.seed['regressor']}).",
+        "- Permutation importance (Spearman ρ with the score): "
+        + ", ".join(f"{k} {v:.3f} (ρ {_fmt_rho(s.spearman.get(k))})" for k, v in imp[:6])
+        + f'; seed: most important "{s.seed["most_important"]}".',
+    ]
+    for pl, what in ((s.power_law_flops, "FLOPs (Pareto frontier)"),
+                     (s.power_law_data, "training records (best trial per size)")):  # fmt: skip
+        if pl:
+            lines.append(
+                f"- Power law of error (1 − val score) against {what}: error = {pl.a:.3g} · "
+                f"x^−{pl.alpha:.4f}, R² {pl.r2:.2f}, {pl.n_points} points."
+            )
+    lines.append(f"- Seed's best model: {s.seed['best_model']}.")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt_rho(v: float | None) -> str:
+    return "n/a" if v is None or v != v else f"{v:+.2f}"
 
 
 def _savefig(fig, path: Path, atomic_path) -> Path:
