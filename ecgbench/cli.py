@@ -515,11 +515,17 @@ def compare(
     alpha: Annotated[float, typer.Option(help="Significance of the rank test")] = 0.01,
     markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary")] = None,
     allow_different_machine: Annotated[
-        bool, typer.Option(help="Compare across fingerprints (relies on GEMM normalisation)")
+        bool, typer.Option(help="Compare across fingerprints (relies on the normalisation)")
     ] = False,
     no_normalise: Annotated[
-        bool, typer.Option("--no-normalise", help="Do not divide by the GEMM reference drift")
+        bool, typer.Option("--no-normalise", help="Do not divide by the reference workload")
     ] = False,
+    reference: Annotated[
+        str, typer.Option(help="Reference workload: model (a fixed ConvNeXt) or gemm")
+    ] = "model",
+    pairing: Annotated[
+        str, typer.Option(help="round: normalise slice by slice; run: whole-run medians")
+    ] = "round",
     ab: Annotated[
         tuple[Path, Path] | None,
         typer.Option("--ab", help="OLD NEW artifacts (.xml/.onnx/.pt) timed interleaved now"),
@@ -533,7 +539,10 @@ def compare(
     from ecgbench.errors import BadInputError
     from ecgbench.regress import GateSettings, compare_runs, fingerprint_differences
 
-    settings = GateSettings(threshold=threshold, alpha=alpha, normalise=not no_normalise)
+    if reference not in ("model", "gemm") or pairing not in ("round", "run"):
+        raise BadInputError("--reference is model or gemm; --pairing is round or run")
+    settings = GateSettings(threshold=threshold, alpha=alpha, normalise=not no_normalise,
+                            reference=reference, pairing=pairing)  # fmt: skip
     if ab:
         from ecgbench.bench.ab import ab_documents
 
@@ -551,9 +560,9 @@ def compare(
             raise BadInputError(
                 "refusing to compare runs from different machines/software ("
                 + "; ".join(diffs)
-                + "); use --allow-different-machine to rely on GEMM normalisation"
+                + "); use --allow-different-machine to rely on the reference normalisation"
             )
-        note = ("different machines (" + "; ".join(diffs) + "): ratios rely on the GEMM "
+        note = ("different machines (" + "; ".join(diffs) + f"): ratios rely on the {reference} "
                 "reference normalisation")  # fmt: skip
     cmp = compare_runs(base, cur, settings)
     cmp.machine_note = note

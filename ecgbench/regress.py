@@ -228,9 +228,12 @@ def markdown_summary(cmp: Comparison, title: str = "ecgbench latency gate") -> s
     lines = [head, ""]
     s = cmp.settings
     drift = f"{cmp.drift:.3f}" if cmp.drift else "n/a"
+    how = {"round": "round by round (each time slice against the reference's slice of the same "
+           "round)", "run": "by the whole-run reference ratio"}[s.pairing]  # fmt: skip
     lines.append(
-        f"Threshold ×{s.threshold:.2f}, α={s.alpha}; machine drift ({s.reference} reference, current / "
-        f"baseline) {drift}" + ("; ratios normalised by it." if cmp.drift else ".")
+        f"Threshold ×{s.threshold:.2f}, α={s.alpha}; machine drift ({s.reference} reference, "
+        f"current / baseline) {drift}"
+        + (f"; ratios normalised {how}." if cmp.drift and s.normalise else ".")
     )
     if cmp.machine_note:
         lines.append(f"\n> {cmp.machine_note}")

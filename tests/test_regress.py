@@ -175,6 +175,19 @@ def test_cli_missing_file_and_missing_arguments(tmp_path: Path):
     assert r.exit_code == 2 and "--ab" in r.output
 
 
+def test_cli_pairing_and_reference_choices(tmp_path: Path):
+    base = _write(tmp_path, "base.json", _sliced_doc(5.0, STEADY))
+    cur = _write(tmp_path, "cur.json", _sliced_doc(5.0, BUSY, seed=3))
+    md = tmp_path / "s.md"
+    r = CliRunner().invoke(app, ["compare", str(base), str(cur), "--markdown", str(md)])
+    assert r.exit_code == 0, r.output  # drift that comes and goes: paired rounds see no change
+    assert "normalised round by round" in md.read_text()
+    r = CliRunner().invoke(app, ["compare", str(base), str(cur), "--no-normalise"])
+    assert r.exit_code == 1  # the raw numbers alone would fail the build
+    r = CliRunner().invoke(app, ["compare", str(base), str(cur), "--pairing", "hourly"])
+    assert r.exit_code == 2 and "--pairing is round or run" in r.output
+
+
 # ------------------------------------------------------------------ A/B mode (real OpenVINO)
 def test_ab_mode_times_both_artifacts_in_one_run(tmp_path_factory: pytest.TempPathFactory):
     from helpers_export import tiny_session
