@@ -46,6 +46,9 @@ class GateSettings:
     normalise: bool = True
     reference: str = "model"  # "model" (a fixed ConvNeXt on OpenVINO) or "gemm"
     pairing: str = "round"  # "round": slice-by-slice normalisation; "run": whole-run medians
+    # The level of a slice or run: 50 = the median; a lower quantile ignores more of the tail that
+    # interference adds (a real slowdown moves every quantile).
+    quantile: float = 50.0
     seed: int = 0
 
 
@@ -109,32 +112,40 @@ def _reference(doc: RunDocument, which: str) -> dict[str, Any]:
     return doc.reference
 
 
-def reference_drift(base: RunDocument, cur: RunDocument, which: str = "model") -> float | None:
-    """Median ratio (current / baseline) of a reference workload timed inside each run."""
+def _level(a, q: float = 50.0, axis=None):
+    return np.median(a, axis=axis) if q == 50.0 else np.percentile(a, q, axis=axis)
+
+
+def reference_drift(
+    base: RunDocument, cur: RunDocument, which: str = "model", q: float = 50.0
+) -> float | None:
+    """Ratio (current / baseline) of the level of a reference workload timed inside each run."""
     b = _reference(base, which).get("samples_ns") or []
     c = _reference(cur, which).get("samples_ns") or []
     if not b or not c:
         return None
-    return float(np.median(c) / np.median(b))
+    return float(_level(c, q) / _level(b, q))
 
 
-def slice_medians(samples_ns: list[int], slices: list[list[int]]) -> dict[int, float]:
-    """Median latency of each time slice, by round number."""
+def slice_medians(
+    samples_ns: list[int], slices: list[list[int]], q: float = 50.0
+) -> dict[int, float]:
+    """Level (median by default) of each time slice, by round number."""
     out: dict[int, float] = {}
     a = np.asarray(samples_ns, dtype=np.float64)
     starts = [int(s[1]) for s in slices] + [len(a)]
     for (rnd, _), lo, hi in zip(slices, starts[:-1], starts[1:], strict=True):
         if hi > lo:
-            out[int(rnd)] = float(np.median(a[lo:hi]))
+            out[int(rnd)] = float(_level(a[lo:hi], q))
     return out
 
 
-def round_ratios(row, ref: dict[str, Any]) -> np.ndarray | None:
-    """Per round: the key's slice median over the reference's slice median (same round)."""
+def round_ratios(row, ref: dict[str, Any], q: float = 50.0) -> np.ndarray | None:
+    """Per round: the key's slice level over the reference's slice level (same round)."""
     if not row.slices or not ref.get("slices"):
         return None
-    k = slice_medians(row.samples_ns, row.slices)
-    r = slice_medians(ref.get("samples_ns") or [], ref["slices"])
+    k = slice_medians(row.samples_ns, row.slices, q)
+    r = slice_medians(ref.get("samples_ns") or [], ref["slices"], q)
     common = sorted(set(k) & set(r))
     if len(common) < 3:
         return None
@@ -142,12 +153,13 @@ def round_ratios(row, ref: dict[str, Any]) -> np.ndarray | None:
 
 
 def bootstrap_ratio_ci(
-    base: np.ndarray, cur: np.ndarray, n_boot: int, rng: np.random.Generator, level: float = 0.95
-) -> tuple[float, float]:
-    """Percentile bootstrap CI of median(cur)/median(base), resampling each side independently."""
+    base: np.ndarray, cur: np.ndarray, n_boot: int, rng: np.random.Generator, level: float = 0.95,
+    q: float = 50.0,
+) -> tuple[float, float]:  # fmt: skip
+    """Percentile bootstrap CI of level(cur)/level(base), resampling each side independently."""
     bi = rng.integers(0, len(base), size=(n_boot, len(base)))
     ci = rng.integers(0, len(cur), size=(n_boot, len(cur)))
-    ratios = np.median(cur[ci], axis=1) / np.median(base[bi], axis=1)
+    ratios = _level(cur[ci], q, axis=1) / _level(base[bi], q, axis=1)
     lo, hi = np.percentile(ratios, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
     return float(lo), float(hi)
 
@@ -165,7 +177,8 @@ def compare_runs(
 
     s = settings or GateSettings()
     rng = np.random.default_rng(s.seed)
-    drift = reference_drift(base, cur, s.reference) if s.normalise else None
+    q = s.quantile
+    drift = reference_drift(base, cur, s.reference, q) if s.normalise else None
     scale = drift or 1.0
     b_rows = {_key(r): r for r in base.rows}
     c_rows = {_key(r): r for r in cur.rows}
@@ -182,21 +195,21 @@ def compare_runs(
         if len(b) < 5 or len(c) < 5:
             verdicts.append(Verdict(_key_dict(k), NOT_COMPARABLE, note="fewer than 5 samples"))
             continue
-        raw = float(np.median(c) * scale / np.median(b))
+        raw = float(_level(c, q) * scale / _level(b, q))
         paired = None
         if s.normalise and s.pairing == "round":
-            qb = round_ratios(b_rows[k], _reference(base, s.reference))
-            qc = round_ratios(c_rows[k], _reference(cur, s.reference))
+            qb = round_ratios(b_rows[k], _reference(base, s.reference), q)
+            qc = round_ratios(c_rows[k], _reference(cur, s.reference), q)
             paired = (qb, qc) if qb is not None and qc is not None else None
         if paired is not None:  # rounds are the unit: per-round normalised levels
             bs, cs = paired
             ratio = float(np.median(cs) / np.median(bs))
             note = f"{len(bs)}/{len(cs)} rounds paired with the reference"
         else:
-            ratio = float(np.median(c) / np.median(b))
+            ratio = float(_level(c, q) / _level(b, q))
             bs, cs = _subsample(b, s.max_samples, rng), _subsample(c, s.max_samples, rng)
             note = "whole-run normalisation" if s.normalise and drift else ""
-        lo, hi = bootstrap_ratio_ci(bs, cs, s.n_boot, rng)
+        lo, hi = bootstrap_ratio_ci(bs, cs, s.n_boot, rng, q=q if paired is None else 50.0)
         p = float(mannwhitneyu(cs, bs, alternative="two-sided").pvalue)
         if ratio > s.threshold and lo > 1.0 and p < s.alpha:
             v = REGRESSION

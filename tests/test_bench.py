@@ -459,6 +459,8 @@ def test_runner_profiles_mean_what_they_say() -> None:
     npu = load_suite(RUNNERS / "intel-npu.toml")
     assert npu.devices == ("NPU",) and npu.static_shape is True
     assert load_suite(RUNNERS / "auto-hetero.toml").devices == ("AUTO", "HETERO:CPU")
+    ci = load_suite(RUNNERS / "ci.toml")  # enough rounds for the gate's round-paired statistics
+    assert ci.duration / ci.round_s >= 8 and set(ci.precisions) == {"fp32", "int8"}
 
 
 BAD_SUITES = {

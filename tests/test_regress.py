@@ -270,3 +270,20 @@ def test_runs_without_slices_fall_back_to_whole_run_normalisation():
     cur = _doc([_row("a", 6.5, 2)], ref_ms=1.3, seed=1)
     v = compare_runs(base, cur, GateSettings(n_boot=300)).verdicts[0]
     assert v.verdict == UNCHANGED and v.note == "whole-run normalisation"
+
+
+def test_gate_power_analysis_counts_false_alarms_and_detections(tmp_path: Path):
+    from ecgbench.bench.gate_power import METHODS, analyse
+
+    runs = tmp_path / "runs"
+    for i in range(3):  # A, A again under a busy neighbour, and A 30 % slower
+        _sliced_doc(5.0, STEADY, seed=10 * i).write(runs / f"{i:03d}-a.json")
+        _sliced_doc(5.0, BUSY, seed=10 * i + 1).write(runs / f"{i:03d}-b.json")
+        _sliced_doc(6.5, STEADY, seed=10 * i + 2).write(runs / f"{i:03d}-c.json")
+    res = analyse(tmp_path, threshold=1.10)
+    assert res["pairs"] == 3 and set(res["methods"]) == set(METHODS)
+    paired, raw = res["methods"]["model-round"], res["methods"]["raw"]
+    assert paired["false_alarm_rate_per_key"] == 0 and paired["detection_rate_per_key"] == 1
+    assert raw["false_alarm_rate_per_key"] == 1  # the busy neighbour fails every raw A/A pair
+    assert paired["aa_ratio_sd"] < raw["aa_ratio_sd"]
+    assert (tmp_path / "summary.json").is_file()
