@@ -626,13 +626,17 @@ def scaling(
     storage: Annotated[str, typer.Option(help="optuna storage URL")] = "sqlite:///sweep.db",
     out_dir: Annotated[Path, typer.Option("-o", "--out", help="Output folder")] = Path("scaling"),
     folds: Annotated[int, typer.Option(help="CV folds for the regressor")] = 3,
+    repeats: Annotated[int, typer.Option(help="Repetitions of the k-fold split")] = 5,
 ) -> None:
     """Pareto fronts, CV-scored regressor, importances and power laws, beside the seed's numbers."""
+    from ecgbench.errors import BadInputError
     from ecgbench.scaling.analysis import SEED, analyse, write_scaling_report
     from ecgbench.scaling.sweep import trials_frame
 
     df = trials_frame(storage, study)
-    s = analyse(df, folds=folds)
+    if folds < 2 or repeats < 1:
+        raise BadInputError("--folds must be at least 2 and --repeats at least 1")
+    s = analyse(df, folds=folds, repeats=repeats)
     files = write_scaling_report(df, s, out_dir)
     t = Table(title=f"best validation score per optimiser ({s.n_trials} trials)")
     for c in ("optimiser", "trials", "val score", "test score", "params", "MFLOPs", "stages",
@@ -644,6 +648,10 @@ def scaling(
                   _fmt(SEED["best_by_optimizer"].get(opt)))  # fmt: skip
     out.print(t)
     out.print("CV Pearson r per fold: " + ", ".join(f"{r:.3f}" for r in s.cv_pearson_r))
+    allr = [r for r in s.cv_pearson_r_repeated if r == r]
+    if len(allr) > len(s.cv_pearson_r):
+        out.print(f"  over {len(allr)} folds of {repeats} repeated splits: mean "
+                  f"{sum(allr) / len(allr):.3f}, range {min(allr):.3f} to {max(allr):.3f}")  # fmt: skip
     out.print("importance: " + ", ".join(f"{k} {v:.3f}" for k, v in list(s.importance.items())[:6]))
     for pl in (s.power_law_flops, s.power_law_data):
         if pl:

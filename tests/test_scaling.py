@@ -490,7 +490,8 @@ def test_scaling_command_writes_the_report(tmp_path: Path) -> None:
     out = tmp_path / "report"
     text = " ".join(cli("scaling", "synthetic", "--storage", storage, "-o", out).split())
     assert f"({len(df)} trials)" in text and f"wrote 7 files to {out}" in text
-    assert len(text.split("CV Pearson r per fold: ")[1].split(" importance:")[0].split(", ")) == 3
+    assert len(text.split("CV Pearson r per fold: ")[1].split(" over ")[0].split(", ")) == 3
+    assert "over 15 folds of 5 repeated splits" in text
     laws = dict(re.findall(r"power law: error = \S+ \* (\w+)\^-([\d.]+)", text))
     assert float(laws["flops"]) == pytest.approx(ALPHA_FLOPS, abs=0.02), text
     assert float(laws["n_train"]) == pytest.approx(ALPHA_DATA, abs=0.05), text
@@ -502,6 +503,8 @@ def test_scaling_command_writes_the_report(tmp_path: Path) -> None:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = strict_json((out / "summary.json").read_text())
     assert summary["n_trials"] == len(df) and len(summary["cv_pearson_r"]) == 3
+    assert len(summary["cv_pearson_r_repeated"]) == 15
+    assert summary["cv_pearson_r_repeated"][:3] == summary["cv_pearson_r"]
     assert summary["power_law_flops"]["alpha"] == pytest.approx(ALPHA_FLOPS, abs=0.02)
     assert summary["power_law_data"]["alpha"] == pytest.approx(ALPHA_DATA, abs=0.05)
     assert set(summary["importance"]) == set(FEATURES)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 
 import numpy as np
 
@@ -51,6 +51,7 @@ class OpenVINOBackend(Backend):
     def __init__(self) -> None:
         self.compiled = None
         self.request = None
+        self._throughput_requests: list = []
         self._input = None
 
     def load(self, spec: LoadSpec) -> LoadInfo:
@@ -128,18 +129,38 @@ class OpenVINOBackend(Backend):
         return self.request.get_output_tensor().data
 
     def run_throughput(self, x: np.ndarray, n: int) -> list[int]:
+        """``n`` inferences over the plugin's optimal number of requests, kept in flight.
+
+        The main thread waits on the oldest request and restarts it (benchmark_app's loop) instead
+        of using ``AsyncInferQueue`` with a Python callback: a callback needs the GIL on OpenVINO's
+        worker thread, and releasing the compiled model while one is pending deadlocked here.
+        """
         import openvino as ov
 
-        nreq = int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
-        queue = ov.AsyncInferQueue(self.compiled, max(1, nreq))
-        stamps: list[int] = []
-        queue.set_callback(lambda req, _: stamps.append(time.perf_counter_ns()))
+        nreq = max(1, int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+        if len(self._throughput_requests) != nreq:
+            self._throughput_requests = [self.compiled.create_infer_request() for _ in range(nreq)]
         tensor = ov.Tensor(np.ascontiguousarray(x, dtype=np.float32), shared_memory=True)
-        for _ in range(n):
-            queue.start_async({0: tensor})
-        queue.wait_all()
-        return sorted(stamps)
+        for req in self._throughput_requests:
+            req.set_input_tensor(tensor)
+        stamps: list[int] = []
+        inflight: deque = deque()
+        started = 0
+        for req in self._throughput_requests[: min(nreq, n)]:
+            req.start_async()
+            inflight.append(req)
+            started += 1
+        while inflight:
+            req = inflight.popleft()
+            req.wait()
+            stamps.append(time.perf_counter_ns())
+            if started < n:
+                req.start_async()
+                inflight.append(req)
+                started += 1
+        return stamps
 
     def close(self) -> None:
+        self._throughput_requests = []
         self.request = None
         self.compiled = None

@@ -45,11 +45,13 @@ class PowerLaw:
 class ScalingSummary:
     n_trials: int
     best_by_optimizer: dict[str, dict[str, Any]]
-    cv_pearson_r: list[float]
-    importance: dict[str, float]
+    cv_pearson_r: list[float]  # per fold, first repetition of the k-fold split
+    importance: dict[str, float]  # permutation importance on held-out folds (mean drop in R²)
     spearman: dict[str, float]
     power_law_flops: PowerLaw | None
     power_law_data: PowerLaw | None
+    # every fold of every repetition: with a few dozen trials, r depends on the split
+    cv_pearson_r_repeated: list[float] = field(default_factory=list)
     seed: dict[str, Any] = field(default_factory=lambda: dict(SEED))
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,11 +114,9 @@ def frontier_errors(x: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.asarray(xs), np.asarray(errs)
 
 
-def analyse(df: pd.DataFrame, folds: int = 3, seed: int = 0) -> ScalingSummary:
+def analyse(df: pd.DataFrame, folds: int = 3, seed: int = 0, repeats: int = 5) -> ScalingSummary:
     from scipy.stats import pearsonr, spearmanr
-    from sklearn.ensemble import GradientBoostingRegressor
     from sklearn.inspection import permutation_importance
-    from sklearn.model_selection import KFold
 
     full = df[df.get("train_fraction", 1.0) == 1.0] if "train_fraction" in df else df
     if len(full) < max(6, folds * 2):  # the regressor and the fronts use full-data trials only
@@ -132,18 +132,17 @@ def analyse(df: pd.DataFrame, folds: int = 3, seed: int = 0) -> ScalingSummary:
                      "params": int(r["params"]), "flops": int(r["flops"]),
                      "stages": int(r["stages"]), "trials": len(g)}  # fmt: skip
     X, y = features(full), full["score"].to_numpy()
-    rs = []
-    kf = KFold(n_splits=folds, shuffle=True, random_state=seed)
-    for tr, te in kf.split(X):
-        m = GradientBoostingRegressor(random_state=seed, n_estimators=200, max_depth=2,
-                                      learning_rate=0.05, subsample=0.8)  # fmt: skip
-        m.fit(X.iloc[tr], y[tr])
+    rs: list[float] = []
+    imps = []
+    # Repeated k-fold: a few dozen noisy trials make r depend on the split; report all of it.
+    # Importance is measured on the held-out fold, so it counts what predicts unseen trials.
+    for rep, (tr, te) in enumerate(_repeated_folds(len(X), folds, repeats, seed)):
+        m = _regressor(seed + rep).fit(X.iloc[tr], y[tr])
         pred = m.predict(X.iloc[te])
         rs.append(float(pearsonr(pred, y[te])[0]) if np.std(pred) > 0 else float("nan"))
-    m = GradientBoostingRegressor(random_state=seed, n_estimators=200, max_depth=2,
-                                  learning_rate=0.05, subsample=0.8).fit(X, y)  # fmt: skip
-    pi = permutation_importance(m, X, y, n_repeats=20, random_state=seed)
-    importance = dict(sorted(zip(FEATURES, pi.importances_mean.tolist(), strict=True),
+        pi = permutation_importance(m, X.iloc[te], y[te], n_repeats=5, random_state=seed)
+        imps.append(pi.importances_mean)
+    importance = dict(sorted(zip(FEATURES, np.mean(imps, axis=0).tolist(), strict=True),
                              key=lambda kv: -kv[1]))  # fmt: skip
     spear = {}
     for c in FEATURES:
@@ -156,9 +155,24 @@ def analyse(df: pd.DataFrame, folds: int = 3, seed: int = 0) -> ScalingSummary:
         bestn = df.groupby("n_train")["score"].max()
         pl_data = fit_power_law(bestn.index.to_numpy(float), 1 - bestn.to_numpy(float), "n_train")
     return ScalingSummary(
-        n_trials=len(df), best_by_optimizer=best, cv_pearson_r=rs, importance=importance,
+        n_trials=len(df), best_by_optimizer=best, cv_pearson_r=rs[:folds], importance=importance,
         spearman=spear, power_law_flops=pl_flops, power_law_data=pl_data,
+        cv_pearson_r_repeated=rs,
     )  # fmt: skip
+
+
+def _regressor(seed: int):
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    return GradientBoostingRegressor(random_state=seed, n_estimators=200, max_depth=2,
+                                     learning_rate=0.05, subsample=0.8)  # fmt: skip
+
+
+def _repeated_folds(n: int, folds: int, repeats: int, seed: int):
+    from sklearn.model_selection import KFold
+
+    for r in range(repeats):
+        yield from KFold(n_splits=folds, shuffle=True, random_state=seed + r).split(np.arange(n))
 
 
 def write_scaling_report(
@@ -254,12 +268,19 @@ def summary_markdown(s: ScalingSummary) -> str:
             + " |"
         )
     rs = ", ".join("n/a" if r != r else f"{r:.3f}" for r in s.cv_pearson_r)
+    allr = np.array([r for r in s.cv_pearson_r_repeated if r == r])
+    rep = (
+        f"; over {len(allr)} folds of {len(allr) // max(1, len(s.cv_pearson_r))} repeated splits "
+        f"mean {allr.mean():.3f}, SD {allr.std():.3f}, range {allr.min():.3f} to {allr.max():.3f}"
+        if len(allr) > len(s.cv_pearson_r)
+        else ""
+    )
     imp = list(s.importance.items())
     lines += [
         "",
         f"- Gradient-boosting regressor, hyper-parameters → score, {len(s.cv_pearson_r)}-fold CV "
-        f"Pearson r per fold: {rs} (seed: {s.seed['regressor']}).",
-        "- Permutation importance (Spearman ρ with the score): "
+        f"Pearson r per fold: {rs}{rep} (seed: {s.seed['regressor']}).",
+        "- Permutation importance on held-out folds (Spearman ρ with the score): "
         + ", ".join(f"{k} {v:.3f} (ρ {_fmt_rho(s.spearman.get(k))})" for k, v in imp[:6])
         + f'; seed: most important "{s.seed["most_important"]}".',
     ]
