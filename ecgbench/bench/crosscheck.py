@@ -55,46 +55,59 @@ def run_benchmark_app(
     return float(m.group(1)) * _TO_MS[m.group(2)] if m else None
 
 
-def _ecgbench_alone(xml: str, device: str, shape: list[int], threads: int, seconds: float) -> float:
-    """The median of ecgbench's own loop on this IR, alone (no other variant interleaved)."""
-    from ecgbench.backends.base import LoadSpec
-    from ecgbench.backends.openvino_backend import OpenVINOBackend
-    from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
-    from ecgbench.data.preprocess import Preprocessing
-    from ecgbench.data.synthetic import synthetic_input
+class _OurLoop:
+    """ecgbench's own loop on one IR, compiled once and kept for every burst of the cross-check
+    (as in ``ecgbench run``, where a variant is compiled once and timed in many slices)."""
 
-    b = OpenVINOBackend()
-    b.load(LoadSpec(artifact=Path(xml), device=device, batch=shape[0], channels=shape[1],
-                    samples=shape[2], threads=threads))  # fmt: skip
-    b.set_input(synthetic_input(Preprocessing(), batch=shape[0], samples=shape[2]))
-    v = TimedVariant("crosscheck", b.run)
-    time_interleaved([v], StopRule(min_duration_s=seconds, min_iters=20, warmup_s=0.5))
-    b.close()
-    return LatencyStats.from_ns(v.samples_ns).median_ms
+    def __init__(self, xml: str, device: str, shape: list[int], threads: int) -> None:
+        from ecgbench.backends.base import LoadSpec
+        from ecgbench.backends.openvino_backend import OpenVINOBackend
+        from ecgbench.data.preprocess import Preprocessing
+        from ecgbench.data.synthetic import synthetic_input
+
+        self.backend = OpenVINOBackend()
+        self.backend.load(LoadSpec(artifact=Path(xml), device=device, batch=shape[0],
+                                   channels=shape[1], samples=shape[2], threads=threads))  # fmt: skip
+        self.backend.set_input(synthetic_input(Preprocessing(), batch=shape[0], samples=shape[2]))
+
+    def burst(self, seconds: float, warmup_s: float = 0.5) -> float:
+        """Median latency (ms) of one burst."""
+        from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
+
+        v = TimedVariant("crosscheck", self.backend.run)
+        time_interleaved([v], StopRule(min_duration_s=seconds, min_iters=20, warmup_s=warmup_s))
+        return LatencyStats.from_ns(v.samples_ns).median_ms
+
+    def close(self) -> None:
+        self.backend.close()
 
 
 def crosscheck_rows(
-    doc: RunDocument, threads: int, log=print, seconds: float = 3.0, rounds: int = 6
+    doc: RunDocument, threads: int, log=print, seconds: float = 2.0, rounds: int = 8
 ) -> None:
     """Adds ``benchmark_app_median_ms`` and the ratio to each OpenVINO row, and prints them.
 
-    The machine drifts within minutes, so the two tools take turns in ``rounds`` short bursts on the
-    same IR, device, shape, hint and threads, in ABBA order (ours, theirs, theirs, ours, ...) so a
-    steady drift favours neither. Each round gives one ratio of two neighbouring bursts; the
-    agreement is the median of those ratios. The interleaved run's own median is kept beside them.
+    This machine's speed swings by tens of percent within a minute, so the two tools take turns in
+    ``rounds`` short bursts on the same IR, device, shape, hint and threads, in ABBA order (ours,
+    theirs, theirs, ours, ...) so that a steady drift favours neither. Each round gives the ratio
+    of two neighbouring bursts; the agreement is the median of those ratios. The interleaved run's
+    own median is kept beside them.
     """
     for r in doc.rows:
         if r.backend != "openvino":
             continue
+        loop = _OurLoop(r.artifact, r.device, r.input_shape, threads)
         ours, theirs = [], []
-        for i in range(rounds):
-            first_ours = i % 2 == 0
-            if first_ours:
-                ours.append(_ecgbench_alone(r.artifact, r.device, r.input_shape, threads, seconds))
-            ba = run_benchmark_app(r.artifact, r.device, r.input_shape, threads, seconds)
-            if not first_ours:
-                ours.append(_ecgbench_alone(r.artifact, r.device, r.input_shape, threads, seconds))
-            theirs.append(ba)
+        try:
+            for i in range(rounds):
+                if i % 2 == 0:
+                    ours.append(loop.burst(seconds))
+                theirs.append(run_benchmark_app(r.artifact, r.device, r.input_shape, threads,
+                                                seconds))  # fmt: skip
+                if i % 2 == 1:
+                    ours.append(loop.burst(seconds))
+        finally:
+            loop.close()
         pairs = [(o, t) for o, t in zip(ours, theirs, strict=True) if t]
         if not pairs:
             log(f"crosscheck {r.model} {r.precision}: benchmark_app gave no median")
