@@ -512,7 +512,7 @@ def compare(
     baseline: Annotated[Path | None, typer.Argument(help="Baseline run JSON")] = None,
     current: Annotated[Path | None, typer.Argument(help="Current run JSON")] = None,
     threshold: Annotated[float, typer.Option(help="Slowdown ratio that counts")] = 1.10,
-    alpha: Annotated[float, typer.Option(help="Significance of the rank test")] = 0.01,
+    alpha: Annotated[float, typer.Option(help="Significance of the rank test")] = 0.05,
     markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary")] = None,
     allow_different_machine: Annotated[
         bool, typer.Option(help="Compare across fingerprints (relies on the normalisation)")

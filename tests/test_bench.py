@@ -543,3 +543,13 @@ def test_crosscheck_runs_benchmark_app_beside_our_loop(latency_run) -> None:
     ratios = [o / t for o, t in zip(*x["crosscheck_bursts"].values(), strict=True)]
     assert x["benchmark_app_ratio"] == pytest.approx(float(np.median(ratios)))
     assert "benchmark_app" in logs[0] and "ratio" in logs[0]
+
+
+def test_crosscheck_timing_process_reports_a_bad_ir_in_one_line(tmp_path: Path) -> None:
+    from ecgbench.bench.crosscheck import _FreshProcessLoop
+    from ecgbench.errors import EcgbenchError
+
+    bad = tmp_path / "model.xml"
+    bad.write_text("<net>not an IR")
+    with pytest.raises(EcgbenchError, match=r"cross-check: .*not a readable IR"):
+        _FreshProcessLoop(str(bad), "CPU", [1, 12, 1000], 1)
