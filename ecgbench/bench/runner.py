@@ -62,20 +62,25 @@ class _Loaded:
 
 @contextmanager
 def _sigterm_as_interrupt():
-    """SIGTERM (a CI runner cancelling the job) stops the run like Ctrl-C: finished rows are kept."""
+    """SIGTERM (a CI runner cancelling the job) stops the run like Ctrl-C: finished rows are kept.
+
+    SIGINT is handled explicitly too: a process started in the background of a non-interactive
+    shell inherits SIGINT as ignored, and Python then never raises KeyboardInterrupt for it.
+    """
 
     def handler(signum, frame):
         raise KeyboardInterrupt
 
     try:
-        old = signal.signal(signal.SIGTERM, handler)
+        old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
     except ValueError:  # not the main thread
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def default_threads() -> int:
