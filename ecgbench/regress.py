@@ -129,7 +129,7 @@ def reference_drift(
     return float(_level(c, q) / _level(b, q))
 
 
-def slice_medians(
+def slice_levels(
     samples_ns: list[int], slices: list[list[int]], q: float = 50.0
 ) -> dict[int, float]:
     """Level (median by default) of each time slice, by round number."""
@@ -142,12 +142,20 @@ def slice_medians(
     return out
 
 
-def round_ratios(row, ref: dict[str, Any], q: float = 50.0) -> np.ndarray | None:
-    """Per round: the key's slice level over the reference's slice level (same round)."""
-    if not row.slices or not ref.get("slices"):
+def reference_levels(doc: RunDocument, which: str, q: float = 50.0) -> dict[int, float]:
+    """The reference workload's level per round (empty for runs written without slices)."""
+    ref = _reference(doc, which)
+    if not ref.get("slices"):
+        return {}
+    return slice_levels(ref.get("samples_ns") or [], ref["slices"], q)
+
+
+def round_ratios(row, ref_levels: dict[int, float], q: float = 50.0) -> np.ndarray | None:
+    """Per round: the key's slice level over the reference's level in the same round."""
+    if not row.slices or not ref_levels:
         return None
-    k = slice_medians(row.samples_ns, row.slices, q)
-    r = slice_medians(ref.get("samples_ns") or [], ref["slices"], q)
+    k = slice_levels(row.samples_ns, row.slices, q)
+    r = ref_levels
     common = sorted(set(k) & set(r))
     if len(common) < 3:
         return None
@@ -182,6 +190,9 @@ def compare_runs(
     q = s.quantile
     drift = reference_drift(base, cur, s.reference, q) if s.normalise else None
     scale = drift or 1.0
+    paired_mode = s.normalise and s.pairing == "round"
+    ref_b = reference_levels(base, s.reference, q) if paired_mode else {}
+    ref_c = reference_levels(cur, s.reference, q) if paired_mode else {}
     b_rows = {_key(r): r for r in base.rows}
     c_rows = {_key(r): r for r in cur.rows}
     verdicts: list[Verdict] = []
@@ -199,9 +210,9 @@ def compare_runs(
             continue
         raw = float(_level(c, q) * scale / _level(b, q))
         paired = None
-        if s.normalise and s.pairing == "round":
-            qb = round_ratios(b_rows[k], _reference(base, s.reference), q)
-            qc = round_ratios(c_rows[k], _reference(cur, s.reference), q)
+        if paired_mode:
+            qb = round_ratios(b_rows[k], ref_b, q)
+            qc = round_ratios(c_rows[k], ref_c, q)
             paired = (qb, qc) if qb is not None and qc is not None else None
         if paired is not None:  # rounds are the unit: per-round normalised levels
             bs, cs = paired

@@ -123,6 +123,8 @@ class _FreshProcessLoop:
             raise EcgbenchError("the cross-check's timing process died") from None
         if kind == "error":
             raise EcgbenchError(f"cross-check: {value}")
+        if kind != what:
+            raise EcgbenchError(f"cross-check: timing process answered {kind!r}, not {what!r}")
         return value
 
     def burst(self, seconds: float) -> float:

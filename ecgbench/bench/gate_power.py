@@ -71,13 +71,13 @@ def analyse(out: Path, threshold: float) -> dict:
     runs = out / "runs"
     n = len(sorted(runs.glob("*-a.json")))
     res: dict = {"pairs": n, "threshold": threshold, "methods": {}}
+    docs = [{t: read_run(runs / f"{i:03d}-{t}.json") for t in "abc"} for i in range(n)]
     for name, kw in METHODS.items():
         st = GateSettings(threshold=threshold, **kw)
         aa, sl = [], []
-        for i in range(n):
-            a = read_run(runs / f"{i:03d}-a.json")
+        for d in docs:
             for tag, acc in (("b", aa), ("c", sl)):
-                cmp = compare_runs(a, read_run(runs / f"{i:03d}-{tag}.json"), st)
+                cmp = compare_runs(d["a"], d[tag], st)
                 acc.append(
                     (sum(v.verdict == REGRESSION for v in cmp.verdicts), len(cmp.verdicts),
                      [v.ratio for v in cmp.verdicts if v.ratio is not None])

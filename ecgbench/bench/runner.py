@@ -61,7 +61,7 @@ class _Loaded:
 
 
 @contextmanager
-def _sigterm_as_interrupt():
+def _signals_as_interrupt():
     """SIGTERM (a CI runner cancelling the job) stops the run like Ctrl-C: finished rows are kept.
 
     SIGINT is handled explicitly too: a process started in the background of a non-interactive
@@ -279,7 +279,7 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
             last_write[0] = time.monotonic()
 
     try:
-        with _sigterm_as_interrupt(), progress_bar(opts.show_progress) as bar:
+        with _signals_as_interrupt(), progress_bar(opts.show_progress) as bar:
             if plan.scenario == "latency":
                 variants = [it.timed for it in loaded] + [gemm_timed, ref_timed]
                 total = len(variants) * plan.duration
