@@ -3,8 +3,10 @@
     python -m ecgbench.bench.gate_power --pairs 20 --suite runners/ci.toml --out gate_power/
 
 Each iteration times three runs one after another, as separate CI runs would be (so machine drift
-between runs is real): A (the suite), B (the same suite again) and C (the suite on an input 20%
-longer, which makes every model do ~20% more work: a real slowdown, not scaled numbers). (A, B) is
+between runs is real): A (the suite), B (the same suite again) and C (the suite on a longer input,
+which makes every model do more work: a real slowdown, not scaled numbers). Latency grows less than
+the input (fixed per-call costs), so the default input is 25% longer, which measured a ×1.19
+slowdown here; the summary records the slowdown each method measured. (A, B) is
 an A/A pair, (A, C) a slowdown pair. The current run of a slowdown pair is relabelled with A's input
 shape so that the gate compares it key by key, as it would a build that got slower.
 
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench.bench.results import read_run
+from ecgbench.bench.results import RunDocument, read_run
 from ecgbench.fileio import atomic_write_json
 from ecgbench.regress import REGRESSION, GateSettings, compare_runs
 
@@ -48,73 +50,165 @@ def _relabel(doc, shape):
     return doc
 
 
-def measure(pairs: int, suite: Path, slowdown: float, out: Path) -> None:
+BASE_SAMPLES = 5000
+
+
+def _pairs(out: Path) -> list[dict[str, RunDocument]]:
+    runs = out / "runs"
+    n = len(sorted(runs.glob("*-a.json")))
+    return [
+        {t: read_run(p) for t in "abc" if (p := runs / f"{i:03d}-{t}.json").exists()}
+        for i in range(n)
+    ]
+
+
+def calibrated_lengths(prev: Path, target: float = 1.2) -> dict[str, int]:
+    """Per variant, the input length that makes it ``target`` times slower, from a measurement.
+
+    A longer input slows each variant by a different factor (its fixed per-call cost differs: in
+    one measurement here 25 % more samples read ×1.12 on atto ONNX Runtime INT8 and ×1.26 on atto
+    OpenVINO FP32). Latency is affine in length, so a variant that read ``s`` times slower on an
+    input ``f`` times longer needs ``1 + (target - 1)(f - 1)/(s - 1)`` times the length.
+    """
+    settings = prev / "settings.json"
+    if not settings.exists():
+        raise SystemExit(f"{prev} has no settings.json: cannot tell what slowdown it timed")
+    f = float(json.loads(settings.read_text())["slowdown"])
+    ratios: dict[str, list[float]] = {}
+    for d in _pairs(prev):
+        if "c" in d:
+            for v in compare_runs(d["a"], d["c"], GateSettings(n_boot=10)).verdicts:
+                if v.ratio is not None:
+                    key = f"{v.key['model']}/{v.key['backend']}/{v.key['precision']}"
+                    ratios.setdefault(key, []).append(v.ratio)
+    lengths = {}
+    for key, rs in ratios.items():
+        s = max(float(np.median(rs)), 1.02)
+        factor = min(1 + (target - 1) * (f - 1) / (s - 1), 3.0)
+        lengths[key] = round(BASE_SAMPLES * factor)
+    return lengths
+
+
+def measure(
+    pairs: int, suite: Path, slowdown: float, out: Path, lengths: dict[str, int] | None = None,
+    aa: bool = True,
+) -> None:  # fmt: skip
     from ecgbench.bench.runner import RunOptions, run_plan
     from ecgbench.bench.suite import load_suite
 
     plan = load_suite(suite)  # as CI times it: same durations, slices and references
-    base_samples = 5000
-    slow = replace(plan, samples=round(base_samples * slowdown))
-    plan = replace(plan, samples=base_samples)
+    if lengths:
+        slow = replace(plan, samples=BASE_SAMPLES, samples_by_variant=lengths)
+    else:
+        slow = replace(plan, samples=round(BASE_SAMPLES * slowdown))
+    plan = replace(plan, samples=BASE_SAMPLES)
     opts = RunOptions(use_store=False, verify=False, show_progress=False)
     runs = out / "runs"
+    atomic_write_json(
+        out / "settings.json",
+        {"suite": str(suite), "slowdown": slowdown, "lengths": lengths or {}, "aa": aa},
+    )
     for i in range(pairs):
         a = run_plan(plan, opts, log=lambda m: None)
-        b = run_plan(plan, opts, log=lambda m: None)
-        c = _relabel(run_plan(slow, opts, log=lambda m: None), a.rows[0].input_shape)
-        for tag, doc in (("a", a), ("b", b), ("c", c)):
+        docs = {"a": a}
+        if aa:
+            docs["b"] = run_plan(plan, opts, log=lambda m: None)
+        docs["c"] = _relabel(run_plan(slow, opts, log=lambda m: None), a.rows[0].input_shape)
+        for tag, doc in docs.items():
             doc.write(runs / f"{i:03d}-{tag}.json")
         print(f"pair {i + 1}/{pairs} timed", flush=True)
 
 
+def _rate(hits: list[tuple[int, int]]) -> float | None:
+    total = sum(n for _, n in hits)
+    return sum(k for k, _ in hits) / total if total else None
+
+
 def analyse(out: Path, threshold: float) -> dict:
-    runs = out / "runs"
-    n = len(sorted(runs.glob("*-a.json")))
-    res: dict = {"pairs": n, "threshold": threshold, "methods": {}}
-    docs = [{t: read_run(runs / f"{i:03d}-{t}.json") for t in "abc"} for i in range(n)]
+    docs = _pairs(out)
+    res: dict = {"pairs": len(docs), "threshold": threshold, "methods": {}, "per_key": {}}
+    if (out / "settings.json").exists():  # what was timed (runs measured before it lack the file)
+        res.update(json.loads((out / "settings.json").read_text()))
     for name, kw in METHODS.items():
         st = GateSettings(threshold=threshold, **kw)
-        aa, sl = [], []
+        found: dict[str, list] = {"b": [], "c": []}  # per pair: (regressions, keys, ratios)
+        per_key: dict[str, dict[str, list]] = {}
         for d in docs:
-            for tag, acc in (("b", aa), ("c", sl)):
+            for tag in (t for t in "bc" if t in d):
                 cmp = compare_runs(d["a"], d[tag], st)
-                acc.append(
+                found[tag].append(
                     (sum(v.verdict == REGRESSION for v in cmp.verdicts), len(cmp.verdicts),
                      [v.ratio for v in cmp.verdicts if v.ratio is not None])
                 )  # fmt: skip
+                for v in cmp.verdicts:
+                    k = f"{v.key['model']}/{v.key['backend']}/{v.key['precision']}"
+                    per_key.setdefault(k, {"b": [], "c": []})[tag].append(
+                        (v.verdict == REGRESSION, v.ratio)
+                    )
+        aa, sl = found["b"], found["c"]
         aa_r = np.array([r for *_, rs in aa for r in rs])
         sl_r = np.array([r for *_, rs in sl for r in rs])
         res["methods"][name] = {
-            "false_alarm_rate_per_key": sum(x[0] for x in aa) / sum(x[1] for x in aa),
-            "false_alarm_rate_per_run": float(np.mean([x[0] > 0 for x in aa])),
-            "detection_rate_per_key": sum(x[0] for x in sl) / sum(x[1] for x in sl),
-            "aa_ratio_sd": float(aa_r.std()),
-            "aa_ratio_range": [float(aa_r.min()), float(aa_r.max())],
-            "slow_ratio_median": float(np.median(sl_r)),
-            "keys_per_run": aa[0][1],
+            "false_alarm_rate_per_key": _rate([(k, n) for k, n, _ in aa]),
+            "false_alarm_rate_per_run": float(np.mean([k > 0 for k, *_ in aa])) if aa else None,
+            "detection_rate_per_key": _rate([(k, n) for k, n, _ in sl]),
+            "detection_rate_per_run": float(np.mean([k > 0 for k, *_ in sl])) if sl else None,
+            "aa_ratio_sd": float(aa_r.std()) if aa_r.size else None,
+            "aa_ratio_range": [float(aa_r.min()), float(aa_r.max())] if aa_r.size else None,
+            "slow_ratio_median": float(np.median(sl_r)) if sl_r.size else None,
+            "keys_per_run": (aa or sl)[0][1] if (aa or sl) else 0,
         }
+        if name == "model-round":  # the default gate, key by key
+            res["per_key"] = {
+                k: {
+                    "false_alarms": sum(hit for hit, _ in v["b"]), "aa_pairs": len(v["b"]),
+                    "detections": sum(hit for hit, _ in v["c"]), "slow_pairs": len(v["c"]),
+                    "slow_ratio_median": float(np.median([r for _, r in v["c"] if r]))
+                    if v["c"] else None,
+                }
+                for k, v in sorted(per_key.items())
+            }  # fmt: skip
     atomic_write_json(out / "summary.json", res)
     return res
+
+
+def _pct(x: float | None, spec: str = ".1%") -> str:
+    return "–" if x is None else format(x, spec)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pairs", type=int, default=20)
     ap.add_argument("--suite", type=Path, default=Path("runners/ci.toml"))
-    ap.add_argument("--slowdown", type=float, default=1.2)
+    ap.add_argument("--slowdown", type=float, default=1.25, help="input length factor of run C")
+    ap.add_argument(
+        "--calibrate-from", type=Path, default=None, metavar="DIR",
+        help="lengthen each variant's input by what made it 20%% slower in the measurement in DIR",
+    )  # fmt: skip
+    ap.add_argument("--no-aa", action="store_true", help="time only A and C (detections)")
     ap.add_argument("--threshold", type=float, default=1.10)
     ap.add_argument("--out", type=Path, default=Path("gate_power"))
     ap.add_argument("--analyse", action="store_true", help="only recompute the summary")
     a = ap.parse_args()
     if not a.analyse:
-        measure(a.pairs, a.suite, a.slowdown, a.out)
+        lengths = calibrated_lengths(a.calibrate_from) if a.calibrate_from else None
+        if lengths:
+            print("input lengths of run C:", json.dumps(lengths), flush=True)
+        measure(a.pairs, a.suite, a.slowdown, a.out, lengths, aa=not a.no_aa)
     res = analyse(a.out, a.threshold)
     for name, m in res["methods"].items():
         print(
-            f"{name:12s} false alarms {m['false_alarm_rate_per_key']:.1%}/key "
-            f"({m['false_alarm_rate_per_run']:.0%} of runs), detection "
-            f"{m['detection_rate_per_key']:.1%}/key, A/A ratio SD {m['aa_ratio_sd']:.3f}, "
-            f"slowdown median ratio {m['slow_ratio_median']:.3f}"
+            f"{name:15s} false alarms {_pct(m['false_alarm_rate_per_key'])}/key "
+            f"({_pct(m['false_alarm_rate_per_run'], '.0%')} of runs), detection "
+            f"{_pct(m['detection_rate_per_key'])}/key "
+            f"({_pct(m['detection_rate_per_run'], '.0%')} of runs), "
+            f"A/A ratio SD {_pct(m['aa_ratio_sd'], '.3f')}, "
+            f"slowdown median ratio {_pct(m['slow_ratio_median'], '.3f')}"
+        )
+    for k, m in res["per_key"].items():
+        print(
+            f"  {k:40s} false alarms {m['false_alarms']}/{m['aa_pairs']}, detections "
+            f"{m['detections']}/{m['slow_pairs']}, slowdown {_pct(m['slow_ratio_median'], '.3f')}"
         )
     print(json.dumps(res, indent=2))
 

@@ -105,7 +105,11 @@ def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> l
     complexity: dict[tuple[str, int], tuple[int, int]] = {}
     for model, bname, device, precision, batch in plan.jobs(names):
         name, ckpt, ckpt_path = checkpoint_from(model, zoo)
-        samples = plan.samples or ckpt.preprocessing.eval_samples
+        samples = (
+            plan.samples_by_variant.get(f"{name}/{bname}/{precision}")
+            or plan.samples
+            or ckpt.preprocessing.eval_samples
+        )
         shape = (batch, ckpt.config.in_channels, samples)
         variant = None
         if bname == "torch":

@@ -34,6 +34,9 @@ class RunPlan:
     settle_s: float = 0.05
     static_shape: bool = True
     samples: int | None = None  # input length; None: the model's 10 s window
+    # Input length of single variants, by "model/backend/precision" (gate_power's slowdown runs,
+    # which lengthen each variant's input by what makes it 20 % slower).
+    samples_by_variant: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def jobs(self, model_names: list[str]) -> list[tuple[str, str, str, str, int]]:
@@ -63,6 +66,8 @@ class RunPlan:
             raise BadInputError("threads must be >= 1")
         if self.samples is not None and self.samples < 1:
             raise BadInputError("samples (input length) must be >= 1")
+        if any(n < 1 for n in self.samples_by_variant.values()):
+            raise BadInputError("samples_by_variant: every input length must be >= 1")
         if not isinstance(self.static_shape, bool):
             raise BadInputError(f"static_shape must be true or false, not {self.static_shape!r}")
         if not any(p in BACKEND_PRECISIONS[b] for b in self.backends for p in self.precisions):
@@ -106,6 +111,8 @@ def load_suite(path: str | os.PathLike[str]) -> RunPlan:
                 kw[k] = float(v)
             elif k in ("min_iters", "samples"):
                 kw[k] = int(v)
+            elif k == "samples_by_variant":
+                kw[k] = {str(name): int(n) for name, n in dict(v).items()}
             elif k == "threads":
                 kw[k] = None if v in (0, "auto") else int(v)
             elif k not in ("name",):
