@@ -294,7 +294,7 @@ def test_gate_power_analysis_counts_false_alarms_and_detections(tmp_path: Path):
 def test_gate_power_calibrates_each_variants_input_to_a_20_percent_slowdown(tmp_path: Path):
     from ecgbench.bench.gate_power import BASE_SAMPLES, analyse, calibrated_lengths
 
-    with pytest.raises(SystemExit, match="settings.json"):
+    with pytest.raises(SystemExit, match=r"settings\.json"):
         calibrated_lengths(tmp_path)
     runs = tmp_path / "runs"
     for i in range(3):  # 25 % more input made the variant only 8 % slower: a big fixed cost

@@ -114,10 +114,7 @@ class _FreshProcessLoop:
     Measured here: after an interleaved run (eighteen compiled models, ONNX Runtime and torch thread
     pools, the GEMM reference) the same IR read 2-12 % slower in that process than in a new one,
     while a new process agreed with benchmark_app to 0.2 %. The cross-check compares loops, not
-    process histories, so both tools start clean, and every burst gets a new process (as every
-    benchmark_app burst does): one long-lived process is one draw of memory layout and thread
-    placement. With one process per row, atto FP32 read 0.92-1.05 ms in its quiet rounds where
-    benchmark_app's fresh processes read 0.87-0.94 ms.
+    process histories, so both tools start clean.
     """
 
     def __init__(self, xml: str, device: str, shape: list[int], threads: int) -> None:
@@ -155,14 +152,6 @@ class _FreshProcessLoop:
             self._proc.kill()
 
 
-def _fresh_burst(xml: str, device: str, shape: list[int], threads: int, seconds: float) -> float:
-    loop = _FreshProcessLoop(xml, device, shape, threads)
-    try:
-        return loop.burst(seconds)
-    finally:
-        loop.close()
-
-
 def crosscheck_rows(
     doc: RunDocument, threads: int, log=print, seconds: float = 1.0, rounds: int = 16
 ) -> dict[str, dict[str, float]]:
@@ -172,10 +161,9 @@ def crosscheck_rows(
     ``rounds`` short bursts on the same IR, device, shape, hint, threads and input tensor, in ABBA
     order (ours, theirs, theirs, ours, ...) so that a steady drift favours neither. Each round
     gives the ratio of two neighbouring bursts; a row's agreement is the median of its rounds'
-    ratios, a precision's the median over all its rounds (returned, and logged). Each of our
-    bursts runs in a fresh process that compiles the IR, as each benchmark_app burst does. 16
-    rounds of 1 s: the spread of a median shrinks with the number of rounds, and 8 rounds of 2 s
-    left single rows 5-20 % off on this machine.
+    ratios, a precision's the median over all its rounds (returned, and logged). Our loop runs in a
+    fresh process, compiled once per row. 16 rounds of 1 s: the spread of a median shrinks with
+    the number of rounds, and 8 rounds of 2 s left single rows 5-20 % off on this machine.
     """
     import tempfile
 
@@ -186,15 +174,19 @@ def crosscheck_rows(
                 continue
             npy = str(Path(tmp) / "input.npy")
             np.save(npy, crosscheck_input(r.input_shape))
+            loop = _FreshProcessLoop(r.artifact, r.device, r.input_shape, threads)
             ours: list[float] = []
             theirs: list[float | None] = []
-            for i in range(rounds):
-                if i % 2 == 0:
-                    ours.append(_fresh_burst(r.artifact, r.device, r.input_shape, threads, seconds))
-                theirs.append(run_benchmark_app(r.artifact, r.device, r.input_shape, threads,
-                                                seconds, input_npy=npy))  # fmt: skip
-                if i % 2 == 1:
-                    ours.append(_fresh_burst(r.artifact, r.device, r.input_shape, threads, seconds))
+            try:
+                for i in range(rounds):
+                    if i % 2 == 0:
+                        ours.append(loop.burst(seconds))
+                    theirs.append(run_benchmark_app(r.artifact, r.device, r.input_shape, threads,
+                                                    seconds, input_npy=npy))  # fmt: skip
+                    if i % 2 == 1:
+                        ours.append(loop.burst(seconds))
+            finally:
+                loop.close()
             pairs = [(o, t) for o, t in zip(ours, theirs, strict=True) if t]
             if not pairs:
                 log(f"crosscheck {r.model} {r.precision}: benchmark_app gave no median")
