@@ -75,14 +75,16 @@ class _OurLoop:
     """ecgbench's own loop on one IR, compiled once and kept for every burst of the cross-check
     (as in ``ecgbench run``, where a variant is compiled once and timed in many slices)."""
 
-    def __init__(self, xml: str, device: str, shape: list[int], threads: int) -> None:
+    def __init__(
+        self, xml: str, device: str, shape: list[int], threads: int, x: np.ndarray
+    ) -> None:
         from ecgbench.backends.base import LoadSpec
         from ecgbench.backends.openvino_backend import OpenVINOBackend
 
         self.backend = OpenVINOBackend()
         self.backend.load(LoadSpec(artifact=Path(xml), device=device, batch=shape[0],
                                    channels=shape[1], samples=shape[2], threads=threads))  # fmt: skip
-        self.backend.set_input(crosscheck_input(shape))
+        self.backend.set_input(x)
 
     def burst(self, seconds: float, warmup_s: float = 0.2) -> float:
         """Median latency (ms) of one burst."""
@@ -96,9 +98,12 @@ class _OurLoop:
         self.backend.close()
 
 
-def _burst_server(conn, xml: str, device: str, shape: list[int], threads: int) -> None:
+def _burst_server(
+    conn, xml: str, device: str, shape: list[int], threads: int, input_npy: str | None
+) -> None:
     try:
-        loop = _OurLoop(xml, device, shape, threads)
+        x = np.load(input_npy) if input_npy else crosscheck_input(shape)
+        loop = _OurLoop(xml, device, shape, threads, x)
     except Exception as e:  # reported by the parent as one line
         conn.send(("error", f"{type(e).__name__}: {e}"))
         return
@@ -117,13 +122,15 @@ class _FreshProcessLoop:
     process histories, so both tools start clean.
     """
 
-    def __init__(self, xml: str, device: str, shape: list[int], threads: int) -> None:
+    def __init__(
+        self, xml: str, device: str, shape: list[int], threads: int, input_npy: str | None = None
+    ) -> None:
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_burst_server, args=(child, xml, device, shape, threads),
-                                 daemon=True)  # fmt: skip
+        self._proc = ctx.Process(target=_burst_server, daemon=True,
+                                 args=(child, xml, device, shape, threads, input_npy))  # fmt: skip
         self._proc.start()
         self._expect("ready")
 
@@ -174,7 +181,7 @@ def crosscheck_rows(
                 continue
             npy = str(Path(tmp) / "input.npy")
             np.save(npy, crosscheck_input(r.input_shape))
-            loop = _FreshProcessLoop(r.artifact, r.device, r.input_shape, threads)
+            loop = _FreshProcessLoop(r.artifact, r.device, r.input_shape, threads, npy)
             ours: list[float] = []
             theirs: list[float | None] = []
             try:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgbench.bench.results import RunDocument, read_run
+from ecgbench.bench.suite import variant_name
 from ecgbench.fileio import atomic_write_json
 from ecgbench.regress import REGRESSION, GateSettings, compare_runs
 
@@ -68,22 +69,20 @@ def calibrated_lengths(prev: Path, target: float = 1.2) -> dict[str, int]:
     A longer input slows each variant by a different factor (its fixed per-call cost differs: in
     one measurement here 25 % more samples read ×1.12 on atto ONNX Runtime INT8 and ×1.26 on atto
     OpenVINO FP32). Latency is affine in length, so a variant that read ``s`` times slower on an
-    input ``f`` times longer needs ``1 + (target - 1)(f - 1)/(s - 1)`` times the length.
+    input ``f`` times longer needs ``1 + (target - 1)(f - 1)/(s - 1)`` times the length. ``s`` is
+    the default gate's median slowdown per key, from the measurement's ``summary.json``.
     """
-    settings = prev / "settings.json"
+    settings, summary = prev / "settings.json", prev / "summary.json"
     if not settings.exists():
         raise SystemExit(f"{prev} has no settings.json: cannot tell what slowdown it timed")
+    if not summary.exists():
+        raise SystemExit(f"{prev} has no summary.json: run --analyse --out {prev} first")
     f = float(json.loads(settings.read_text())["slowdown"])
-    ratios: dict[str, list[float]] = {}
-    for d in _pairs(prev):
-        if "c" in d:
-            for v in compare_runs(d["a"], d["c"], GateSettings(n_boot=10)).verdicts:
-                if v.ratio is not None:
-                    key = f"{v.key['model']}/{v.key['backend']}/{v.key['precision']}"
-                    ratios.setdefault(key, []).append(v.ratio)
     lengths = {}
-    for key, rs in ratios.items():
-        s = max(float(np.median(rs)), 1.02)
+    for key, m in json.loads(summary.read_text()).get("per_key", {}).items():
+        if m.get("slow_ratio_median") is None:
+            continue
+        s = max(m["slow_ratio_median"], 1.02)
         factor = min(1 + (target - 1) * (f - 1) / (s - 1), 3.0)
         lengths[key] = round(BASE_SAMPLES * factor)
     return lengths
@@ -141,7 +140,7 @@ def analyse(out: Path, threshold: float) -> dict:
                      [v.ratio for v in cmp.verdicts if v.ratio is not None])
                 )  # fmt: skip
                 for v in cmp.verdicts:
-                    k = f"{v.key['model']}/{v.key['backend']}/{v.key['precision']}"
+                    k = variant_name(v.key["model"], v.key["backend"], v.key["precision"])
                     per_key.setdefault(k, {"b": [], "c": []})[tag].append(
                         (v.verdict == REGRESSION, v.ratio)
                     )

@@ -16,7 +16,7 @@ import numpy as np
 from ecgbench.backends.base import Backend, LoadInfo, LoadSpec, get_backend
 from ecgbench.bench.fingerprint import GemmReference, ModelReference, collect_fingerprint
 from ecgbench.bench.results import ResultRow, RunDocument, append_to_store
-from ecgbench.bench.suite import RunPlan
+from ecgbench.bench.suite import RunPlan, variant_name
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
 from ecgbench.data.synthetic import synthetic_input
 from ecgbench.devices import check_openvino_device
@@ -106,7 +106,7 @@ def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> l
     for model, bname, device, precision, batch in plan.jobs(names):
         name, ckpt, ckpt_path = checkpoint_from(model, zoo)
         samples = (
-            plan.samples_by_variant.get(f"{name}/{bname}/{precision}")
+            plan.samples_by_variant.get(variant_name(name, bname, precision))
             or plan.samples
             or ckpt.preprocessing.eval_samples
         )

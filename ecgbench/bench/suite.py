@@ -16,6 +16,11 @@ SCENARIOS = ("latency", "throughput")
 BACKEND_PRECISIONS = {"openvino": PRECISIONS, "onnxruntime": ("fp32", "int8"), "torch": ("fp32",)}
 
 
+def variant_name(model: str, backend: str, precision: str) -> str:
+    """How a single variant is named in ``samples_by_variant`` and in gate_power's summaries."""
+    return f"{model}/{backend}/{precision}"
+
+
 @dataclass(frozen=True)
 class RunPlan:
     name: str = "adhoc"
