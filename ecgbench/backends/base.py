@@ -60,6 +60,14 @@ class Backend(ABC):
     @abstractmethod
     def output(self) -> np.ndarray: ...
 
+    def last_runtime_ns(self) -> int | None:
+        """The runtime's own measure of the last ``run()``, where it keeps one (OpenVINO does).
+
+        It excludes the Python binding around the call, as ``benchmark_app`` does; the wall time
+        the loop takes includes it. Both are kept so the difference is a number, not a guess.
+        """
+        return None
+
     def infer(self, x: np.ndarray) -> np.ndarray:
         self.set_input(np.ascontiguousarray(x, dtype=np.float32))
         self.run()

@@ -7,7 +7,8 @@ Run document (``--output FILE.json``)::
      "reference": {"label": "reference:gemm-fp32", "median_ms", "gflops", "samples_ns": [...]},
      "rows": [{"model", "backend", "device", "precision", "scenario", "batch", "input_shape",
                "artifact", "compile_ms", "first_infer_ms", "samples_ns": [...], "n", "median_ms",
-               "mean_ms", "p90_ms", "p99_ms", "min_ms", "iqr_ms", "throughput_fps", "flops",
+               "mean_ms", "p90_ms", "p99_ms", "min_ms", "iqr_ms", "throughput_fps",
+               "runtime_median_ms", "binding_overhead_ms", "flops",
                "gflops", "gemm_fraction", "execution_devices", "inference_precision",
                "int8_layers", "total_layers", "challenge_score", "auroc", "complete",
                "slices": [[round, first sample index], ...], ...}]}
@@ -59,6 +60,10 @@ class ResultRow:
     min_ms: float
     iqr_ms: float
     throughput_fps: float
+    # OpenVINO only: the median of the runtime's own per-inference latency (what benchmark_app
+    # reports) and the median per-call difference to the wall time above (the Python binding).
+    runtime_median_ms: float | None = None
+    binding_overhead_ms: float | None = None
     flops: int | None = None
     params: int | None = None
     gflops: float | None = None  # achieved: model FLOPs x batch / median

@@ -164,7 +164,9 @@ def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> l
                 flops=flops,
                 params=params,
                 variant=variant,
-                timed=TimedVariant(label=label, run=backend.run),
+                timed=TimedVariant(
+                    label=label, run=backend.run, runtime_probe=backend.last_runtime_ns
+                ),
                 accuracy=acc,
                 x=x,
             )
@@ -177,6 +179,11 @@ def _row(
     samples_ns: list[int], complete: bool,
 ) -> ResultRow:  # fmt: skip
     achieved = item.flops * item.batch / (stats.median_ms * 1e6) if stats.median_ms else None
+    own = item.timed.runtime_ns[: len(samples_ns)]
+    runtime_ms = overhead_ms = None
+    if own and len(own) == len(samples_ns):
+        runtime_ms = float(np.median(own)) / 1e6
+        overhead_ms = float(np.median(np.subtract(samples_ns, own))) / 1e6
     v = item.variant.verification if item.variant else None
     return ResultRow(
         model=item.model,
@@ -199,6 +206,8 @@ def _row(
         min_ms=stats.min_ms,
         iqr_ms=stats.iqr_ms,
         throughput_fps=stats.throughput_fps,
+        runtime_median_ms=runtime_ms,
+        binding_overhead_ms=overhead_ms,
         flops=item.flops,
         params=item.params,
         gflops=achieved,

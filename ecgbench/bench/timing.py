@@ -82,6 +82,10 @@ class TimedVariant:
     # [round, index of the slice's first sample] per time slice: lets the gate pair each slice
     # with the reference workload's slice of the same round (drift cancels within a round).
     slices: list[list[int]] = field(default_factory=list)
+    # The backend's own time of the call just made (read after the clock stops, so untimed), e.g.
+    # OpenVINO's request latency; ``runtime_ns`` then fills alongside ``samples_ns``.
+    runtime_probe: Callable[[], int | None] | None = None
+    runtime_ns: list[int] = field(default_factory=list)
 
 
 def time_interleaved(
@@ -116,12 +120,15 @@ def time_interleaved(
             samples = v.samples_ns
             v.slices.append([rnd, len(samples)])
             run = v.run
+            probe = v.runtime_probe
             while True:
                 t0 = clock()
                 run()
                 t1 = clock()
                 samples.append(t1 - t0)
                 v.elapsed_ns += t1 - t0
+                if probe is not None and (own := probe()) is not None:
+                    v.runtime_ns.append(own)
                 if t1 >= slice_end:
                     break
         rnd += 1
