@@ -414,6 +414,9 @@ def run(
     store: Annotated[Path | None, typer.Option(help="Results store folder")] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not add to the store")] = False,
     crosscheck: Annotated[bool, typer.Option(help="Also run benchmark_app on each IR")] = False,
+    crosscheck_rounds: Annotated[
+        int, typer.Option(min=1, help="Cross-check: rounds of 1 s bursts per IR (each ~3 s)")
+    ] = 32,
     cache_dir: Annotated[Path | None, typer.Option(help="Export cache folder")] = None,
     calibration: Annotated[Path | None, typer.Option(help="INT8 calibration records")] = None,
 ) -> None:
@@ -450,6 +453,7 @@ def run(
         store=store,
         use_store=not no_store,
         crosscheck=crosscheck,
+        crosscheck_rounds=crosscheck_rounds,
     )
     try:
         doc = run_plan(plan, opts, log=lambda m: err.print(m, highlight=False))

@@ -63,8 +63,9 @@ class Backend(ABC):
     def last_runtime_ns(self) -> int | None:
         """The runtime's own measure of the last ``run()``, where it keeps one (OpenVINO does).
 
-        It excludes the Python binding around the call, as ``benchmark_app`` does; the wall time
-        the loop takes includes it. Both are kept so the difference is a number, not a guess.
+        It leaves out the Python binding and whatever the runtime does outside its own timer, as
+        ``benchmark_app``'s statistics do; the loop's wall time includes them. Both are kept, so
+        the difference is a number, not a guess.
         """
         return None
 

@@ -8,7 +8,7 @@ Run document (``--output FILE.json``)::
      "rows": [{"model", "backend", "device", "precision", "scenario", "batch", "input_shape",
                "artifact", "compile_ms", "first_infer_ms", "samples_ns": [...], "n", "median_ms",
                "mean_ms", "p90_ms", "p99_ms", "min_ms", "iqr_ms", "throughput_fps",
-               "runtime_median_ms", "binding_overhead_ms", "flops",
+               "runtime_median_ms", "call_overhead_ms", "flops",
                "gflops", "gemm_fraction", "execution_devices", "inference_precision",
                "int8_layers", "total_layers", "challenge_score", "auroc", "complete",
                "slices": [[round, first sample index], ...], ...}]}
@@ -61,9 +61,10 @@ class ResultRow:
     iqr_ms: float
     throughput_fps: float
     # OpenVINO only: the median of the runtime's own per-inference latency (what benchmark_app
-    # reports) and the median per-call difference to the wall time above (the Python binding).
+    # reports) and the median per-call difference to the wall time above (the Python binding and
+    # what the runtime does outside its own timer).
     runtime_median_ms: float | None = None
-    binding_overhead_ms: float | None = None
+    call_overhead_ms: float | None = None
     flops: int | None = None
     params: int | None = None
     gflops: float | None = None  # achieved: model FLOPs x batch / median

@@ -36,6 +36,7 @@ class RunOptions:
     store: Path | None = None  # None: the default store (./results)
     use_store: bool = True
     crosscheck: bool = False
+    crosscheck_rounds: int = 32  # ABBA rounds of 1 s bursts per OpenVINO row
     verify: bool = True
     show_progress: bool = True
     command: str = ""
@@ -207,7 +208,7 @@ def _row(
         iqr_ms=stats.iqr_ms,
         throughput_fps=stats.throughput_fps,
         runtime_median_ms=runtime_ms,
-        binding_overhead_ms=overhead_ms,
+        call_overhead_ms=overhead_ms,
         flops=item.flops,
         params=item.params,
         gflops=achieved,
@@ -315,7 +316,7 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
     if plan.scenario == "latency" and opts.crosscheck and not interrupted:
         from ecgbench.bench.crosscheck import crosscheck_rows
 
-        crosscheck_rows(doc, threads, log)
+        crosscheck_rows(doc, threads, log, rounds=opts.crosscheck_rounds)
     if opts.output:
         doc.write(opts.output)
     if opts.use_store and doc.rows:
