@@ -180,11 +180,14 @@ def _row(
     samples_ns: list[int], complete: bool,
 ) -> ResultRow:  # fmt: skip
     achieved = item.flops * item.batch / (stats.median_ms * 1e6) if stats.median_ms else None
-    own = item.timed.runtime_ns[: len(samples_ns)]
+    # The runtime's own time per call, where the backend keeps one (OpenVINO), call by call beside
+    # the wall samples (a Ctrl-C between the two appends can leave it one shorter).
+    n_own = min(len(item.timed.runtime_ns), len(samples_ns))
     runtime_ms = overhead_ms = None
-    if own and len(own) == len(samples_ns):
+    if n_own:
+        own = item.timed.runtime_ns[:n_own]
         runtime_ms = float(np.median(own)) / 1e6
-        overhead_ms = float(np.median(np.subtract(samples_ns, own))) / 1e6
+        overhead_ms = float(np.median(np.subtract(samples_ns[:n_own], own))) / 1e6
     v = item.variant.verification if item.variant else None
     return ResultRow(
         model=item.model,
