@@ -8,6 +8,7 @@ bound before the clock starts and the output stays in the backend's own buffer.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,12 +61,13 @@ class Backend(ABC):
     @abstractmethod
     def output(self) -> np.ndarray: ...
 
-    def last_runtime_ns(self) -> int | None:
-        """The runtime's own measure of the last ``run()``, where it keeps one (OpenVINO does).
+    def runtime_probe(self) -> Callable[[], int] | None:
+        """A function giving the runtime's own time (ns) of the last ``run()``, where it keeps one.
 
-        It leaves out the Python binding and whatever the runtime does outside its own timer, as
-        ``benchmark_app``'s statistics do; the loop's wall time includes them. Both are kept, so
-        the difference is a number, not a guess.
+        That time leaves out the Python binding and whatever the runtime does outside its own
+        timer, as ``benchmark_app``'s statistics do; the loop's wall time includes them. Both are
+        kept, so the difference is a number, not a guess. ``None`` (the default) keeps the timing
+        loop from calling anything extra for backends that have no such time.
         """
         return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 
 import numpy as np
 
@@ -125,7 +126,10 @@ class OpenVINOBackend(Backend):
     def run(self) -> None:
         self.request.infer()
 
-    def last_runtime_ns(self) -> int | None:
+    def runtime_probe(self) -> Callable[[], int]:
+        return self._last_latency_ns
+
+    def _last_latency_ns(self) -> int:
         # InferRequest.latency: ms of the last inference, timed inside the runtime; it is the
         # per-inference figure benchmark_app's statistics are made of.
         return int(self.request.latency * 1e6)

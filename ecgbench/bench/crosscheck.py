@@ -90,7 +90,7 @@ class _OurLoop:
         """Median latency (ms) of one burst: wall time per call, and the runtime's own."""
         from ecgbench.bench.timing import StopRule, TimedVariant, time_interleaved
 
-        v = TimedVariant("crosscheck", self.backend.run, runtime_probe=self.backend.last_runtime_ns)
+        v = TimedVariant("crosscheck", self.backend.run, runtime_probe=self.backend.runtime_probe())
         time_interleaved([v], StopRule(min_duration_s=seconds, min_iters=20, warmup_s=warmup_s))
         return float(np.median(v.samples_ns)) / 1e6, float(np.median(v.runtime_ns)) / 1e6
 

@@ -166,7 +166,7 @@ def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> l
                 params=params,
                 variant=variant,
                 timed=TimedVariant(
-                    label=label, run=backend.run, runtime_probe=backend.last_runtime_ns
+                    label=label, run=backend.run, runtime_probe=backend.runtime_probe()
                 ),
                 accuracy=acc,
                 x=x,
