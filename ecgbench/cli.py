@@ -311,8 +311,11 @@ def export(
 def evaluate(
     model: Annotated[str, typer.Option(help="Zoo name, checkpoint path, or all")],
     data: Annotated[Path, typer.Option(help="Record folder")],
-    precision: Annotated[str, typer.Option(help="fp32, fp16, int8 (or all)")] = "fp32",
+    precision: Annotated[str, typer.Option(help="fp32, bf16, fp16, int8 (or all)")] = "fp32",
     backend: Annotated[str, typer.Option(help="openvino, onnxruntime, torch (or all)")] = "torch",
+    int8_rest: Annotated[
+        str, typer.Option(help="INT8 on OpenVINO: float arithmetic of the rest, e.g. f32,bf16")
+    ] = "f32",
     folds: Annotated[str | None, typer.Option(help="Folds to score, e.g. 10")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write scores as JSON")] = None,
     outputs: Annotated[Path | None, typer.Option(help="Write Challenge output files here")] = None,
@@ -334,39 +337,54 @@ def evaluate(
     from ecgbench.export.evaluate import evaluate_variant, store_variant_scores
     from ecgbench.export.pipeline import parse_precisions
     from ecgbench.fileio import atomic_write_json
+    from ecgbench.precision import PRECISIONS, PrecisionUnsupportedError
     from ecgbench.zoo import Zoo
 
     z = Zoo()
     names = z.names() if model == "all" else [m.strip() for m in model.split(",")]
     backends = list(BACKEND_PRECISIONS) if backend == "all" else backend.split(",")
-    precs = parse_precisions(precision)
+    precs = parse_precisions(precision, PRECISIONS)
+    rests = [r.strip().lower() for r in int8_rest.split(",") if r.strip()] or ["f32"]
     combos = [(m, b, p) for m in names for b in backends for p in precs
               if p in BACKEND_PRECISIONS.get(b, (p,))]  # fmt: skip
     if not combos:
-        raise EcgbenchError("no backend runs that precision (torch: fp32; onnxruntime: fp32, int8)")
+        raise EcgbenchError(
+            "no backend runs that precision ("
+            + "; ".join(f"{b}: {', '.join(p)}" for b, p in BACKEND_PRECISIONS.items())
+            + ")"
+        )
     if store_in_zoo and (calibration or max_drop is not None):
         raise EcgbenchError("--zoo records the zoo's own variants; drop --calibration/--max-drop")
     opts = _export_options(cache_dir, False, calibration, 300, max_drop)
     fold_t = parse_folds(folds) if folds else None
     results = []
     t = Table(title=f"Challenge metrics on {data}" + (f" folds {folds}" if folds else ""))
-    for c in ("model", "backend", "precision", "records", "challenge", "AUROC", "AUPRC",
+    for c in ("model", "backend", "asked", "ran as", "records", "challenge", "AUROC", "AUPRC",
               "accuracy", "F1"):  # fmt: skip
         t.add_column(c)
     for m, b, p in combos:
-        vs = evaluate_variant(
-            m, b, p, data, fold_t, opts,
-            outputs_dir=(outputs / f"{m}-{b}-{p}") if outputs and len(combos) > 1 else outputs,
-            weights_path=str(weights) if weights else None, zoo=z,
-        )  # fmt: skip
-        results.append(vs.to_dict())
-        s = vs.scores
-        t.add_row(m, b, p, str(vs.n_records), _fmt(s.challenge_score, 4), _fmt(s.auroc, 4),
-                  _fmt(s.auprc, 4), _fmt(s.accuracy, 4), _fmt(s.f_measure, 4))  # fmt: skip
-        for prob in vs.skipped:
-            err.print(f"[yellow]skipped[/] {prob}")
-        if store_in_zoo:
-            store_variant_scores(z, vs, "ecgbench " + " ".join(sys.argv[1:]))
+        for rest in rests if (p == "int8" and b == "openvino") else ["f32"]:
+            sub = f"{m}-{b}-{p}" + (f"-{rest}" if rest != "f32" else "")
+            try:
+                vs = evaluate_variant(
+                    m, b, p, data, fold_t, opts,
+                    outputs_dir=(outputs / sub) if outputs and len(combos) > 1 else outputs,
+                    weights_path=str(weights) if weights else None, zoo=z, int8_rest=rest,
+                )  # fmt: skip
+            except PrecisionUnsupportedError as e:
+                if precision != "all":
+                    raise
+                err.print(f"[yellow]skipped[/] {m} {b} {p}: {escape(str(e))}")
+                continue
+            results.append(vs.to_dict())
+            sc = vs.scores
+            t.add_row(m, b, p, vs.executed or "?", str(vs.n_records), _fmt(sc.challenge_score, 4),
+                      _fmt(sc.auroc, 4), _fmt(sc.auprc, 4), _fmt(sc.accuracy, 4),
+                      _fmt(sc.f_measure, 4))  # fmt: skip
+            for prob in vs.skipped:
+                err.print(f"[yellow]skipped[/] {prob}")
+            if store_in_zoo:
+                store_variant_scores(z, vs, "ecgbench " + " ".join(sys.argv[1:]))
     out.print(t)
     if json_out:
         atomic_write_json(json_out, results[0] if len(results) == 1 else results)
@@ -378,14 +396,16 @@ def devices() -> None:
     """What OpenVINO, ONNX Runtime and PyTorch can run on here."""
     from ecgbench.bench.fingerprint import cpu_info, int8_isa
     from ecgbench.devices import onnxruntime_providers, openvino_devices, torch_devices
+    from ecgbench.precision import Arithmetic
 
     model, isa = cpu_info()
     out.print(f"CPU: {model}; ISA: {', '.join(isa)}; INT8: {int8_isa(isa)}")
     t = Table(title="OpenVINO devices")
-    for c in ("device", "full name", "capabilities", "properties"):
+    for c in ("device", "full name", "executes natively", "capabilities", "properties"):
         t.add_column(c)
     for d in openvino_devices():
-        t.add_row(d.name, d.full_name, ", ".join(d.capabilities),
+        arith = Arithmetic(d.name, frozenset(d.capabilities), tuple(isa))
+        t.add_row(d.name, d.full_name, arith.describe(), ", ".join(d.capabilities),
                   "; ".join(f"{k}={v}" for k, v in d.properties.items()))  # fmt: skip
     out.print(t)
     out.print("ONNX Runtime providers: " + ", ".join(onnxruntime_providers()))
@@ -399,7 +419,12 @@ def devices() -> None:
 @app.command()
 def run(
     device: Annotated[str, typer.Option(help="CPU, GPU, NPU, AUTO, HETERO:GPU,CPU, …")] = "CPU",
-    precision: Annotated[str, typer.Option(help="fp32, fp16, int8, or all")] = "fp32",
+    precision: Annotated[
+        str, typer.Option(help="fp32, bf16, fp16, int8, or all (what executes, not what is stored)")
+    ] = "fp32",
+    int8_rest: Annotated[
+        str, typer.Option(help="INT8: arithmetic of the layers left in float (f32, bf16, f16)")
+    ] = "f32",
     model: Annotated[str, typer.Option(help="Zoo name(s), checkpoint path, or all")] = "all",
     backend: Annotated[str, typer.Option(help="openvino, onnxruntime, torch, or all")] = "all",
     batch: Annotated[int, typer.Option(help="Batch size")] = 1,
@@ -419,6 +444,9 @@ def run(
     ] = 32,
     cache_dir: Annotated[Path | None, typer.Option(help="Export cache folder")] = None,
     calibration: Annotated[Path | None, typer.Option(help="INT8 calibration records")] = None,
+    profile: Annotated[
+        bool, typer.Option(help="OpenVINO rows: per-layer performance counters after timing")
+    ] = False,
 ) -> None:
     """Benchmark zoo variants: export (cached), time interleaved, print and store the rows."""
     from dataclasses import replace
@@ -444,6 +472,8 @@ def run(
                 min_iters=min_iters,
                 warmup=warmup,
                 samples=samples,
+                int8_rest=int8_rest.lower(),
+                skip_unsupported=precision.lower() == "all",
             )
         )
         plan = replace(plan, name="adhoc")
@@ -454,6 +484,7 @@ def run(
         use_store=not no_store,
         crosscheck=crosscheck,
         crosscheck_rounds=crosscheck_rounds,
+        profile=profile,
     )
     try:
         doc = run_plan(plan, opts, log=lambda m: err.print(m, highlight=False))
@@ -461,6 +492,48 @@ def run(
         err.print("[yellow]interrupted[/]: finished rows were written")
         raise typer.Exit(130) from None
     out.print(results_table(doc))
+
+
+# --------------------------------------------------------------------------- profile
+@app.command()
+def profile(
+    model: Annotated[str, typer.Option(help="Zoo name or checkpoint path")],
+    precision: Annotated[str, typer.Option(help="fp32, bf16, fp16 or int8")] = "int8",
+    device: Annotated[str, typer.Option(help="OpenVINO device")] = "CPU",
+    int8_rest: Annotated[str, typer.Option(help="INT8: arithmetic of the float layers")] = "f32",
+    threads: Annotated[int | None, typer.Option(help="Threads (default: all usable cores)")] = None,
+    inferences: Annotated[int, typer.Option(min=1, help="Profiled inferences")] = 50,
+    top: Annotated[int, typer.Option(min=1, help="Slowest layers to show")] = 12,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the profile")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Export cache folder")] = None,
+) -> None:
+    """Where an OpenVINO variant's time goes: slowest layers, their kernels, time per arithmetic."""
+    from ecgbench.bench.profile import profile_variant
+    from ecgbench.fileio import atomic_write_json
+
+    p = profile_variant(model, precision.lower(), device, int8_rest.lower(), threads, inferences,
+                        cache_dir=cache_dir)  # fmt: skip
+    t = Table(title=f"{p.label}: ran {p.executed}; {p.total_ms:.3f} ms of layer time per inference")
+    for c in ("layer", "type", "kernel (exec_type)", "arithmetic", "ms", "share"):
+        t.add_column(c, justify="right" if c in ("ms", "share") else "left")
+    for layer in p.top(top):
+        t.add_row(escape(layer.name[:60]), layer.layer_type, layer.exec_type, layer.arithmetic,
+                  f"{layer.ms:.4f}", f"{layer.ms / p.total_ms:.1%}")  # fmt: skip
+    out.print(t)
+    out.print(
+        "time per arithmetic: "
+        + " · ".join(
+            f"{a} {ms:.3f} ms ({ms / p.total_ms:.0%})" for a, ms in p.by_arithmetic.items()
+        ),
+        highlight=False,
+    )
+    out.print(
+        "time per layer type: "
+        + " · ".join(f"{k} {ms:.3f}" for k, ms in list(p.by_layer_type.items())[:8]),
+        highlight=False,
+    )
+    if json_out:
+        atomic_write_json(json_out, p.to_dict(top=max(top, 15)))
 
 
 # --------------------------------------------------------------------------- report
@@ -487,7 +560,7 @@ app.add_typer(baseline_app, name="baseline")
 
 def _print_comparison(cmp, markdown: Path | None) -> None:
     from ecgbench.fileio import atomic_write_text
-    from ecgbench.regress import markdown_summary
+    from ecgbench.regress import markdown_summary, precision_shown
 
     colour = {"regression": "red", "improvement": "green", "unchanged": "white",
               "not comparable": "yellow"}  # fmt: skip
@@ -500,7 +573,7 @@ def _print_comparison(cmp, markdown: Path | None) -> None:
         ci = f"{v.ci_low:.3f}–{v.ci_high:.3f}" if v.ci_low is not None else v.note
         t.add_row(
             f"[{colour[v.verdict]}]{v.verdict}[/]", k["model"], k["backend"], k["device"],
-            k["precision"], k["scenario"], _fmt(v.baseline_ms), _fmt(v.current_ms),
+            precision_shown(k), k["scenario"], _fmt(v.baseline_ms), _fmt(v.current_ms),
             _fmt(v.ratio), _fmt(v.raw_ratio), ci,
             "–" if v.p_value is None else f"{v.p_value:.1e}",
         )  # fmt: skip

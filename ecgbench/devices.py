@@ -45,6 +45,23 @@ def openvino_devices() -> list[DeviceInfo]:
     return out
 
 
+def device_arithmetic(device: str = "CPU"):
+    """What the physical device under ``device`` (``AUTO:GPU,CPU`` -> GPU) executes natively."""
+    import openvino as ov
+
+    from ecgbench.bench.fingerprint import cpu_info
+    from ecgbench.precision import Arithmetic
+
+    core = ov.Core()
+    kind = device_kind(device)
+    name = next((d for d in core.available_devices if d.split(".")[0] == kind), kind)
+    try:
+        caps = [str(c) for c in core.get_property(name, "OPTIMIZATION_CAPABILITIES")]
+    except RuntimeError:
+        caps = []
+    return Arithmetic(device=name, capabilities=frozenset(caps), isa=tuple(cpu_info()[1]))
+
+
 def onnxruntime_providers() -> list[str]:
     import onnxruntime as ort
 

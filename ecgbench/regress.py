@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgbench.bench.results import RunDocument
+from ecgbench.bench.results import ROW_KEY, RunDocument
 
 REGRESSION, IMPROVEMENT, UNCHANGED, NOT_COMPARABLE = (
     "regression",
@@ -101,12 +101,17 @@ def fingerprint_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
 
 
 def _key(r) -> tuple:
-    return (r.model, r.backend, r.device, r.precision, r.scenario, r.batch, tuple(r.input_shape))
+    return r.key()
 
 
 def _key_dict(k: tuple) -> dict[str, Any]:
-    names = ("model", "backend", "device", "precision", "scenario", "batch", "input_shape")
-    return {n: (list(v) if n == "input_shape" else v) for n, v in zip(names, k, strict=True)}
+    return {n: (list(v) if n == "input_shape" else v) for n, v in zip(ROW_KEY, k, strict=True)}
+
+
+def precision_shown(key: dict[str, Any]) -> str:
+    """``fp32 (f32)``: what was asked for and what ran."""
+    ex = key.get("executed")
+    return f"{key['precision']} ({ex})" if ex else str(key["precision"])
 
 
 def _reference(doc: RunDocument, which: str) -> dict[str, Any]:
@@ -278,7 +283,7 @@ def markdown_summary(cmp: Comparison, title: str = "ecgbench latency gate") -> s
         ci = f"{v.ci_low:.3f}–{v.ci_high:.3f}" if v.ci_low is not None else v.note
         lines.append(
             f"| {icon[v.verdict]} {v.verdict} | {k['model']} | {k['backend']} | {k['device']} | "
-            f"{k['precision']} | {f(v.baseline_ms, '.3f')} | {f(v.current_ms, '.3f')} | "
+            f"{precision_shown(k)} | {f(v.baseline_ms, '.3f')} | {f(v.current_ms, '.3f')} | "
             f"{f(v.ratio, '.3f')} | {ci} | {f(v.p_value, '.1e')} |"
         )
     return "\n".join(lines) + "\n"

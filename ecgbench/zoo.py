@@ -50,6 +50,12 @@ class ZooEntry:
     def path(self) -> Path:
         return self.zoo_dir / self.file
 
+    def scores_for(self, backend: str, precision: str, executed: str | None) -> dict[str, Any]:
+        """The accuracy of exactly what ran: a score of another arithmetic is never borrowed."""
+        if executed is None:
+            return {}
+        return self.variants.get(variant_score_key(backend, precision, executed), {}) or {}
+
     def to_toml(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "file": self.file,
@@ -65,6 +71,11 @@ class ZooEntry:
         if self.variants:
             d["variants"] = self.variants
         return d
+
+
+def variant_score_key(backend: str, precision: str, executed: str) -> str:
+    """Manifest key of a variant's accuracy: ``openvino-fp32@bf16`` = FP32 IR run in bf16."""
+    return f"{backend}-{precision}@{executed}"
 
 
 _RESERVED = {"file", "sha256", "params", "flops", "input_shape", "train_command"}

@@ -14,8 +14,10 @@ from ecgbench.backends.base import LoadSpec, get_backend
 from ecgbench.backends.openvino_backend import runtime_precisions
 from ecgbench.backends.registry import BACKENDS
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
+from ecgbench.devices import device_arithmetic
 from ecgbench.errors import BadInputError, DeviceNotFoundError
 from ecgbench.export.verify import TOLERANCES
+from ecgbench.precision import executed_label, plan_execution, tolerance_key
 
 
 @pytest.fixture(scope="module")
@@ -23,23 +25,34 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinySession:
     return tiny_session(tmp_path_factory)
 
 
+CPU = device_arithmetic("CPU")
+NO_BF16 = f"this CPU does not execute BF16 ({CPU.describe()})"
+
+
 def spec_for(tiny: TinySession, backend: str, precision: str = "fp32", **kw: object) -> LoadSpec:
+    """What ``ecgbench run`` loads: the planned artifact, compiled at the planned arithmetic."""
+    ex = plan_execution(backend, precision, CPU)
     if backend == "torch":
         artifact = tiny.ckpt
     else:
-        artifact = tiny.artifact("openvino" if backend == "openvino" else "onnx", precision)
-    base: dict[str, object] = {"artifact": artifact, "samples": TINY_SAMPLES, "threads": 1}
+        artifact = tiny.artifact("openvino" if backend == "openvino" else "onnx", ex.artifact)
+    base: dict[str, object] = {
+        "artifact": artifact, "samples": TINY_SAMPLES, "threads": 1,
+        "inference_precision": ex.hint,
+    }  # fmt: skip
     base.update(kw)
     return LoadSpec(checkpoint=tiny.ckpt, **base)  # type: ignore[arg-type]
 
 
 CASES = [
     ("openvino", "fp32"),
+    ("openvino", "bf16"),
     ("openvino", "fp16"),
     ("openvino", "int8"),
     ("onnxruntime", "fp32"),
     ("onnxruntime", "int8"),
     ("torch", "fp32"),
+    ("torch", "bf16"),
 ]
 
 
@@ -47,15 +60,21 @@ CASES = [
 def test_backend_infers_like_the_torch_reference(
     tiny: TinySession, backend: str, precision: str
 ) -> None:
+    if precision == "bf16" and not CPU.executes("bf16"):
+        pytest.skip(NO_BF16)
     x = tiny_input(batch=2, seed=3)
     ref = reference_logits(tiny.ckpt, x)
     b = get_backend(backend)
     assert precision in b.precisions
     info = b.load(spec_for(tiny, backend, precision, batch=2))
     assert info.compile_ms > 0 and info.execution_devices
+    # what ran is what was planned: f32 for fp32 on every CPU (bf16 is OpenVINO's default on some)
+    planned = plan_execution(backend, precision, CPU)
+    assert executed_label(precision, info.inference_precision) == planned.expected
     y = b.infer(x)
     assert y.shape == (2, 26) and y.dtype == np.float32
-    tol = 1e-4 if precision == "fp32" else TOLERANCES[precision][0] / 2
+    key = tolerance_key(precision, planned.expected)
+    tol = 1e-4 if key == "fp32" else TOLERANCES[key][0] / 2
     np.testing.assert_allclose(y, ref, atol=tol)
     assert not np.allclose(y[0], y[1])  # each record of the batch has its own output
     # the timed path: bind once, run, read the backend's buffer
@@ -103,6 +122,38 @@ def test_openvino_reports_int8_layers_of_an_int8_ir(tiny: TinySession) -> None:
         b.close()
     assert counts["fp32"] == 0
     assert counts["int8"] > 0
+
+
+def test_bf16_really_executes_bf16_layers(tiny: TinySession) -> None:
+    """bf16 compiles the FP32 IR at bf16: the runtime graph holds bf16 layers, fp32's none."""
+    if not CPU.executes("bf16"):
+        pytest.skip(NO_BF16)
+    by = {}
+    for prec in ("fp32", "bf16"):
+        b = get_backend("openvino")
+        info = b.load(spec_for(tiny, "openvino", prec))
+        by[prec] = runtime_precisions(b.compiled)
+        assert info.inference_precision == {"fp32": "f32", "bf16": "bf16"}[prec]
+        b.close()
+    assert by["bf16"].get("bf16", 0) > 0 and by["fp32"].get("bf16", 0) == 0
+
+
+def test_int8_rest_chooses_the_float_layers_arithmetic(tiny: TinySession) -> None:
+    if not CPU.executes("bf16"):
+        pytest.skip(NO_BF16)
+    x = tiny_input(batch=1, seed=4)
+    outs = {}
+    for rest in ("f32", "bf16"):
+        ex = plan_execution("openvino", "int8", CPU, int8_rest=rest)
+        assert ex.expected == f"int8+{rest}"
+        b = get_backend("openvino")
+        info = b.load(spec_for(tiny, "openvino", "int8", inference_precision=ex.hint))
+        assert executed_label("int8", info.inference_precision) == ex.expected
+        assert info.int8_layers and info.int8_layers > 0
+        assert (info.extra["runtime_precisions"].get("bf16", 0) > 0) == (rest == "bf16")
+        outs[rest] = b.infer(x)
+        b.close()
+    np.testing.assert_allclose(outs["bf16"], outs["f32"], atol=TOLERANCES["bf16"][0])
 
 
 def test_openvino_throughput_scenario(tiny: TinySession) -> None:

@@ -29,6 +29,7 @@ from ecgbench.bench.suite import BACKENDS, RunPlan, load_suite
 from ecgbench.bench.table import results_table
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
 from ecgbench.cli import app
+from ecgbench.devices import device_arithmetic
 from ecgbench.errors import BadInputError
 from ecgbench.zoo import Zoo
 
@@ -182,6 +183,15 @@ def test_run_plan_writes_a_document_that_follows_the_schema(tiny: TinySession, l
     assert ref["label"] == "reference:gemm-fp32" and len(ref["samples_ns"]) >= 5
     assert ref["median_ms"] == pytest.approx(np.median(ref["samples_ns"]) / 1e6)
     assert fp["gemm_gflops"] == pytest.approx(2 * ref["n"] ** 3 / (ref["median_ms"] * 1e6))
+    # a ceiling per arithmetic the CPU executes, each a GEMM that ran in that arithmetic
+    cpu = device_arithmetic("CPU")
+    ceilings = ref["ceilings"]
+    assert set(ceilings) == set(cpu.float_types()) | ({"int8"} if cpu.executes("int8") else set())
+    assert fp["ceilings_gflops"] == {a: c["gflops"] for a, c in ceilings.items()}
+    for a, c in ceilings.items():
+        assert c["as_asked"], (a, c["executed"])
+        assert c["gflops"] == pytest.approx(2 * c["n"] ** 3 / (c["median_ms"] * 1e6))
+    assert fp["native_precisions"]["CPU"] == cpu.native()
     assert ref["slices"] and ref["model"]["slices"] and len(ref["model"]["samples_ns"]) >= 5
 
     rows = raw["rows"]
@@ -209,7 +219,15 @@ def test_run_plan_writes_a_document_that_follows_the_schema(tiny: TinySession, l
         assert starts[0] == 0 and starts == sorted(starts) and starts[-1] < len(s)
         assert [rd for rd, _ in r["slices"]] == sorted({rd for rd, _ in r["slices"]})
         assert r["gflops"] == pytest.approx(r["flops"] / (r["median_ms"] * 1e6))
-        assert r["gemm_fraction"] == pytest.approx(r["gflops"] / fp["gemm_gflops"])
+        # what ran, and efficiency against the ceiling of that arithmetic
+        assert r["executed"] == ("int8+f32" if r["precision"] == "int8" else "f32"), label
+        assert r["inference_precision"] == "f32" and r["precision_as_planned"] is True, label
+        assert r["ceiling"] == ("int8" if r["precision"] == "int8" else "f32"), label
+        assert r["ceiling_gflops"] == fp["ceilings_gflops"][r["ceiling"]]
+        assert r["gemm_fraction"] == pytest.approx(r["gflops"] / r["ceiling_gflops"])
+        # a tiny model outside the zoo: no score, and it says so instead of borrowing one
+        assert r["challenge_score"] is None
+        assert r["accuracy_note"] == f"not measured for {r['executed']}"
         if r["backend"] == "openvino":  # the runtime's own latency, below the wall time
             assert 0 < r["runtime_median_ms"] <= r["median_ms"], label
             assert r["call_overhead_ms"] >= 0, label
@@ -219,7 +237,8 @@ def test_run_plan_writes_a_document_that_follows_the_schema(tiny: TinySession, l
             assert r["artifact"] == str(tiny.ckpt) and r["verification"] is None
             assert r["extra"]["source"] == "checkpoint"
         else:
-            assert r["verification"].startswith("ok:") and r["extra"]["source"] == "cache"
+            assert r["verification"].startswith(f"ok ({r['executed']}):"), r["verification"]
+            assert r["extra"]["source"] == "cache"
     ov_int8 = next(r for r in rows if r["backend"] == "openvino" and r["precision"] == "int8")
     assert ov_int8["int8_layers"] > 0 and ov_int8["total_layers"] > ov_int8["int8_layers"]
     # the returned document, the file and read_run agree

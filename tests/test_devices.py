@@ -101,9 +101,11 @@ def test_virtual_device_compiles_and_infers(tiny: TinySession, device: str) -> N
     b = get_backend("openvino")
     info = b.load(
         LoadSpec(artifact=tiny.artifact("openvino", "fp32"), device=device,
-                 samples=TINY_SAMPLES, threads=1)
+                 samples=TINY_SAMPLES, threads=1, inference_precision="f32")
     )  # fmt: skip
     assert info.execution_devices and all("CPU" in d for d in info.execution_devices)
+    # the hint reaches the CPU behind the virtual device (its default is bf16 on some CPUs)
+    assert info.inference_precision == "f32"
     np.testing.assert_allclose(b.infer(x), reference_logits(tiny.ckpt, x), atol=1e-4)
     b.close()
 

@@ -102,7 +102,11 @@ def test_fp32_artifacts_reproduce_the_torch_logits_on_a_batch(tiny: TinySession)
     ref = reference_logits(tiny.ckpt, x)
     for backend, fmt in (("openvino", "openvino"), ("onnxruntime", "onnx")):
         b = get_backend(backend)
-        b.load(LoadSpec(artifact=tiny.artifact(fmt, "fp32"), batch=3, samples=TINY_SAMPLES))
+        info = b.load(
+            LoadSpec(artifact=tiny.artifact(fmt, "fp32"), batch=3, samples=TINY_SAMPLES,
+                     inference_precision="f32" if backend == "openvino" else None)
+        )  # fmt: skip
+        assert info.inference_precision == "f32"
         np.testing.assert_allclose(b.infer(x), ref, atol=1e-4, err_msg=backend)
         b.close()
 
@@ -115,6 +119,8 @@ def test_unknown_precision_and_format_are_bad_input(tiny: TinySession) -> None:
         with pytest.raises(BadInputError) as e:
             parse_precisions(spec)
         assert "fp32, fp16, int8" in one_line(e)
+    with pytest.raises(BadInputError, match="bf16 runs the FP32 artifact"):
+        parse_precisions("bf16")  # export makes artifacts; bf16 is how the FP32 one runs
     for spec in ("tflite", "onnx,tensorrt"):
         with pytest.raises(BadInputError) as e:
             parse_formats(spec)

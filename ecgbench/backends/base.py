@@ -27,6 +27,10 @@ class LoadSpec:
     scenario: str = "latency"  # "latency" | "throughput"
     static_shape: bool = True  # reshape to [batch, 12, samples] before compiling
     checkpoint: Path | None = None  # torch backend: the source checkpoint
+    # The float arithmetic to execute (f32 | bf16 | f16), from precision.plan_execution; None
+    # leaves the device's default (OpenVINO's CPU default is bf16 on AVX512-BF16/AMX CPUs).
+    inference_precision: str | None = None
+    perf_count: bool = False  # OpenVINO: keep per-layer performance counters (ecgbench profile)
 
     @property
     def shape(self) -> tuple[int, int, int]:

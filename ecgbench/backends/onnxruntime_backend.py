@@ -57,6 +57,10 @@ class ONNXRuntimeBackend(Backend):
         import onnxruntime as ort
 
         self._spec = spec
+        if spec.inference_precision not in (None, "f32"):
+            raise BadInputError(
+                f"onnxruntime keeps float layers in f32; it does not run {spec.inference_precision}"
+            )
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -77,7 +81,7 @@ class ONNXRuntimeBackend(Backend):
         return LoadInfo(
             compile_ms=compile_ms,
             execution_devices=list(self.session.get_providers()[:1]),
-            inference_precision=None,
+            inference_precision="f32",  # the CPU provider's float kernels; INT8 models are QDQ
         )
 
     def set_input(self, x: np.ndarray) -> None:

@@ -29,6 +29,20 @@ def runtime_precisions(compiled) -> Counter[str]:
     return counts
 
 
+def ov_type(name: str):
+    """``"f32"`` / ``"bf16"`` / ``"f16"`` -> ``ov.Type``."""
+    import openvino as ov
+
+    return {"f32": ov.Type.f32, "bf16": ov.Type.bf16, "f16": ov.Type.f16}[name]
+
+
+def precision_name(value) -> str:
+    """OpenVINO's inference precision (an ``ov.Type`` or its text) as f32 / bf16 / f16 / ..."""
+    text = value.to_string() if hasattr(value, "to_string") else str(value)
+    text = text.strip().strip("<>").replace("Type:", "").strip(" '")
+    return {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}.get(text, text)
+
+
 def _ov_error(e: Exception) -> str:
     """OpenVINO's message on one line, without its "Exception from src/...cpp:N:" trace lines."""
     lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
@@ -46,7 +60,7 @@ def _rt_str(rt, key: str) -> str | None:
 
 class OpenVINOBackend(Backend):
     name = "openvino"
-    precisions = ("fp32", "fp16", "int8")
+    precisions = ("fp32", "bf16", "fp16", "int8")
     artifact_format = "openvino"
 
     def __init__(self) -> None:
@@ -81,6 +95,10 @@ class OpenVINOBackend(Backend):
             config[props.inference_num_threads] = spec.threads
         if spec.scenario == "latency" and ":" not in device:
             config[hints.num_requests] = 1
+        if spec.inference_precision:
+            config[hints.inference_precision] = ov_type(spec.inference_precision)
+        if spec.perf_count:
+            config[props.enable_profiling] = True
         t0 = time.perf_counter()
         try:
             self.compiled = core.compile_model(model, device, config)
@@ -97,11 +115,7 @@ class OpenVINOBackend(Backend):
             ]
         except RuntimeError:
             info.execution_devices = [device]
-        try:
-            hint = self.compiled.get_property("INFERENCE_PRECISION_HINT")
-            info.inference_precision = hint.to_string() if hasattr(hint, "to_string") else str(hint)
-        except RuntimeError:
-            info.inference_precision = None
+        info.inference_precision = self._executed_precision(spec)
         try:
             counts = runtime_precisions(self.compiled)
             info.int8_layers = counts.get("i8", 0) + counts.get("u8", 0)
@@ -115,6 +129,16 @@ class OpenVINOBackend(Backend):
             except RuntimeError:
                 continue
         return info
+
+    def _executed_precision(self, spec: LoadSpec) -> str | None:
+        """The compiled model's inference precision; for a virtual device, its CPU's."""
+        try:
+            return precision_name(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
+        except RuntimeError:
+            pass
+        # AUTO / MULTI do not answer for their hardware device; with one candidate, that device's
+        # plugin compiled with the same hint (the property is passed through).
+        return spec.inference_precision
 
     def set_input(self, x: np.ndarray) -> None:
         import openvino as ov

@@ -1,4 +1,5 @@
-"""PyTorch eager backend: the FP32 reference every exported variant is checked against."""
+"""PyTorch eager backend: the FP32 reference every exported variant is checked against, and BF16
+through ``torch.autocast`` where the CPU executes BF16."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def _torch_device(device: str) -> str:
 
 class TorchBackend(Backend):
     name = "torch"
-    precisions = ("fp32",)
+    precisions = ("fp32", "bf16")
     artifact_format = "torch"
 
     def __init__(self) -> None:
@@ -38,6 +39,7 @@ class TorchBackend(Backend):
         self._x = None
         self._y = None
         self._dev = "cpu"
+        self._autocast: str | None = None
 
     def load(self, spec: LoadSpec) -> LoadInfo:
         import torch
@@ -45,6 +47,11 @@ class TorchBackend(Backend):
         from ecgbench.checkpoint import load_checkpoint
 
         self._dev = _torch_device(spec.device)
+        if spec.inference_precision not in (None, "f32", "bf16"):
+            raise BadInputError(
+                f"torch runs f32 or bf16 (autocast), not {spec.inference_precision}"
+            )
+        self._autocast = "bf16" if spec.inference_precision == "bf16" else None
         if spec.threads:
             torch.set_num_threads(spec.threads)
         t0 = time.perf_counter()
@@ -53,7 +60,7 @@ class TorchBackend(Backend):
         return LoadInfo(
             compile_ms=compile_ms,
             execution_devices=[self._dev],
-            inference_precision="f32",
+            inference_precision=self._autocast or "f32",
             extra={"torch_threads": torch.get_num_threads()},
         )
 
@@ -66,12 +73,16 @@ class TorchBackend(Backend):
         import torch
 
         with torch.inference_mode():
-            self._y = self.model(self._x)
+            if self._autocast:
+                with torch.autocast(self._dev.split(":")[0], dtype=torch.bfloat16):
+                    self._y = self.model(self._x)
+            else:
+                self._y = self.model(self._x)
         if self._dev != "cpu":
             torch.cuda.synchronize() if self._dev.startswith("cuda") else torch.xpu.synchronize()
 
     def output(self) -> np.ndarray:
-        return self._y.detach().cpu().numpy()
+        return self._y.detach().float().cpu().numpy()
 
     def close(self) -> None:
         self.model = None

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ecgbench.backends.base import LoadSpec, get_backend
-from ecgbench.bench.fingerprint import GemmReference, collect_fingerprint
+from ecgbench.bench.ceilings import GemmCeiling
+from ecgbench.bench.fingerprint import collect_fingerprint
 from ecgbench.bench.results import ResultRow, RunDocument
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
 from ecgbench.data.preprocess import Preprocessing
@@ -47,7 +48,7 @@ def ab_documents(
                                threads=threads))  # fmt: skip
         b.set_input(x)
         sides.append((path, name, b, info, TimedVariant(label=str(path), run=b.run)))
-    gemm = GemmReference(threads)
+    gemm = GemmCeiling("f32", threads)
     g = TimedVariant(label=gemm.label, run=gemm.run)
     time_interleaved([s[4] for s in sides] + [g], rule)
     gstats = LatencyStats.from_ns(g.samples_ns)

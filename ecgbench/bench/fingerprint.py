@@ -11,13 +11,14 @@ import importlib.metadata as md
 import json
 import os
 import platform
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ecgbench.precision import int8_isa
+
 ISA_FLAGS = (
     "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16",
-    "avx512_fp16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16",
+    "avx512_fp16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16", "amx_fp16",
 )  # fmt: skip
 LIBRARIES = ("ecgbench", "openvino", "nncf", "onnxruntime", "onnx", "torch", "numpy")
 
@@ -60,6 +61,10 @@ class Fingerprint:
     hostname: str
     openvino_devices: dict[str, str] = field(default_factory=dict)
     gemm_gflops: float | None = None  # FP32 GEMM ceiling at ``threads``, timed in this run
+    # per arithmetic (f32, bf16, f16, int8): the GEMM ceiling timed in this run
+    ceilings_gflops: dict[str, float] = field(default_factory=dict)
+    # per OpenVINO device: what it executes natively ({"CPU": {"BF16": "AMX", ...}})
+    native_precisions: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def machine_id(self) -> str:
@@ -82,28 +87,17 @@ class Fingerprint:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
-def int8_isa(isa: list[str]) -> str:
-    """What INT8 arithmetic the CPU has: the reason an INT8 model is or is not faster here."""
-    if "amx_int8" in isa:
-        return "AMX-INT8"
-    if "avx512_vnni" in isa:
-        return "AVX512-VNNI"
-    if "avx_vnni" in isa:
-        return "AVX-VNNI"
-    if "avx512bw" in isa:
-        return "AVX-512 (no VNNI)"
-    if "avx2" in isa:
-        return "AVX2 only (no VNNI): INT8 dot products take 3 instructions"
-    return "none"
-
-
 def collect_fingerprint(threads: int) -> Fingerprint:
     model, isa = cpu_info()
     ov_devices: dict[str, str] = {}
+    native: dict[str, dict[str, str]] = {}
     try:
         from ecgbench.devices import openvino_devices
+        from ecgbench.precision import Arithmetic
 
-        ov_devices = {d.name: d.full_name for d in openvino_devices()}
+        for d in openvino_devices():
+            ov_devices[d.name] = d.full_name
+            native[d.name] = Arithmetic(d.name, frozenset(d.capabilities), tuple(isa)).native()
     except Exception:  # pragma: no cover - a broken OpenVINO install still gets a fingerprint
         pass
     return Fingerprint(
@@ -117,53 +111,8 @@ def collect_fingerprint(threads: int) -> Fingerprint:
         versions=library_versions(),
         hostname=platform.node(),
         openvino_devices=ov_devices,
+        native_precisions=native,
     )
-
-
-class GemmReference:
-    """An FP32 matrix multiply at the run's thread count: the machine's practical FP32 ceiling.
-
-    Timed as one more variant in the interleaved rounds, so it drifts with the models; the CI gate
-    divides by it to remove machine drift.
-    """
-
-    label = "reference:gemm-fp32"
-
-    def __init__(self, threads: int, n: int = 512) -> None:
-        import torch
-
-        self.threads = threads
-        self.n = n
-        g = torch.Generator().manual_seed(0)
-        self.a = torch.randn(n, n, generator=g)
-        self.b = torch.randn(n, n, generator=g)
-        self.c = torch.empty(n, n)
-        self.flops = 2 * n**3
-
-    def run(self) -> None:
-        import torch
-
-        prev = torch.get_num_threads()
-        if prev != self.threads:
-            torch.set_num_threads(self.threads)
-        torch.mm(self.a, self.b, out=self.c)
-
-    def gflops(self, median_ns: float) -> float:
-        return self.flops / median_ns
-
-
-def quick_gemm_gflops(threads: int, seconds: float = 0.5) -> float:
-    ref = GemmReference(threads)
-    for _ in range(3):
-        ref.run()
-    samples = []
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        t0 = time.perf_counter_ns()
-        ref.run()
-        samples.append(time.perf_counter_ns() - t0)
-    samples.sort()
-    return ref.gflops(samples[len(samples) // 2])
 
 
 class ModelReference:
@@ -198,6 +147,8 @@ class ModelReference:
             {
                 hints.performance_mode: hints.PerformanceMode.LATENCY,
                 props.inference_num_threads: threads,
+                # f32 on every CPU: the plugin's default is bf16 where AVX512-BF16/AMX exist
+                hints.inference_precision: ov.Type.f32,
             },
         )
         self._req = compiled.create_infer_request()

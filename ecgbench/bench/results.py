@@ -9,8 +9,9 @@ Run document (``--output FILE.json``)::
                "artifact", "compile_ms", "first_infer_ms", "samples_ns": [...], "n", "median_ms",
                "mean_ms", "p90_ms", "p99_ms", "min_ms", "iqr_ms", "throughput_fps",
                "runtime_median_ms", "call_overhead_ms", "flops",
-               "gflops", "gemm_fraction", "execution_devices", "inference_precision",
-               "int8_layers", "total_layers", "challenge_score", "auroc", "complete",
+               "gflops", "gemm_fraction", "ceiling", "ceiling_gflops", "execution_devices",
+               "inference_precision", "executed", "precision_as_planned", "precision_note",
+               "int8_layers", "total_layers", "challenge_score", "auroc", "accuracy_note", "complete",
                "slices": [[round, first sample index], ...], ...}]}
 
 The store is a folder: ``runs/<run_id>.json`` (the documents, raw samples included) and
@@ -32,7 +33,11 @@ from ecgbench.fileio import atomic_path, atomic_write_json
 
 SCHEMA = 1
 STORE_ENV = "ECGBENCH_RESULTS"
-ROW_KEY = ("model", "backend", "device", "precision", "scenario", "batch", "input_shape")
+# ``precision`` is what was asked for, ``executed`` what ran (f32, bf16, int8+f32, ...): a row that
+# ran another arithmetic is another key, never compared as the same thing.
+ROW_KEY = (
+    "model", "backend", "device", "precision", "executed", "scenario", "batch", "input_shape",
+)  # fmt: skip
 
 
 def default_store() -> Path:
@@ -68,14 +73,22 @@ class ResultRow:
     flops: int | None = None
     params: int | None = None
     gflops: float | None = None  # achieved: model FLOPs x batch / median
+    # achieved over the GEMM ceiling of the arithmetic that executed (``ceiling``: f32 / bf16 /
+    # f16 / int8), timed on the CPU in the same run; None for rows on other devices
     gemm_fraction: float | None = None
+    ceiling: str | None = None
+    ceiling_gflops: float | None = None
     threads: int | None = None
     execution_devices: list[str] = field(default_factory=list)
-    inference_precision: str | None = None
+    inference_precision: str | None = None  # the float arithmetic that executed (f32/bf16/f16)
+    executed: str | None = None  # what ran as one label: f32, bf16, f16, int8+f32, int8+bf16
+    precision_as_planned: bool | None = None  # executed == what ecgbench asked the runtime for
+    precision_note: str | None = None  # why executed differs from the name, where it does
     int8_layers: int | None = None
     total_layers: int | None = None
     challenge_score: float | None = None  # accuracy of this variant (zoo manifest, fold 10)
     auroc: float | None = None
+    accuracy_note: str | None = None  # "not measured for bf16": no score of another arithmetic
     verification: str | None = None
     complete: bool = True
     slices: list[list[int]] = field(default_factory=list)  # [round, first sample index]
@@ -136,6 +149,8 @@ def read_run(path: str | os.PathLike[str]) -> RunDocument:
         missing = {"model", "backend", "device", "precision", "samples_ns"} - set(r)
         if missing:
             raise BadInputError(f"{p}: row {i} lacks {', '.join(sorted(missing))}")
+        if "executed" not in r:  # schema-1 documents written before rows kept it
+            r = {**r, "executed": _executed_of_old_row(r)}
         try:
             rows.append(ResultRow(**{k: v for k, v in r.items() if k in _ROW_FIELDS}))
         except TypeError as e:
@@ -149,6 +164,16 @@ def read_run(path: str | os.PathLike[str]) -> RunDocument:
         complete=bool(d.get("complete", False)),
         command=d.get("command", ""),
     )
+
+
+def _executed_of_old_row(r: dict[str, Any]) -> str | None:
+    """Older rows: OpenVINO kept its inference precision; ONNX Runtime and torch ran f32."""
+    from ecgbench.precision import executed_label
+
+    ip = r.get("inference_precision")
+    if ip is None and r.get("backend") in ("onnxruntime", "torch"):
+        ip = "f32"
+    return executed_label(str(r.get("precision")), ip)
 
 
 def tidy_rows(doc: RunDocument) -> list[dict[str, Any]]:

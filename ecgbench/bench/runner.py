@@ -14,15 +14,27 @@ from typing import Any
 import numpy as np
 
 from ecgbench.backends.base import Backend, LoadInfo, LoadSpec, get_backend
-from ecgbench.bench.fingerprint import GemmReference, ModelReference, collect_fingerprint
+from ecgbench.bench.ceilings import GemmCeiling, build_ceilings, ceiling_arithmetics
+from ecgbench.bench.fingerprint import ModelReference, collect_fingerprint
 from ecgbench.bench.results import ResultRow, RunDocument, append_to_store
 from ecgbench.bench.suite import RunPlan, variant_name
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
 from ecgbench.data.synthetic import synthetic_input
-from ecgbench.devices import check_openvino_device
+from ecgbench.devices import check_openvino_device, device_arithmetic
 from ecgbench.errors import BadInputError
 from ecgbench.export.pipeline import ExportedVariant, ExportOptions, ModelExporter
+from ecgbench.export.verify import Verification
 from ecgbench.nets.flops import measure_complexity
+from ecgbench.precision import (
+    Arithmetic,
+    Execution,
+    ExecutionCheck,
+    PrecisionUnsupportedError,
+    ceiling_arithmetic,
+    executed_label,
+    matches_request,
+    plan_execution,
+)
 from ecgbench.progress import progress_bar
 from ecgbench.zoo import Zoo, checkpoint_from
 
@@ -37,6 +49,7 @@ class RunOptions:
     use_store: bool = True
     crosscheck: bool = False
     crosscheck_rounds: int = 32  # ABBA rounds of 1 s bursts per OpenVINO row
+    profile: bool = False  # OpenVINO rows: per-layer counters after timing (row.extra["profile"])
     verify: bool = True
     show_progress: bool = True
     command: str = ""
@@ -59,6 +72,9 @@ class _Loaded:
     timed: TimedVariant
     accuracy: dict[str, Any]
     x: np.ndarray
+    check: ExecutionCheck
+    verification: Verification | None = None
+    profile: dict[str, Any] | None = None
 
 
 @contextmanager
@@ -97,14 +113,46 @@ def _check_devices(plan: RunPlan) -> None:
             check_openvino_device(d)
 
 
+Job = tuple[str, str, str, str, int, Execution]
+
+
+def plan_jobs(plan: RunPlan, names: list[str], log) -> list[Job]:
+    """Every (model, backend, device, precision, batch) with how it executes; before any export.
+
+    A precision the device does not execute is an error when named on the command line, and a
+    note (one per backend, device and precision) when it came from ``all`` or a profile.
+    """
+    arith: dict[tuple[str, str], Arithmetic] = {}
+    jobs: list[Job] = []
+    noted: set[tuple[str, str, str]] = set()
+    for model, bname, device, precision, batch in plan.jobs(names):
+        dev = device if bname == "openvino" else "CPU"
+        if (bname, dev) not in arith:
+            arith[(bname, dev)] = device_arithmetic(dev)
+        try:
+            ex = plan_execution(bname, precision, arith[(bname, dev)], plan.int8_rest)
+        except PrecisionUnsupportedError as e:
+            if not plan.skip_unsupported:
+                raise
+            if (bname, device, precision) not in noted:
+                noted.add((bname, device, precision))
+                log(f"[yellow]skipped[/] {bname} {precision} on {device}: {e}")
+            continue
+        jobs.append((model, bname, device, precision, batch, ex))
+    return jobs
+
+
 def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> list[_Loaded]:
     names = zoo.names() if "all" in plan.models else list(plan.models)
     if not names:
         raise BadInputError("no models to run: the zoo is empty and no checkpoint was given")
+    jobs = plan_jobs(plan, names, log)
+    if not jobs:
+        raise BadInputError("nothing to run: no requested precision executes on this device")
     loaded: list[_Loaded] = []
     exporters: dict[str, ModelExporter] = {}
     complexity: dict[tuple[str, int], tuple[int, int]] = {}
-    for model, bname, device, precision, batch in plan.jobs(names):
+    for model, bname, device, precision, batch, ex in jobs:
         name, ckpt, ckpt_path = checkpoint_from(model, zoo)
         samples = (
             plan.samples_by_variant.get(variant_name(name, bname, precision))
@@ -113,6 +161,7 @@ def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> l
         )
         shape = (batch, ckpt.config.in_channels, samples)
         variant = None
+        verification = None
         if bname == "torch":
             artifact = ckpt_path
         else:
@@ -120,12 +169,13 @@ def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> l
                 exporters[name] = ModelExporter(
                     name, ckpt, ckpt_path, opts.export, zoo.entries.get(name)
                 )
-            variant = exporters[name].variant(FORMAT_OF[bname], precision)
-            if opts.verify and variant.verification is None:
-                v = exporters[name].verify(variant)
-                if not v.passed:
+            variant = exporters[name].variant(FORMAT_OF[bname], ex.artifact)
+            if opts.verify:
+                verification = exporters[name].verify(variant, ex.hint, precision)
+                if not verification.passed:
                     log(
-                        f"[red bold]VERIFICATION FAILED[/] {name} {bname} {precision}: {v.summary()}"
+                        f"[red bold]VERIFICATION FAILED[/] {name} {bname} {precision}: "
+                        f"{verification.summary()}"
                     )
             artifact = variant.path
         backend = get_backend(bname)
@@ -140,8 +190,12 @@ def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> l
                 scenario=plan.scenario,
                 static_shape=plan.static_shape,
                 checkpoint=ckpt_path,
+                inference_precision=ex.hint,
             )
         )
+        check = ExecutionCheck(ex, executed_label(precision, info.inference_precision))
+        if not check.as_planned:
+            log(f"[red bold]PRECISION[/] {name} {bname} {device}: {check.summary()}")
         x = synthetic_input(ckpt.preprocessing, batch=batch, samples=samples)
         backend.set_input(x)
         if (name, samples) not in complexity:
@@ -149,7 +203,7 @@ def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> l
             complexity[(name, samples)] = (cx.flops, cx.params)
         flops, params = complexity[(name, samples)]
         entry = zoo.entries.get(name)
-        acc = (entry.variants.get(f"{bname}-{precision}", {}) if entry else {}) or {}
+        acc = entry.scores_for(bname, precision, check.executed) if entry else {}
         label = f"{name} {bname} {device} {precision} b{batch}"
         loaded.append(
             _Loaded(
@@ -170,16 +224,23 @@ def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> l
                 ),
                 accuracy=acc,
                 x=x,
+                check=check,
+                verification=verification,
             )
         )
     return loaded
 
 
 def _row(
-    item: _Loaded, plan: RunPlan, threads: int, gemm_gflops: float | None, stats: LatencyStats,
+    item: _Loaded, plan: RunPlan, threads: int, ceilings: dict[str, float], stats: LatencyStats,
     samples_ns: list[int], complete: bool,
 ) -> ResultRow:  # fmt: skip
     achieved = item.flops * item.batch / (stats.median_ms * 1e6) if stats.median_ms else None
+    executed = item.check.executed
+    # The ceiling of the arithmetic that executed, measured on the CPU in this run (none for
+    # rows on other devices).
+    arith = ceiling_arithmetic(executed) if _on_cpu(item) else None
+    ceiling = ceilings.get(arith) if arith else None
     # The runtime's own time per call, where the backend keeps one (OpenVINO), call by call beside
     # the wall samples (a Ctrl-C between the two appends can leave it one shorter).
     n_own = min(len(item.timed.runtime_ns), len(samples_ns))
@@ -188,7 +249,8 @@ def _row(
         own = item.timed.runtime_ns[:n_own]
         runtime_ms = float(np.median(own)) / 1e6
         overhead_ms = float(np.median(np.subtract(samples_ns[:n_own], own))) / 1e6
-    v = item.variant.verification if item.variant else None
+    v = item.verification
+    scored = item.accuracy.get("challenge_score") is not None
     return ResultRow(
         model=item.model,
         backend=item.backend_name,
@@ -215,22 +277,53 @@ def _row(
         flops=item.flops,
         params=item.params,
         gflops=achieved,
-        gemm_fraction=(achieved / gemm_gflops) if (achieved and gemm_gflops) else None,
+        gemm_fraction=(achieved / ceiling) if (achieved and ceiling) else None,
+        ceiling=arith if ceiling else None,
+        ceiling_gflops=ceiling,
         threads=threads,
         execution_devices=item.info.execution_devices,
         inference_precision=item.info.inference_precision,
+        executed=executed,
+        precision_as_planned=item.check.as_planned,
+        precision_note=(
+            item.check.summary()
+            if not item.check.as_planned or not matches_request(item.precision, executed)
+            else None
+        ),
         int8_layers=item.info.int8_layers,
         total_layers=item.info.total_layers,
         challenge_score=item.accuracy.get("challenge_score"),
         auroc=item.accuracy.get("auroc"),
+        accuracy_note=None if scored else f"not measured for {executed or item.precision}",
         verification=v.summary() if v else None,
         complete=complete,
         extra={
             "source": item.variant.source if item.variant else "checkpoint",
             **{k: v for k, v in item.info.extra.items() if k != "runtime_precisions"},
             "runtime_precisions": item.info.extra.get("runtime_precisions", {}),
+            **({"profile": item.profile} if item.profile else {}),
         },
     )
+
+
+def _on_cpu(item: _Loaded) -> bool:
+    return all(d.upper().startswith("CPU") or d == "cpu" or d == "CPUExecutionProvider"
+               for d in item.info.execution_devices or [item.device])  # fmt: skip
+
+
+def _ceiling_doc(c: GemmCeiling, t: TimedVariant) -> dict[str, Any]:
+    st = LatencyStats.from_ns(t.samples_ns)
+    return {
+        "label": c.label,
+        "arithmetic": c.arithmetic,
+        "executed": c.executed,
+        "as_asked": c.as_asked,
+        "n": c.n,
+        "median_ms": st.median_ms,
+        "gflops": c.gflops(st.median_ms * 1e6),
+        "samples_ns": list(t.samples_ns),
+        "slices": [list(x) for x in t.slices],
+    }
 
 
 def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print) -> RunDocument:
@@ -242,8 +335,13 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
     fp = collect_fingerprint(threads)
     doc = RunDocument(fingerprint=fp.to_dict(), command=opts.command or shlex.join(sys.argv))
     loaded = _load_all(plan, opts, zoo, threads, log)
-    gemm = GemmReference(threads)
-    gemm_timed = TimedVariant(label=gemm.label, run=gemm.run)
+    cpu = device_arithmetic("CPU")
+    ceilings = build_ceilings(threads, ceiling_arithmetics(cpu.float_types(), cpu.executes("int8")))
+    for c in ceilings:
+        if not c.as_asked:
+            log(f"[yellow]ceiling[/] the {c.arithmetic} GEMM executed as {c.executed}")
+    ceiling_timed = [TimedVariant(label=c.label, run=c.run) for c in ceilings]
+    gemm, gemm_timed = ceilings[0], ceiling_timed[0]  # f32: the gate's "gemm" reference
     ref_model = ModelReference(threads)
     ref_timed = TimedVariant(label=ref_model.label, run=ref_model.run)
     rule = StopRule(
@@ -257,18 +355,18 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
 
     def build_doc(complete: bool) -> RunDocument:
         gemm_gflops = None
+        per_arith: dict[str, float] = {}
         if gemm_timed.samples_ns:
-            gstats = LatencyStats.from_ns(gemm_timed.samples_ns)
-            gemm_gflops = gemm.gflops(gstats.median_ms * 1e6)
-            doc.reference = {
-                "label": gemm.label,
-                "n": gemm.n,
-                "median_ms": gstats.median_ms,
-                "gflops": gemm_gflops,
-                "samples_ns": list(gemm_timed.samples_ns),
-                "slices": [list(x) for x in gemm_timed.slices],
+            doc.reference = _ceiling_doc(gemm, gemm_timed)
+            gemm_gflops = doc.reference["gflops"]
+            doc.reference["ceilings"] = {
+                c.arithmetic: _ceiling_doc(c, t)
+                for c, t in zip(ceilings, ceiling_timed, strict=True)
+                if t.samples_ns
             }
+            per_arith = {a: d["gflops"] for a, d in doc.reference["ceilings"].items()}
         doc.fingerprint["gemm_gflops"] = gemm_gflops
+        doc.fingerprint["ceilings_gflops"] = per_arith
         if ref_timed.samples_ns:
             doc.reference["model"] = {
                 "label": ref_model.label,
@@ -283,7 +381,7 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
                 continue
             done = rule.done(it.timed.elapsed_ns, len(s))
             stats = LatencyStats.from_ns(s, it.batch)
-            rows.append(_row(it, plan, threads, gemm_gflops, stats, s, complete and done))
+            rows.append(_row(it, plan, threads, per_arith, stats, s, complete and done))
         doc.rows = rows
         doc.complete = complete
         return doc
@@ -298,7 +396,7 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
     try:
         with _signals_as_interrupt(), progress_bar(opts.show_progress) as bar:
             if plan.scenario == "latency":
-                variants = [it.timed for it in loaded] + [gemm_timed, ref_timed]
+                variants = [it.timed for it in loaded] + [*ceiling_timed, ref_timed]
                 total = len(variants) * plan.duration
                 task = bar.add_task("timing (interleaved)", total=total)
 
@@ -309,12 +407,14 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
 
                 time_interleaved(variants, rule, on_round=on_round)
             else:
-                _run_throughput(loaded, plan, gemm_timed, rule, bar)
+                _run_throughput(loaded, plan, ceiling_timed, rule, bar)
     except KeyboardInterrupt:
         interrupted = True
     finally:
         for it in loaded:
             it.backend.close()
+    if opts.profile and not interrupted:
+        _profile_rows(loaded, threads, log)
     build_doc(not interrupted)
     if plan.scenario == "latency" and opts.crosscheck and not interrupted:
         from ecgbench.bench.crosscheck import crosscheck_rows
@@ -329,9 +429,27 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
     return doc
 
 
-def _run_throughput(loaded: list[_Loaded], plan: RunPlan, gemm_timed, rule: StopRule, bar) -> None:
+def _profile_rows(loaded: list[_Loaded], threads: int, log) -> None:
+    """Per-layer counters of every OpenVINO row, each from its own compilation after timing."""
+    from ecgbench.bench.profile import profile_openvino
+
+    for it in loaded:
+        if it.backend_name != "openvino":
+            continue
+        p = profile_openvino(
+            it.artifact, it.x, it.check.planned.hint, it.device, threads,
+            label=f"{it.model} {it.precision}", precision=it.precision,
+        )  # fmt: skip
+        it.profile = p.to_dict()
+        split = ", ".join(f"{a} {ms:.2f}" for a, ms in p.by_arithmetic.items())
+        log(f"profile {it.model} openvino {it.precision} ({p.executed}): ms per arithmetic {split}")
+
+
+def _run_throughput(
+    loaded: list[_Loaded], plan: RunPlan, ceilings: list[TimedVariant], rule: StopRule, bar
+) -> None:
     """Each variant with all its parallelism, one after another (they would compete otherwise)."""
-    time_interleaved([gemm_timed], StopRule(1.0, 10, 0.2, 0.25))
+    time_interleaved(ceilings, StopRule(1.0, 10, 0.2, 0.25))
     task = bar.add_task("throughput", total=len(loaded))
     for it in loaded:
         x = it.x

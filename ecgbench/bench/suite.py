@@ -7,13 +7,16 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from ecgbench.backends.registry import BACKENDS as _BACKEND_CLASSES
 from ecgbench.errors import BadInputError
+from ecgbench.precision import FLOAT_TYPES, PRECISIONS
 from ecgbench.tomlio import read_toml
 
-BACKENDS = ("openvino", "onnxruntime", "torch")
-PRECISIONS = ("fp32", "fp16", "int8")
+BACKENDS = tuple(_BACKEND_CLASSES)
 SCENARIOS = ("latency", "throughput")
-BACKEND_PRECISIONS = {"openvino": PRECISIONS, "onnxruntime": ("fp32", "int8"), "torch": ("fp32",)}
+# What each backend can be asked for (each class declares it); whether the device executes it is
+# decided per run by precision.plan_execution.
+BACKEND_PRECISIONS = {name: cls.precisions for name, cls in _BACKEND_CLASSES.items()}
 
 
 def variant_name(model: str, backend: str, precision: str) -> str:
@@ -42,6 +45,12 @@ class RunPlan:
     # Input length of single variants, by "model/backend/precision" (gate_power's slowdown runs,
     # which lengthen each variant's input by what makes it 20 % slower).
     samples_by_variant: dict[str, int] = field(default_factory=dict)
+    # Float arithmetic of the layers an INT8 model leaves unquantized (f32, or bf16 where the
+    # device executes it): OpenVINO's CPU default is bf16 on AMX CPUs, ecgbench's is f32.
+    int8_rest: str = "f32"
+    # A precision the device does not execute (bf16 on an AVX2 CPU) is skipped with a note when
+    # it came from "all" or a runner profile; named on the command line, it is an error.
+    skip_unsupported: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def jobs(self, model_names: list[str]) -> list[tuple[str, str, str, str, int]]:
@@ -63,6 +72,10 @@ class RunPlan:
         for p in self.precisions:
             if p not in PRECISIONS:
                 raise BadInputError(f"unknown precision {p!r}; use {', '.join(PRECISIONS)} or all")
+        if self.int8_rest not in FLOAT_TYPES:
+            raise BadInputError(
+                f"unknown int8_rest {self.int8_rest!r}; use {', '.join(FLOAT_TYPES)}"
+            )
         if self.scenario not in SCENARIOS:
             raise BadInputError(f"unknown scenario {self.scenario!r}; use latency or throughput")
         if any(n < 1 for n in self.batch) or self.min_iters < 1 or self.duration <= 0:
@@ -77,7 +90,9 @@ class RunPlan:
             raise BadInputError(f"static_shape must be true or false, not {self.static_shape!r}")
         if not any(p in BACKEND_PRECISIONS[b] for b in self.backends for p in self.precisions):
             raise BadInputError(
-                "no backend runs those precisions (torch: fp32; onnxruntime: fp32, int8)"
+                "no backend runs those precisions ("
+                + "; ".join(f"{b}: {', '.join(p)}" for b, p in BACKEND_PRECISIONS.items())
+                + ")"
             )
         return self
 
@@ -118,6 +133,10 @@ def load_suite(path: str | os.PathLike[str]) -> RunPlan:
                 kw[k] = int(v)
             elif k == "samples_by_variant":
                 kw[k] = {str(name): int(n) for name, n in dict(v).items()}
+            elif k == "int8_rest":
+                kw[k] = str(v).lower()
+            elif k == "skip_unsupported":
+                raise BadInputError(f"{p}: skip_unsupported is not a profile key")
             elif k == "threads":
                 kw[k] = None if v in (0, "auto") else int(v)
             elif k not in ("name",):

@@ -12,13 +12,15 @@ import numpy as np
 from ecgbench.backends.base import LoadSpec, get_backend
 from ecgbench.data.classes import load_weights
 from ecgbench.data.dataset import load_dataset
+from ecgbench.devices import device_arithmetic
 from ecgbench.errors import BadInputError
 from ecgbench.export.pipeline import ExportOptions, ModelExporter
 from ecgbench.metrics.challenge import ChallengeScores, score_arrays
 from ecgbench.metrics.scoring_io import write_output_file
+from ecgbench.precision import executed_label, plan_execution
 from ecgbench.progress import progress_bar
 from ecgbench.train.evaluate import sigmoid
-from ecgbench.zoo import Zoo, checkpoint_from
+from ecgbench.zoo import Zoo, checkpoint_from, variant_score_key
 
 BACKEND_FORMAT = {"openvino": "openvino", "onnxruntime": "onnx", "torch": "torch"}
 
@@ -34,12 +36,21 @@ class VariantScores:
     scores: ChallengeScores
     skipped: list[str] = field(default_factory=list)
     artifact: str = ""
+    executed: str | None = None  # what ran: f32, bf16, f16, int8+f32, int8+bf16
+    # The CPU that ran it: INT8 kernels differ by ISA (AVX2 / VNNI / AMX), and so can the score.
+    measured_on: str = ""
+
+    @property
+    def key(self) -> str:
+        return variant_score_key(self.backend, self.precision, self.executed or "?")
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "backend": self.backend,
             "precision": self.precision,
+            "executed": self.executed,
+            "measured_on": self.measured_on,
             "data": self.data,
             "folds": self.folds,
             "n_records": self.n_records,
@@ -58,12 +69,15 @@ def evaluate_variant(
     weights_path: str | None = None,
     zoo: Zoo | None = None,
     show_progress: bool = True,
+    int8_rest: str = "f32",
 ) -> VariantScores:
+    """Score exactly one variant as it executes on this machine's CPU (``executed`` says how)."""
     if backend not in BACKEND_FORMAT:
         raise BadInputError(f"unknown backend {backend!r}; use {', '.join(BACKEND_FORMAT)}")
     zoo = zoo or Zoo()
     weights = load_weights(weights_path)
     name, ckpt, ckpt_path = checkpoint_from(model, zoo)
+    ex = plan_execution(backend, precision, device_arithmetic("CPU"), int8_rest)
     opts = opts or ExportOptions(show_progress=show_progress)
     d = Path(data_dir)
     if folds and not (d / "metadata.csv").is_file():
@@ -73,15 +87,16 @@ def evaluate_variant(
     if len(data) == 0:
         raise BadInputError(f"no usable record in {d}")
     if backend == "torch":
-        if precision != "fp32":
-            raise BadInputError("the torch backend runs the FP32 checkpoint only")
         artifact = ckpt_path
     else:
-        ex = ModelExporter(name, ckpt, ckpt_path, opts, zoo.entries.get(name))
-        artifact = ex.variant(BACKEND_FORMAT[backend], precision).path
+        exporter = ModelExporter(name, ckpt, ckpt_path, opts, zoo.entries.get(name))
+        artifact = exporter.variant(BACKEND_FORMAT[backend], ex.artifact).path
     b = get_backend(backend)
     x = data.eval_array()
-    b.load(LoadSpec(artifact=artifact, checkpoint=ckpt_path, samples=x.shape[-1]))
+    info = b.load(
+        LoadSpec(artifact=artifact, checkpoint=ckpt_path, samples=x.shape[-1],
+                 inference_precision=ex.hint)
+    )  # fmt: skip
     logits = []
     with progress_bar(show_progress) as bar:
         task = bar.add_task(f"{name} {backend} {precision}", total=len(x))
@@ -106,13 +121,22 @@ def evaluate_variant(
         scores=scores,
         skipped=[str(p) for p in data.problems],
         artifact=str(artifact),
+        executed=executed_label(precision, info.inference_precision),
+        measured_on=_measured_on(),
     )
+
+
+def _measured_on() -> str:
+    from ecgbench.bench.fingerprint import cpu_info
+
+    arith = device_arithmetic("CPU")
+    return f"{cpu_info()[0]} ({arith.describe()})"
 
 
 def store_variant_scores(zoo: Zoo, vs: VariantScores, command: str) -> None:
     """Record a variant's fold metrics in the zoo manifest, where ``run`` and the report join them."""
     e = zoo.get(vs.model)
-    key = f"{vs.backend}-{vs.precision}"
-    e.variants[key] = {**vs.to_dict(), "command": command}
-    e.variants[key].pop("model", None)
+    e.variants.pop(f"{vs.backend}-{vs.precision}", None)  # written before keys named what ran
+    e.variants[vs.key] = {**vs.to_dict(), "command": command}
+    e.variants[vs.key].pop("model", None)
     zoo.save()

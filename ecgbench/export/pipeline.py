@@ -81,13 +81,18 @@ class ExportedVariant:
         return "openvino" if self.format == "openvino" else "onnxruntime"
 
 
-def parse_precisions(spec: str) -> list[str]:
-    allp = ["fp32", "fp16", "int8"]
-    out = allp if spec == "all" else [p.strip().lower() for p in spec.split(",") if p.strip()]
-    bad = [p for p in out if p not in allp]
+def parse_precisions(spec: str, allowed: tuple[str, ...] = ("fp32", "fp16", "int8")) -> list[str]:
+    """``"all"`` or a comma list -> precisions; the default ``allowed`` are the exported artifacts."""
+    out = (
+        list(allowed)
+        if spec == "all"
+        else [p.strip().lower() for p in spec.split(",") if p.strip()]
+    )
+    bad = [p for p in out if p not in allowed]
     if bad or not out:
+        hint = " (bf16 runs the FP32 artifact: export fp32)" if "bf16" in bad else ""
         raise BadInputError(
-            f"unknown precision {', '.join(bad) or spec!r}; use fp32, fp16, int8, all"
+            f"unknown precision {', '.join(bad) or spec!r}; use {', '.join(allowed)}, all{hint}"
         )
     return out
 
@@ -331,8 +336,8 @@ class ModelExporter:
         )
 
     # ------------------------------------------------------------------ verification
-    def _verify_cache_path(self, v: ExportedVariant) -> Path | None:
-        """Verification depends only on (artifact, checkpoint, records): cache it beside exports."""
+    def _verify_cache_path(self, v: ExportedVariant, hint: str | None) -> Path | None:
+        """Verification depends only on (artifact, checkpoint, records, arithmetic): cached."""
         import hashlib
         import json
 
@@ -345,44 +350,63 @@ class ModelExporter:
             except BadInputError:
                 ids = []
         digest = sha256_file(v.path)
-        key = json.dumps([digest, self.ckpt_sha, v.precision, ids], sort_keys=True)
+        key = json.dumps([digest, self.ckpt_sha, v.precision, hint, ids], sort_keys=True)
         return (
             self.cache.root
             / "verifications"
             / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
         )
 
-    def verify(self, v: ExportedVariant) -> Verification:
+    def default_hint(self, v: ExportedVariant) -> str | None:
+        """The arithmetic a variant runs at when nothing else is asked: its own, on this CPU."""
+        from ecgbench.devices import device_arithmetic
+        from ecgbench.precision import plan_execution
+
+        return plan_execution(v.backend, v.precision, device_arithmetic("CPU")).hint
+
+    def verify(
+        self, v: ExportedVariant, hint: str | None = None, precision: str | None = None
+    ) -> Verification:
+        """Check ``v`` against PyTorch FP32, run at ``hint`` (f32 / bf16 / f16).
+
+        ``precision`` is what was asked for (``bf16`` runs the FP32 artifact); it defaults to the
+        artifact's own. The tolerance follows what executed.
+        """
         import json
 
         from ecgbench.fileio import atomic_write_json
 
-        cached = self._verify_cache_path(v)
+        hint = hint or self.default_hint(v)
+        cached = self._verify_cache_path(v, hint)
         if cached is not None and cached.is_file() and not self.opts.force:
             try:
                 v.verification = Verification(**json.loads(cached.read_text()))
                 return v.verification
             except (ValueError, TypeError):
                 pass
-        result = self._verify_now(v)
+        result = self._verify_now(v, hint, precision or v.precision)
         # A read-only cache still verifies; it just does it every time.
         with contextlib.suppress(OSError):
             atomic_write_json(cached, result.to_dict())
         return result
 
-    def _verify_now(self, v: ExportedVariant) -> Verification:
+    def _verify_now(self, v: ExportedVariant, hint: str | None, precision: str) -> Verification:
         from ecgbench.backends.base import LoadSpec, get_backend
+        from ecgbench.precision import executed_label
         from ecgbench.train.evaluate import predict_logits
 
         x, real = self.verification_inputs()
         ref = predict_logits(self.model, x)
         backend = get_backend(v.backend)
-        backend.load(LoadSpec(artifact=v.path, device="CPU", samples=x.shape[-1]))
+        info = backend.load(
+            LoadSpec(artifact=v.path, device="CPU", samples=x.shape[-1], inference_precision=hint)
+        )
         cand = np.concatenate([backend.infer(x[i : i + 1]) for i in range(len(x))])
         backend.close()
         v.verification = compare_logits(
-            ref, cand, np.asarray(self.ckpt.thresholds), v.precision, real_records=real
-        )
+            ref, cand, np.asarray(self.ckpt.thresholds), precision, real_records=real,
+            executed=executed_label(v.precision, info.inference_precision),
+        )  # fmt: skip
         return v.verification
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from ecgbench.bench.results import RunDocument, default_store, read_run, tidy_rows
 from ecgbench.errors import BadInputError
+from ecgbench.precision import matches_request
 
 
 @dataclass
@@ -17,6 +18,7 @@ class ReportData:
     rows: pd.DataFrame  # one row per (run, model, backend, device, precision, scenario, batch)
     machines: pd.DataFrame  # one row per machine fingerprint
     sources: list[str]
+    profiles: list[dict] = field(default_factory=list)  # ``run --profile``: per-layer counters
 
 
 def _machine_label(fp: dict) -> str:
@@ -41,9 +43,13 @@ def collect_documents(paths: list[str | os.PathLike[str]]) -> list[RunDocument]:
 
 
 def build_frames(docs: list[RunDocument]) -> ReportData:
-    rows, machines = [], {}
+    rows, machines, profiles = [], {}, []
     for d in docs:
         label = _machine_label(d.fingerprint)
+        for r in d.rows:
+            if r.extra.get("profile"):
+                profiles.append({**r.extra["profile"], "machine": label, "model": r.model,
+                                 "precision": r.precision, "device": r.device})  # fmt: skip
         for r in tidy_rows(d):
             r["machine"] = label
             rows.append(r)
@@ -51,31 +57,40 @@ def build_frames(docs: list[RunDocument]) -> ReportData:
         fp = dict(d.fingerprint)
         fp["machine"] = label
         fp["isa"] = ", ".join(fp.get("isa", []))
+        fp["executes natively"] = " · ".join(
+            f"{k}: {v}" for k, v in (fp.get("native_precisions") or {}).get("CPU", {}).items()
+        )
+        fp["GEMM ceilings GFLOP/s"] = ", ".join(
+            f"{a} {g:.0f}" for a, g in (fp.get("ceilings_gflops") or {}).items()
+        )
         fp["versions"] = ", ".join(f"{k} {v}" for k, v in fp.get("versions", {}).items())
         fp.pop("openvino_devices", None)
         machines[mid] = fp
     if not rows:
         raise BadInputError("the results hold no rows to report")
     df = pd.DataFrame(rows)
-    df["partition"] = (
-        df["device"].astype(str)
-        + " · "
-        + df["backend"].astype(str)
-        + " · "
-        + df["precision"].astype(str)
-    )
+    if "executed" not in df:
+        df["executed"] = None
+    # a partition names what was asked and, where it differs, what ran ("fp16 → f32")
+    shown = [
+        p if pd.isna(ex) or (matches_request(p, str(ex)) and ex != "int8+bf16") else f"{p} → {ex}"
+        for p, ex in zip(df["precision"].astype(str), df["executed"], strict=True)
+    ]
+    df["partition"] = df["device"].astype(str) + " · " + df["backend"].astype(str) + " · " + shown
     df["has_accuracy"] = df["challenge_score"].notna()
     return ReportData(
         rows=df,
         machines=pd.DataFrame(list(machines.values())),
         sources=[d.run_id for d in docs],
+        profiles=profiles,
     )
 
 
 def accuracy_drops(df: pd.DataFrame) -> pd.DataFrame:
     """Per (machine, model, backend, device, precision): score, AUROC, drop from the FP32 variant."""
-    keep = ["machine", "model", "backend", "device", "precision", "scenario", "median_ms",
-            "challenge_score", "auroc"]  # fmt: skip
+    keep = ["machine", "model", "backend", "device", "precision", "executed", "scenario",
+            "median_ms", "challenge_score", "auroc"]  # fmt: skip
+    keep = [k for k in keep if k in df]
     lat = df[df["scenario"] == "latency"][keep].copy() if "scenario" in df else df[keep].copy()
     ref = (
         lat[lat["precision"] == "fp32"]

@@ -62,8 +62,10 @@ def runtime_vs_flops(df: pd.DataFrame) -> plt.Figure:
         _log_axis(ax, "x")
         _log_axis(ax, "y")
         ax.tick_params(axis="x", labelbottom=True, labelsize=8)
-        for _m, gg in lat.groupby("machine"):
-            ceiling = gg["gemm_gflops"].dropna()
+        part = lat[lat["partition"] == ax.get_title().split(" = ")[-1]]
+        col = "ceiling_gflops" if "ceiling_gflops" in part else "gemm_gflops"
+        for _m, gg in part.groupby("machine"):
+            ceiling = gg[col].dropna()
             if len(ceiling):
                 ax.plot(xs, xs / ceiling.median() * 1e3, ls="--", lw=1, color="grey")
         for _, r in lat[lat["partition"] == ax.get_title().split(" = ")[-1]].iterrows():
@@ -73,7 +75,9 @@ def runtime_vs_flops(df: pd.DataFrame) -> plt.Figure:
     g.set_titles("{col_name}", size=9)
     g.set_axis_labels("GFLOPs per inference (log)", "median latency [ms] (log)")
     g.add_legend(title="machine")
-    g.figure.suptitle("Runtime vs FLOPs (dashed: time at the FP32 GEMM ceiling)", y=1.02)
+    g.figure.suptitle(
+        "Runtime vs FLOPs (dashed: time at the GEMM ceiling of the executed arithmetic)", y=1.02
+    )
     g.figure.subplots_adjust(hspace=0.45)
     return g.figure
 
@@ -135,4 +139,24 @@ def accuracy_latency_pareto(acc: pd.DataFrame) -> plt.Figure:
         ax.set_title(f"Accuracy–latency Pareto front — {dev}", loc="left")
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
+    return fig
+
+
+def profile_bars(profiles: list[dict]) -> plt.Figure:
+    """Per profiled variant, its layer time per inference split by executed arithmetic."""
+    frame = pd.DataFrame(
+        [
+            {"variant": f"{p['label']} ({p.get('executed')})", "arithmetic": a, "ms": ms}
+            for p in profiles
+            for a, ms in p.get("by_arithmetic_ms", {}).items()
+        ]
+    )
+    wide = frame.pivot_table(index="variant", columns="arithmetic", values="ms", aggfunc="sum")
+    wide = wide.fillna(0.0)
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(wide) + 1.5))
+    wide.plot.barh(stacked=True, ax=ax, colormap="tab10", edgecolor="black", linewidth=0.3)
+    ax.set_xlabel("median layer time per inference [ms]")
+    ax.set_ylabel("")
+    ax.legend(title="executed", fontsize=8)
+    ax.set_title("Where the time goes (OpenVINO performance counters)")
     return fig

@@ -18,12 +18,12 @@ from ecgbench.fileio import atomic_path, atomic_write_text
 from ecgbench.report import figures
 from ecgbench.report.data import ReportData, accuracy_drops, build_frames, collect_documents
 
-ROW_COLUMNS = ["machine", "model", "backend", "device", "precision", "scenario", "batch", "median_ms",
-               "p90_ms", "p99_ms", "throughput_fps", "gflops", "gemm_fraction",
-               "inference_precision", "int8_layers", "total_layers", "challenge_score", "auroc",
-               "run_id"]  # fmt: skip
-MACHINE_COLUMNS = ["machine", "cpu_model", "isa", "int8_isa", "threads", "logical_cpus",
-                   "gemm_gflops", "os", "versions", "hostname"]  # fmt: skip
+ROW_COLUMNS = ["machine", "model", "backend", "device", "precision", "executed", "scenario", "batch",
+               "median_ms", "p90_ms", "p99_ms", "throughput_fps", "gflops", "gemm_fraction",
+               "ceiling", "int8_layers", "total_layers", "challenge_score", "auroc",
+               "accuracy_note", "precision_note", "run_id"]  # fmt: skip
+MACHINE_COLUMNS = ["machine", "cpu_model", "isa", "executes natively", "GEMM ceilings GFLOP/s",
+                   "threads", "logical_cpus", "os", "versions", "hostname"]  # fmt: skip
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;
@@ -99,6 +99,42 @@ def _budget_section(df: pd.DataFrame) -> str:
     )
 
 
+def _precision_section(df: pd.DataFrame) -> str:
+    """Rows whose executed arithmetic is not what their precision names: never silent."""
+    if "executed" not in df:
+        return ""
+    from ecgbench.precision import matches_request
+
+    off = df[
+        [
+            not matches_request(str(p), None if pd.isna(ex) else str(ex))
+            for p, ex in zip(df["precision"], df["executed"], strict=True)
+        ]
+    ]
+    if not len(off):
+        return ""
+    cols = ["machine", "model", "backend", "device", "precision", "executed", "precision_note"]
+    return (
+        "<h2>Precision asked vs executed</h2><p class='warn'>These rows did not execute the "
+        "arithmetic their precision names; their runtime and accuracy are those of what ran.</p>"
+        + _table(off, cols)
+    )
+
+
+def _profile_tables(profiles: list[dict]) -> str:
+    parts = ["<h3>Slowest layers</h3>"]
+    for p in profiles:
+        top = pd.DataFrame(p.get("top_layers", [])[:8])
+        if top.empty:
+            continue
+        parts.append(
+            f"<p class='note'>{html.escape(p['machine'])} · {html.escape(p['label'])} (ran "
+            f"{html.escape(str(p.get('executed')))}; {p['total_ms']:.3f} ms of layer time per "
+            "inference)</p>" + _table(top, ["name", "layer_type", "exec_type", "arithmetic", "ms"])
+        )
+    return "".join(parts)
+
+
 def build_report(
     results: list[str | os.PathLike[str]], out_dir: str | os.PathLike[str]
 ) -> ReportResult:
@@ -138,7 +174,8 @@ def render_report(
                "spans the models of a partition (machine × device × backend × precision).")  # fmt: skip
         figure("runtime_vs_flops", "Runtime vs FLOPs", figures.runtime_vs_flops(df),
                "Each panel one partition; the dashed line is how long the FLOPs would take at the "
-               "machine's FP32 GEMM rate measured in the same run.")  # fmt: skip
+               "GEMM rate of the arithmetic that executed (f32, bf16, f16 or int8), measured in "
+               "the same run.")  # fmt: skip
     missing = sorted(df.loc[~df["has_accuracy"], "model"].unique())
     if acc["challenge_score"].notna().any():
         figure("accuracy_runtime", "Accuracy beside runtime", figures.accuracy_beside_runtime(acc),
@@ -160,6 +197,7 @@ def render_report(
                     "backend",
                     "device",
                     "precision",
+                    "executed",
                     "median_ms",
                     "challenge_score",
                     "score_drop",
@@ -177,6 +215,13 @@ def render_report(
             "(not zoo models, or not evaluated with <code>ecgbench evaluate --zoo</code>); their "
             "runtime is shown, their accuracy is not.</p>"
         )
+    sections.append(_precision_section(df))
+    if data.profiles:
+        figure("profile", "Where the time goes", figures.profile_bars(data.profiles),
+               "OpenVINO per-layer performance counters (<code>ecgbench run --profile</code>): "
+               "median time per inference in each arithmetic, read from the kernel that ran each "
+               "layer (e.g. <code>brgemm_avx512_I8</code> = int8).")  # fmt: skip
+        sections.append(_profile_tables(data.profiles))
     int8 = df[(df["precision"] == "int8") & df["int8_layers"].notna()]
     if len(int8):
         ran_fp = int8[int8["int8_layers"] == 0]

@@ -1,0 +1,106 @@
+"""The machine's practical peak for each arithmetic it executes: one GEMM per precision.
+
+A row's efficiency is its achieved GFLOP/s over the ceiling of the arithmetic it *executed*; an
+FP32 ceiling under a model that ran in BF16 on AMX read 120 % (issue 15). The ceilings are OpenVINO
+MatMuls (512 x 512 x 512) compiled at each inference precision on the CPU, with the run's threads,
+and timed interleaved with the models. OpenVINO rather than torch because it is the runtime the
+models are timed on (the same oneDNN / MLAS kernels), it reaches every arithmetic by one property
+(``INFERENCE_PRECISION_HINT``; INT8 by FakeQuantize on both inputs, as NNCF writes it), and its
+runtime graph says what executed, so a ceiling that silently fell back is caught, not trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+GEMM_N = 512
+_FQ_RANGE = 4.0
+
+
+def _gemm_model(n: int, int8: bool):
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    rng = np.random.default_rng(0)
+    a = ops.parameter([n, n], ov.Type.f32, name="a")
+    w = ops.constant(rng.standard_normal((n, n)).astype(np.float32))
+    x = a
+    if int8:
+        lo, hi = ops.constant(np.float32(-_FQ_RANGE)), ops.constant(np.float32(_FQ_RANGE))
+        x = ops.fake_quantize(a, lo, hi, lo, hi, 256)
+        w = ops.fake_quantize(w, lo, hi, lo, hi, 255)
+    return ov.Model([ops.matmul(x, w, False, False)], [a], f"gemm-{n}")
+
+
+@dataclass
+class GemmCeiling:
+    """One GEMM at one arithmetic (f32 / bf16 / f16 / int8), compiled and ready to time."""
+
+    arithmetic: str
+    threads: int
+    n: int = GEMM_N
+    executed: str = ""  # the MatMul's runtime precision as OpenVINO reports it
+
+    def __post_init__(self) -> None:
+        import openvino as ov
+        import openvino.properties as props
+        import openvino.properties.hint as hints
+
+        from ecgbench.backends.openvino_backend import ov_type
+
+        int8 = self.arithmetic == "int8"
+        hint = "f32" if int8 else self.arithmetic
+        compiled = ov.Core().compile_model(
+            _gemm_model(self.n, int8),
+            "CPU",
+            {
+                hints.performance_mode: hints.PerformanceMode.LATENCY,
+                props.inference_num_threads: self.threads,
+                hints.inference_precision: ov_type(hint),
+            },
+        )
+        self.executed = _matmul_precision(compiled)
+        self._compiled = compiled
+        self._req = compiled.create_infer_request()
+        self._x = np.random.default_rng(1).standard_normal((self.n, self.n)).astype(np.float32)
+        self._req.set_input_tensor(ov.Tensor(self._x, shared_memory=True))
+
+    @property
+    def label(self) -> str:
+        return f"reference:gemm-{'fp32' if self.arithmetic == 'f32' else self.arithmetic}"
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.n**3
+
+    @property
+    def as_asked(self) -> bool:
+        """Whether the MatMul really ran in the arithmetic it stands for."""
+        want = {"f32": ("f32",), "bf16": ("bf16",), "f16": ("f16",), "int8": ("u8", "i8")}
+        return self.executed in want[self.arithmetic]
+
+    def run(self) -> None:
+        self._req.infer()
+
+    def gflops(self, median_ns: float) -> float:
+        return self.flops / median_ns
+
+
+def _matmul_precision(compiled) -> str:
+    for op in compiled.get_runtime_model().get_ordered_ops():
+        rt = op.get_rt_info()
+        if "layerType" in rt and rt["layerType"].astype(str) in ("FullyConnected", "MatMul"):
+            return rt["runtimePrecision"].astype(str).lower()
+    return "?"
+
+
+def ceiling_arithmetics(float_types: list[str], int8: bool) -> list[str]:
+    """f32 always (the gate's GEMM reference), then every other arithmetic the CPU executes."""
+    out = ["f32"] + [t for t in float_types if t != "f32"]
+    return [*out, "int8"] if int8 else out
+
+
+def build_ceilings(threads: int, arithmetics: list[str]) -> list[GemmCeiling]:
+    return [GemmCeiling(a, threads) for a in arithmetics]
