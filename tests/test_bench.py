@@ -490,13 +490,13 @@ def test_runner_profiles_mean_what_they_say() -> None:
     assert len(list(RUNNERS.glob("*.toml"))) >= 5
     lat = load_suite(RUNNERS / "cpu-latency.toml")
     assert lat.threads is None and lat.models == ("all",) and lat.scenario == "latency"
-    assert set(lat.precisions) == {"fp32", "fp16", "int8"}
+    assert set(lat.precisions) == {"fp32", "bf16", "fp16", "int8"}
     assert load_suite(RUNNERS / "cpu-throughput.toml").batch == (1, 8)
     npu = load_suite(RUNNERS / "intel-npu.toml")
     assert npu.devices == ("NPU",) and npu.static_shape is True
     assert load_suite(RUNNERS / "auto-hetero.toml").devices == ("AUTO", "HETERO:CPU")
     ci = load_suite(RUNNERS / "ci.toml")  # enough rounds for the gate's round-paired statistics
-    assert ci.duration / ci.round_s >= 30 and set(ci.precisions) == {"fp32", "int8"}
+    assert ci.duration / ci.round_s >= 30 and set(ci.precisions) == {"fp32", "bf16", "int8"}
 
 
 BAD_SUITES = {
@@ -516,6 +516,7 @@ BAD_SUITES = {
     "samples_by_variant_word": ('[samples_by_variant]\n"m/openvino/fp32" = "long"\n', "bad value"),
     "samples_by_variant_zero": ('[samples_by_variant]\n"m/openvino/fp32" = 0\n', ">= 1"),
     "static_shape_word": ('static_shape = "no"\n', "static_shape"),
+    "int8_rest_unknown": ('int8_rest = "int4"\n', "unknown int8_rest 'int4'"),
 }
 
 

@@ -66,7 +66,12 @@ def test_native_precisions_of_each_recorded_cpu() -> None:
 @needs_xeon
 def test_native_precisions_of_the_recorded_xeon() -> None:
     x = xeon()
-    assert x.native() == {"FP32": "AVX-512", "BF16": "AMX", "FP16": "AVX512-FP16", "INT8": "AMX-INT8"}
+    assert x.native() == {
+        "FP32": "AVX-512",
+        "BF16": "AMX",
+        "FP16": "AVX512-FP16",
+        "INT8": "AMX-INT8",
+    }
     assert x.float_types() == ["f32", "bf16", "f16"]
     assert x.describe() == "FP32: AVX-512 · BF16: AMX · FP16: AVX512-FP16 · INT8: AMX-INT8"
 
@@ -159,7 +164,9 @@ def test_bf16_tolerance_passes_bf16_noise_and_fails_a_broken_variant() -> None:
     ref = rng.normal(0, 3, (64, 26)).astype(np.float32)
     thr = np.full(26, 0.5)
     bf16 = ref.astype(np.float64)
-    bf16 = (bf16 * (1 + rng.uniform(-2**-8, 2**-8, bf16.shape))).astype(np.float32)  # bf16 rounding
+    bf16 = (bf16 * (1 + rng.uniform(-(2**-8), 2**-8, bf16.shape))).astype(
+        np.float32
+    )  # bf16 rounding
     ok = compare_logits(ref, bf16, thr, "bf16", executed="bf16")
     assert ok.passed and ok.precision == "bf16" and ok.executed == "bf16", ok.summary()
     # the same output judged as FP32 fails: the tolerance follows what executed
