@@ -494,6 +494,32 @@ def run(
     out.print(results_table(doc))
 
 
+# --------------------------------------------------------------------------- speedup
+@app.command()
+def speedup(
+    results: Annotated[Path, typer.Argument(help="A run document (ecgbench run --output)")],
+    base: Annotated[str, typer.Option(help="Base precision, or backend/precision")] = "fp32",
+) -> None:
+    """Each variant's time over its base variant's in the same run: ratio, 95% CI, or a tie."""
+    from ecgbench.bench.results import read_run
+    from ecgbench.bench.speedup import speedups
+
+    b_backend, _, b_prec = base.rpartition("/")
+    rows = speedups(read_run(results), b_prec.lower(), b_backend.lower() or None)
+    t = Table(title=f"time relative to {base} in the same run (rounds paired; 95% CI by rounds)")
+    for c in ("model", "backend", "asked", "ran as", "ms", "base", "base ms", "time ratio",
+              "95% CI", "speed-up", "verdict", "rounds"):  # fmt: skip
+        t.add_column(c, justify="left" if c in ("model", "backend", "base", "verdict") else "right")
+    colour = {"faster": "green", "slower": "red", "tie": "white"}
+    for s in rows:
+        t.add_row(
+            s.model, s.backend, s.precision, s.executed or "?", f"{s.median_ms:.3f}", s.base,
+            f"{s.base_ms:.3f}", f"{s.time_ratio:.3f}", f"{s.ci_low:.3f}–{s.ci_high:.3f}",
+            f"×{s.speedup:.2f}", f"[{colour[s.verdict]}]{s.verdict}[/]", str(s.rounds),
+        )  # fmt: skip
+    out.print(t)
+
+
 # --------------------------------------------------------------------------- profile
 @app.command()
 def profile(

@@ -197,3 +197,26 @@ def test_the_xeon_run_shows_fp32_that_ran_bf16() -> None:
     assert ran_as(ov["fp32"]) == "[yellow]bf16[/]" and ran_as(ort[0]) in ("f32", "int8+f32")
     # its efficiency was computed against the FP32 GEMM there; the table says which ceiling
     assert "f32 GEMM (older run)" in efficiency(ov["fp32"])
+
+
+# --------------------------------------------------------------------------- the zoo's scores
+def test_zoo_scores_are_kept_per_executed_precision_and_never_borrowed() -> None:
+    from ecgbench.scaling.recommend import zoo_fp32_scores
+    from ecgbench.zoo import Zoo
+
+    zoo = Zoo()  # the repository's models/
+    assert zoo.entries
+    for name, e in zoo.entries.items():
+        assert e.variants and all("@" in k for k in e.variants), name
+        for key, v in e.variants.items():
+            backend_precision, executed = key.split("@")
+            assert v["executed"] == executed and backend_precision.endswith(v["precision"])
+            assert v["measured_on"], key  # INT8 kernels (and scores) differ by CPU
+        fp32 = e.scores_for("openvino", "fp32", "f32")
+        assert fp32["challenge_score"] is not None
+        assert e.scores_for("openvino", "fp32", "bf16") == {}  # another arithmetic: no score
+        assert e.scores_for("openvino", "fp32", None) == {}
+    assert zoo_fp32_scores(zoo) == {
+        n: max(v["challenge_score"] for k, v in e.variants.items() if k.endswith("-fp32@f32"))
+        for n, e in zoo.entries.items()
+    }

@@ -63,7 +63,9 @@ def candidates(
         )
     # The latest run per variant.
     # (whole rows: GroupBy.last() would fill a missing value from an older run)
-    lat = lat.sort_values("created", kind="stable").groupby(["model", "backend"]).tail(1)
+    # (int8+f32 and int8+bf16 are different variants of one precision: both stay)
+    keys = ["model", "backend"] + (["executed"] if "executed" in lat else [])
+    lat = lat.sort_values("created", kind="stable").groupby(keys, dropna=False).tail(1)
     lat = lat.sort_values(["model", "backend"]).reset_index(drop=True)
     out = lat[["model", "backend", "device", "precision", "median_ms", "p99_ms", "flops",
                "challenge_score", "auroc"]].copy()  # fmt: skip
@@ -133,8 +135,9 @@ def zoo_fp32_scores(zoo=None) -> dict[str, float]:
     zoo = zoo or Zoo()
     out = {}
     for name, entry in zoo.entries.items():
+        # keys are "<backend>-<precision>@<executed>": FP32 that ran in f32
         scores = [v.get("challenge_score") for k, v in (entry.variants or {}).items()
-                  if k.endswith("-fp32") and v.get("challenge_score") is not None]  # fmt: skip
+                  if k.endswith("-fp32@f32") and v.get("challenge_score") is not None]  # fmt: skip
         if scores:
             out[name] = float(max(scores))
     return out

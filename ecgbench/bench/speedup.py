@@ -1,0 +1,95 @@
+"""How much faster one variant is than another *in the same run*, with its interval, or a tie.
+
+Variants of one run are timed in interleaved rounds, a few seconds apart, so drift of a shared
+machine hits both sides of a round alike: the unit is the round. Each round gives the ratio of the
+two variants' slice medians; the ratio is the median of those, and its 95 % interval comes from
+resampling rounds (calls within a slice are not independent). A ratio whose interval holds 1 is
+a tie, never a ranking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecgbench.bench.results import ResultRow, RunDocument
+from ecgbench.errors import BadInputError
+from ecgbench.regress import slice_levels
+
+FASTER, SLOWER, TIE = "faster", "slower", "tie"
+
+
+def paired_round_ratios(base: ResultRow, other: ResultRow) -> np.ndarray:
+    """Per round both were timed in: other's slice median over base's."""
+    a = slice_levels(base.samples_ns, base.slices)
+    b = slice_levels(other.samples_ns, other.slices)
+    common = sorted(set(a) & set(b))
+    return np.array([b[r] / a[r] for r in common])
+
+
+def median_ci(x: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap 95 % interval of the median, resampling the elements of ``x``."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(x), size=(n_boot, len(x)))
+    lo, hi = np.percentile(np.median(x[idx], axis=1), [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+@dataclass
+class Speedup:
+    model: str
+    backend: str
+    precision: str
+    executed: str | None
+    base: str  # "backend precision (executed)" of the base row
+    median_ms: float
+    base_ms: float
+    time_ratio: float  # this row's time over the base row's: < 1 is faster
+    ci_low: float
+    ci_high: float
+    rounds: int
+    verdict: str  # faster / slower / tie
+
+    @property
+    def speedup(self) -> float:
+        return 1.0 / self.time_ratio
+
+
+def _verdict(lo: float, hi: float) -> str:
+    if hi < 1.0:
+        return FASTER
+    if lo > 1.0:
+        return SLOWER
+    return TIE
+
+
+def speedups(
+    doc: RunDocument, base_precision: str = "fp32", base_backend: str | None = None
+) -> list[Speedup]:
+    """Every latency row against the same model's ``base_precision`` row (same backend, or
+    ``base_backend``) of the same run, device and batch."""
+    rows = [r for r in doc.rows if r.scenario == "latency"]
+    bases = {
+        (r.model, r.backend, r.device, r.batch): r for r in rows if r.precision == base_precision
+    }
+    if not bases:
+        raise BadInputError(f"the run has no {base_precision} latency row to compare against")
+    out = []
+    for r in rows:
+        b = bases.get((r.model, base_backend or r.backend, r.device, r.batch))
+        if b is None or b is r:
+            continue
+        ratios = paired_round_ratios(b, r)
+        if len(ratios) < 3:
+            continue
+        lo, hi = median_ci(ratios)
+        out.append(
+            Speedup(
+                model=r.model, backend=r.backend, precision=r.precision, executed=r.executed,
+                base=f"{b.backend} {b.precision} ({b.executed})", median_ms=r.median_ms,
+                base_ms=b.median_ms, time_ratio=float(np.median(ratios)), ci_low=lo, ci_high=hi,
+                rounds=len(ratios), verdict=_verdict(lo, hi),
+            )
+        )  # fmt: skip
+    return out
