@@ -350,7 +350,12 @@ class ModelExporter:
             except BadInputError:
                 ids = []
         digest = sha256_file(v.path)
-        key = json.dumps([digest, self.ckpt_sha, v.precision, hint, ids], sort_keys=True)
+        from ecgbench.export.verify import TOLERANCES
+
+        # the tolerances are part of the key: a cached verdict under other tolerances is stale
+        key = json.dumps(
+            [digest, self.ckpt_sha, v.precision, hint, ids, TOLERANCES], sort_keys=True
+        )
         return (
             self.cache.root
             / "verifications"
