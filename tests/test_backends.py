@@ -221,3 +221,17 @@ def test_a_broken_artifact_is_one_line(tiny: TinySession, tmp_path) -> None:
     with pytest.raises(EcgbenchError) as e:
         get_backend("openvino").load(spec_for(tiny, "openvino", artifact=bad_xml))
     assert "model.xml" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_fp16_runs_f16_where_the_device_has_fp16_arithmetic(tiny: TinySession) -> None:
+    """Where FP16 is listed (AVX512-FP16 / AMX-FP16 CPUs, GPU, NPU) the FP16 IR runs f16; elsewhere
+    the plan keeps it on f32 (FP16 weights) and the runtime graph holds no f16 arithmetic."""
+    b = get_backend("openvino")
+    info = b.load(spec_for(tiny, "openvino", "fp16"))
+    rp = info.extra["runtime_precisions"]
+    b.close()
+    if CPU.executes("f16"):
+        assert info.inference_precision == "f16" and rp.get("f16", 0) > 0
+    else:
+        assert info.inference_precision == "f32" and "bf16" not in rp
+        pytest.skip(f"f16 arithmetic not on this CPU ({CPU.describe()}): checked the f32 fallback")
