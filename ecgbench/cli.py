@@ -436,7 +436,12 @@ def run(
     samples: Annotated[int | None, typer.Option(help="Input length (default: 10 s)")] = None,
     suite: Annotated[Path | None, typer.Option(help="Runner profile TOML (runners/*.toml)")] = None,
     output: Annotated[Path | None, typer.Option(help="Write the run document (JSON)")] = None,
-    store: Annotated[Path | None, typer.Option(help="Results store folder")] = None,
+    store: Annotated[
+        str | None, typer.Option(help="Results store: sqlite:///F.db, postgresql://…, or a folder")
+    ] = None,
+    machine_name: Annotated[
+        str | None, typer.Option(help="Name this machine in the store (default: CPU + hash)")
+    ] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not add to the store")] = False,
     crosscheck: Annotated[bool, typer.Option(help="Also run benchmark_app on each IR")] = False,
     crosscheck_rounds: Annotated[
@@ -481,6 +486,7 @@ def run(
         export=ExportOptions(cache_dir=cache_dir, calibration_dir=calibration),
         output=output,
         store=store,
+        machine_name=machine_name,
         use_store=not no_store,
         crosscheck=crosscheck,
         crosscheck_rounds=crosscheck_rounds,
@@ -566,14 +572,24 @@ def profile(
 @app.command()
 def report(
     results: Annotated[
-        list[Path] | None, typer.Argument(help="Run JSON files or folders (default: ./results)")
+        list[Path] | None, typer.Argument(help="Run JSON files or folders (default: the store)")
     ] = None,
     out_dir: Annotated[Path, typer.Option("-o", "--out", help="Report folder")] = Path("report"),
+    store: Annotated[str | None, typer.Option(help="Results store URL or folder")] = None,
+    machine: Annotated[
+        str | None, typer.Option(help="Store: only this machine (name or id)")
+    ] = None,
+    suite: Annotated[str | None, typer.Option(help="Store: only this suite")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Store: runs created on/after (ISO date)")
+    ] = None,
+    last: Annotated[int | None, typer.Option(help="Store: the newest N runs")] = None,
 ) -> None:
     """Runtime box plots beside accuracy, runtime vs FLOPs, Pareto front: HTML + PNG + SVG."""
     from ecgbench.report.html import build_report
 
-    r = build_report(list(results or []), out_dir)
+    filters = {"machine": machine, "suite": suite, "since": since, "limit": last}
+    r = build_report(list(results or []), out_dir, store=store, filters=filters)
     out.print(
         f"report: {r.index} ({r.rows} rows, {len(r.figures)} figure files, {r.seconds:.1f} s)"
     )
@@ -614,6 +630,18 @@ def _print_comparison(cmp, markdown: Path | None) -> None:
 def compare(
     baseline: Annotated[Path | None, typer.Argument(help="Baseline run JSON")] = None,
     current: Annotated[Path | None, typer.Argument(help="Current run JSON")] = None,
+    baseline_from: Annotated[
+        str | None, typer.Option(help="Take the baseline from this store (give only CURRENT)")
+    ] = None,
+    machine: Annotated[
+        str | None, typer.Option(help="--baseline-from: machine name or id (default: CURRENT's)")
+    ] = None,
+    suite: Annotated[
+        str | None, typer.Option(help="--baseline-from: suite (default: CURRENT's)")
+    ] = None,
+    window: Annotated[
+        int, typer.Option(min=1, help="--baseline-from: merge the last N runs as the baseline")
+    ] = 1,
     threshold: Annotated[float, typer.Option(help="Slowdown ratio that counts")] = 1.10,
     alpha: Annotated[float, typer.Option(help="Significance of the rank test")] = 0.05,
     markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary")] = None,
@@ -652,9 +680,21 @@ def compare(
         base, cur = ab_documents(ab[0], ab[1], device=device,
                                  rule=StopRule(min_duration_s=duration, min_iters=100))  # fmt: skip
         settings = GateSettings(threshold=threshold, alpha=alpha, normalise=False)
+    elif baseline_from:
+        from ecgbench.bench.store import baseline_from_store
+
+        cur_path = current or baseline
+        if cur_path is None or (current is not None and baseline is not None):
+            raise BadInputError("with --baseline-from give only CURRENT.json")
+        cur = read_run(cur_path)
+        base = baseline_from_store(
+            baseline_from, machine or cur.fingerprint.get("machine_id", ""),
+            suite if suite is not None else (cur.suite or None), window,
+        )  # fmt: skip
     else:
         if baseline is None or current is None:
-            raise BadInputError("give BASELINE.json CURRENT.json, or --ab OLD NEW")
+            raise BadInputError("give BASELINE.json CURRENT.json, --baseline-from URL CURRENT.json, "
+                                "or --ab OLD NEW")  # fmt: skip
         base, cur = read_run(baseline), read_run(current)
     diffs = fingerprint_differences(base.fingerprint, cur.fingerprint)
     note = ""
@@ -689,6 +729,56 @@ def baseline_update(
                    log=lambda m: err.print(m, highlight=False))  # fmt: skip
     out.print(results_table(doc))
     out.print(f"baseline written to {out_path}")
+
+
+# --------------------------------------------------------------------------- store
+store_app = typer.Typer(help="The results store (SQLite or PostgreSQL).", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("import")
+def store_import(
+    sources: Annotated[list[Path], typer.Argument(help="Run JSON files or folders of them")],
+    store: Annotated[str | None, typer.Option(help="Results store URL or folder")] = None,
+    machine_name: Annotated[str | None, typer.Option(help="Name the machine of these runs")] = None,
+) -> None:
+    """Load run documents (e.g. a folder store's runs/, runners/ci-baseline.json) into the store."""
+    from ecgbench.bench.store import import_documents
+
+    n, url = import_documents(sources, store, machine_name)
+    out.print(f"imported {n} run(s) into {url}", highlight=False)
+
+
+@store_app.command("export")
+def store_export(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for one JSON document per run")],
+    store: Annotated[str | None, typer.Option(help="Results store URL or folder")] = None,
+) -> None:
+    """Write every stored run back out as its run document (JSON)."""
+    from ecgbench.bench.store import export_documents
+
+    n = export_documents(store, out_dir)
+    out.print(f"wrote {n} run document(s) to {out_dir}", highlight=False)
+
+
+@store_app.command("list")
+def store_list(
+    store: Annotated[str | None, typer.Option(help="Results store URL or folder")] = None,
+) -> None:
+    """Machines and runs in the store."""
+    from ecgbench.bench.store import ResultsStore
+
+    st = ResultsStore(store, create=False)
+    df = st.frame()
+    st.close()
+    t = Table(title=f"{st.url}: schema {st.schema_version}")
+    for c in ("machine", "runs", "rows", "suites", "first", "last"):
+        t.add_column(c)
+    for name, g in df.groupby("machine_name"):
+        t.add_row(str(name), str(g["run_id"].nunique()), str(len(g)),
+                  ", ".join(sorted(map(str, g["suite"].dropna().unique()))),
+                  str(g["created"].min()), str(g["created"].max()))  # fmt: skip
+    out.print(t)
 
 
 # --------------------------------------------------------------------------- scaling
@@ -771,7 +861,8 @@ def recommend(
         list[float] | None, typer.Option(help="Latency budget(s) in ms, repeatable")
     ] = None,
     backend: Annotated[str | None, typer.Option(help="Restrict to one backend")] = None,
-    store: Annotated[Path | None, typer.Option(help="Results store")] = None,
+    store: Annotated[str | None, typer.Option(help="Results store URL or folder")] = None,
+    machine: Annotated[str | None, typer.Option(help="Only this machine (name or id)")] = None,
     study: Annotated[str | None, typer.Option(help="Also consider sweep trials")] = None,
     storage: Annotated[str, typer.Option(help="optuna storage URL")] = "sqlite:///sweep.db",
 ) -> None:
@@ -786,7 +877,8 @@ def recommend(
         from ecgbench.scaling.sweep import trials_frame
 
         trials = trials_frame(storage, study)
-    c = candidates(load_store(store), device, precision, backend, trials, zoo_fp32_scores())
+    c = candidates(load_store(store, machine=machine), device, precision, backend, trials,
+                   zoo_fp32_scores())  # fmt: skip
     t = Table(title=f"best model under a latency budget — {device} {precision}")
     for col in ("budget ms", "model", "backend", "median ms", "latency", "score", "Δ vs FP32",
                 "AUROC"):  # fmt: skip

@@ -168,8 +168,9 @@ def test_run_plan_writes_a_document_that_follows_the_schema(tiny: TinySession, l
     d, doc, logs = latency_run
     assert not [m for m in logs if "FAILED" in m], logs
     raw = json.loads((d / "run.json").read_text())
-    assert set(raw) == {"schema", "run_id", "created", "complete", "command", "fingerprint",
-                        "reference", "rows"}  # fmt: skip
+    assert set(raw) == {"schema", "run_id", "created", "complete", "command", "suite",
+                        "fingerprint", "reference", "rows"}  # fmt: skip
+    assert raw["suite"] == "adhoc"
     assert raw["schema"] == 1 and raw["complete"] is True and raw["run_id"] == doc.run_id
     assert raw["command"] == "pytest latency run"
     fp = raw["fingerprint"]
@@ -250,7 +251,7 @@ def test_run_plan_writes_a_document_that_follows_the_schema(tiny: TinySession, l
 def test_run_plan_adds_rows_to_the_store(latency_run) -> None:
     d, doc, _ = latency_run
     store = d / "store"
-    assert (store / "runs" / f"{doc.run_id}.json").is_file()
+    assert (store / "ecgbench.db").is_file()  # a folder means the SQLite store inside it
     df = load_store(store)
     assert len(df) == 5 and set(df["run_id"].astype(str)) == {doc.run_id}
     for col in ("model", "backend", "precision", "median_ms", "machine_id", "gemm_gflops"):

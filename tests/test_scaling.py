@@ -593,10 +593,32 @@ def test_trials_get_a_predicted_latency_from_the_runtime_model() -> None:
     assert recommend(c, 10.0)["model"] == "large"
 
 
+def write_store_rows(store: Path) -> None:
+    """``store_rows()`` as real runs in a results store: one run per creation date."""
+    from ecgbench.bench.results import ResultRow, RunDocument, append_to_store
+
+    for created, g in store_rows().groupby("created"):
+        rows = []
+        for r in g.to_dict("records"):
+            ms = r["median_ms"]
+            rows.append(ResultRow(
+                model=r["model"], backend=r["backend"], device=r["device"],
+                precision=r["precision"], scenario=r["scenario"], batch=int(r["batch"]),
+                input_shape=[int(r["batch"]), 12, 5000], artifact="-", compile_ms=1.0,
+                first_infer_ms=1.0, samples_ns=[int(ms * 1e6)], n=1, median_ms=ms, mean_ms=ms,
+                p90_ms=ms, p99_ms=r["p99_ms"], min_ms=ms, iqr_ms=0.0, throughput_fps=1e3 / ms,
+                flops=int(r["flops"]), executed="int8+f32",
+                challenge_score=None if pd.isna(r["challenge_score"]) else r["challenge_score"],
+                auroc=None if pd.isna(r["auroc"]) else r["auroc"],
+            ))  # fmt: skip
+        doc = RunDocument(fingerprint={"machine_id": "m1", "cpu_model": "test"}, rows=rows,
+                          run_id=f"run-{created}", created=str(created), complete=True)  # fmt: skip
+        append_to_store(doc, store)
+
+
 def test_recommend_command(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    store.mkdir()
-    store_rows().to_csv(store / "rows.csv", index=False)
+    write_store_rows(store)
     text = cli("recommend", "--store", store, "--backend", "openvino", "--budget-ms", "0.05",
                "--budget-ms", "1", "--budget-ms", "10")  # fmt: skip
     lines = [" ".join(ln.replace("│", " ").split()) for ln in text.splitlines()]

@@ -14,8 +14,7 @@ Run document (``--output FILE.json``)::
                "int8_layers", "total_layers", "challenge_score", "auroc", "accuracy_note", "complete",
                "slices": [[round, first sample index], ...], ...}]}
 
-The store is a folder: ``runs/<run_id>.json`` (the documents, raw samples included) and
-``rows.csv`` (every row of every run without the raw samples, plus machine columns).
+Runs also land in the results store, a SQL database behind one URL (``bench/store.py``).
 """
 
 from __future__ import annotations
@@ -29,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from ecgbench.errors import BadInputError
-from ecgbench.fileio import atomic_path, atomic_write_json
+from ecgbench.fileio import atomic_write_json
 
 SCHEMA = 1
-STORE_ENV = "ECGBENCH_RESULTS"
+STORE_ENV = "ECGBENCH_RESULTS"  # a database URL or a folder (its ecgbench.db)
 # ``precision`` is what was asked for, ``executed`` what ran (f32, bf16, int8+f32, ...): a row that
 # ran another arithmetic is another key, never compared as the same thing.
 ROW_KEY = (
@@ -40,8 +39,8 @@ ROW_KEY = (
 )  # fmt: skip
 
 
-def default_store() -> Path:
-    return Path(os.environ.get(STORE_ENV, "results"))
+def default_store() -> str:
+    return os.environ.get(STORE_ENV, "results")
 
 
 @dataclass
@@ -111,6 +110,7 @@ class RunDocument:
     )
     complete: bool = False
     command: str = ""
+    suite: str = ""  # the runner profile's name ("adhoc" for a command line)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +119,7 @@ class RunDocument:
             "created": self.created,
             "complete": self.complete,
             "command": self.command,
+            "suite": self.suite,
             "fingerprint": self.fingerprint,
             "reference": self.reference,
             "rows": [asdict(r) for r in self.rows],
@@ -140,6 +141,11 @@ def read_run(path: str | os.PathLike[str]) -> RunDocument:
         d = json.loads(p.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BadInputError(f"{p}: not valid JSON ({e})") from None
+    return read_run_dict(d, str(p), p.stem)
+
+
+def read_run_dict(d: Any, p: str, default_id: str = "") -> RunDocument:
+    """A parsed run document -> :class:`RunDocument`; ``p`` names it in error messages."""
     if not isinstance(d, dict) or d.get("schema") != SCHEMA or not isinstance(d.get("rows"), list):
         raise BadInputError(f"{p}: not an ecgbench results document (schema {SCHEMA})")
     rows = []
@@ -159,10 +165,11 @@ def read_run(path: str | os.PathLike[str]) -> RunDocument:
         fingerprint=d.get("fingerprint", {}),
         rows=rows,
         reference=d.get("reference", {}),
-        run_id=d.get("run_id", p.stem),
+        run_id=d.get("run_id", default_id),
         created=d.get("created", ""),
         complete=bool(d.get("complete", False)),
         command=d.get("command", ""),
+        suite=d.get("suite", ""),
     )
 
 
@@ -199,28 +206,29 @@ def tidy_rows(doc: RunDocument) -> list[dict[str, Any]]:
     return out
 
 
-def append_to_store(doc: RunDocument, store: str | os.PathLike[str] | None = None) -> Path:
-    """Add a run to the store (replacing an earlier version of the same run id)."""
-    import pandas as pd
+def append_to_store(
+    doc: RunDocument, store: str | os.PathLike[str] | None = None, machine_name: str | None = None
+) -> str:
+    """Add a run to the results store (one transaction; replaces an earlier version of the run)."""
+    from ecgbench.bench.store import ResultsStore
 
-    root = Path(store) if store else default_store()
-    doc.write(root / "runs" / f"{doc.run_id}.json")
-    csv = root / "rows.csv"
-    new = pd.DataFrame(tidy_rows(doc))
-    if csv.is_file():
-        old = pd.read_csv(csv)
-        old = old[old["run_id"].astype(str) != doc.run_id]
-        new = pd.concat([old, new], ignore_index=True)
-    with atomic_path(csv) as tmp:
-        new.to_csv(tmp, index=False)
-    return csv
+    st = ResultsStore(store)
+    try:
+        st.add_run(doc, machine_name)
+    finally:
+        st.close()
+    return st.url
 
 
-def load_store(store: str | os.PathLike[str] | None = None):  # -> pd.DataFrame
-    import pandas as pd
+def load_store(store: str | os.PathLike[str] | None = None, **filters: Any):  # -> pd.DataFrame
+    """Every stored row (without raw samples) with run and machine columns; see ResultsStore."""
+    from ecgbench.bench.store import ResultsStore
 
-    root = Path(store) if store else default_store()
-    csv = root / "rows.csv"
-    if not csv.is_file():
-        raise BadInputError(f"no results store at {root} (run `ecgbench run` first)")
-    return pd.read_csv(csv)
+    st = ResultsStore(store, create=False)
+    try:
+        df = st.frame(**filters)
+    finally:
+        st.close()
+    if df.empty:
+        raise BadInputError(f"no results in the store {st.url} (run `ecgbench run` first)")
+    return df

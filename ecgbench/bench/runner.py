@@ -45,7 +45,8 @@ FORMAT_OF = {"openvino": "openvino", "onnxruntime": "onnx"}
 class RunOptions:
     export: ExportOptions = field(default_factory=ExportOptions)
     output: Path | None = None
-    store: Path | None = None  # None: the default store (./results)
+    store: str | None = None  # a database URL or folder; None: $ECGBENCH_RESULTS or ./results
+    machine_name: str | None = None  # how the store names this machine (default: from the CPU)
     use_store: bool = True
     crosscheck: bool = False
     crosscheck_rounds: int = 32  # ABBA rounds of 1 s bursts per OpenVINO row
@@ -333,7 +334,11 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
     threads = plan.threads or default_threads()
     _check_devices(plan)
     fp = collect_fingerprint(threads)
-    doc = RunDocument(fingerprint=fp.to_dict(), command=opts.command or shlex.join(sys.argv))
+    doc = RunDocument(
+        fingerprint=fp.to_dict(), command=opts.command or shlex.join(sys.argv), suite=plan.name
+    )
+    if opts.machine_name:
+        doc.fingerprint["machine_name"] = opts.machine_name
     loaded = _load_all(plan, opts, zoo, threads, log)
     cpu = device_arithmetic("CPU")
     ceilings = build_ceilings(threads, ceiling_arithmetics(cpu.float_types(), cpu.executes("int8")))
@@ -423,7 +428,7 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
     if opts.output:
         doc.write(opts.output)
     if opts.use_store and doc.rows:
-        append_to_store(doc, opts.store)
+        append_to_store(doc, opts.store, opts.machine_name)
     if interrupted:
         raise KeyboardInterrupt
     return doc

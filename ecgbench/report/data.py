@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecgbench.bench.results import RunDocument, default_store, read_run, tidy_rows
+from ecgbench.bench.results import RunDocument, read_run, tidy_rows
 from ecgbench.errors import BadInputError
 from ecgbench.precision import matches_request
 
@@ -22,14 +22,19 @@ class ReportData:
 
 
 def _machine_label(fp: dict) -> str:
+    """The machine's name (``--machine-name``, or as the store knows it), else CPU + hash."""
+    if fp.get("machine_name"):
+        return str(fp["machine_name"])
     cpu = fp.get("cpu_model", "?")
     return f"{cpu} ({fp.get('threads', '?')} thr, {fp.get('machine_id', '?')[:6]})"
 
 
-def collect_documents(paths: list[str | os.PathLike[str]]) -> list[RunDocument]:
-    """Files and folders (a results store's ``runs/`` or any folder of run JSON files)."""
-    if not paths:
-        paths = [default_store()]
+def collect_documents(
+    paths: list[str | os.PathLike[str]],
+    store: str | None = None,
+    filters: dict | None = None,
+) -> list[RunDocument]:
+    """Run documents from files and folders of JSON, or (no paths) from the results store."""
     docs: list[RunDocument] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -39,6 +44,22 @@ def collect_documents(paths: list[str | os.PathLike[str]]) -> list[RunDocument]:
             docs += [read_run(f) for f in files]
         else:
             docs.append(read_run(p))
+    if not paths or store:
+        from ecgbench.bench.store import ResultsStore
+
+        st = ResultsStore(store, create=False)
+        try:
+            f = {k: v for k, v in (filters or {}).items() if v is not None}
+            docs += st.documents(limit=f.pop("limit", None), **f)
+            names = st.machine_names()
+        finally:
+            st.close()
+        for d in docs:  # the store's name for each machine
+            mid = d.fingerprint.get("machine_id")
+            if mid in names:
+                d.fingerprint["machine_name"] = names[mid]
+        if not docs:
+            raise BadInputError(f"no runs in the store {st.url} match")
     return docs
 
 

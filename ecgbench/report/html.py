@@ -136,10 +136,13 @@ def _profile_tables(profiles: list[dict]) -> str:
 
 
 def build_report(
-    results: list[str | os.PathLike[str]], out_dir: str | os.PathLike[str]
+    results: list[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    store: str | None = None,
+    filters: dict | None = None,
 ) -> ReportResult:
     t0 = time.perf_counter()
-    data: ReportData = build_frames(collect_documents(results))
+    data: ReportData = build_frames(collect_documents(results, store, filters))
     return render_report(data, out_dir, t0)
 
 

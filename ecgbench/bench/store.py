@@ -1,0 +1,438 @@
+"""The results store: one SQL database (SQLite by default, PostgreSQL for a fleet) behind one URL.
+
+Tables (schema version in ``meta``):
+
+- ``machines``: ``machine_id`` (fingerprint hash), ``name`` (``--machine-name`` or derived from the
+  fingerprint), ``cpu_model``, ``fingerprint`` (JSON), ``first_seen``;
+- ``runs``: ``run_id``, ``machine_id``, ``suite``, ``command``, ``created``, ``complete``, and the
+  whole run document as one JSON ``document`` beside the rows. The raw samples (tens of thousands
+  per row) are only ever read whole, by the gate and the box plots, so they stay in the document
+  rather than in a samples table of millions of tiny rows; ``store export`` writes it back exactly;
+- ``rows``: one per result row, every scalar field of :class:`ResultRow` as a column (what
+  ``report`` and ``recommend`` filter and join on), keyed to its run.
+
+A run is written in one transaction (its machine, its run, its rows): concurrent writers from
+many processes and machines never lose each other's rows, and a writer killed mid-write leaves
+nothing. A store written by a newer ecgbench (a higher schema version) is refused in one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+import typing
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from ecgbench.bench.results import ResultRow, RunDocument, default_store, read_run_dict
+from ecgbench.errors import BadInputError, EcgbenchError
+
+SCHEMA_VERSION = 1
+STORE_FILE = "ecgbench.db"
+_ROW_SKIP = {"samples_ns", "slices", "extra"}  # kept in the run document
+
+
+def store_url(store: str | os.PathLike[str] | None = None) -> str:
+    """A URL (``sqlite:///…``, ``postgresql://…``) as given; a folder -> its ``ecgbench.db``."""
+    s = str(store) if store is not None else str(default_store())
+    if "://" in s:
+        return s
+    p = Path(s)
+    if p.suffix not in (".db", ".sqlite", ".sqlite3"):
+        p = p / STORE_FILE
+    return f"sqlite:///{p}"
+
+
+def _row_columns() -> list[tuple[str, str]]:
+    """(name, kind) of every scalar ResultRow field; lists are stored as JSON text."""
+    hints = typing.get_type_hints(ResultRow)
+    out = []
+    for f in fields(ResultRow):
+        if f.name in _ROW_SKIP:
+            continue
+        t = str(hints[f.name])
+        kind = (
+            "json" if "list" in t or "dict" in t
+            else "bool" if "bool" in t
+            else "float" if "float" in t
+            else "int" if "int" in t
+            else "str"
+        )  # fmt: skip
+        out.append((f.name, kind))
+    return out
+
+
+ROW_COLUMNS = _row_columns()
+
+
+class ResultsStore:
+    """One store URL; every method opens short transactions, so many processes can share it."""
+
+    def __init__(self, url: str | os.PathLike[str] | None = None, create: bool = True) -> None:
+        import sqlalchemy as sa
+
+        self.url = store_url(url)
+        try:
+            u = sa.engine.make_url(self.url)
+        except Exception:  # sqlalchemy.exc.ArgumentError and friends
+            raise BadInputError(f"not a database URL or folder: {url}") from None
+        kw: dict[str, Any] = {"future": True}
+        if u.get_backend_name() == "postgresql" and u.get_driver_name() in ("", "psycopg"):
+            u = u.set(drivername="postgresql+" + _pg_driver())
+        if u.get_backend_name() == "sqlite":
+            if u.database and u.database != ":memory:":
+                if not create and not Path(u.database).is_file():
+                    raise BadInputError(f"no results store at {self.url}")
+                Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            # writers wait for each other instead of failing with "database is locked"
+            kw["connect_args"] = {"timeout": 120}
+        try:
+            self.engine = sa.create_engine(u, **kw)
+        except Exception as e:  # a missing driver, a bad dialect
+            raise BadInputError(f"cannot use store {self._shown()}: {_first_line(e)}") from None
+        if u.get_backend_name() == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._tables()
+        self._open(create)
+
+    def _shown(self) -> str:
+        import sqlalchemy as sa
+
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def _tables(self) -> None:
+        import sqlalchemy as sa
+
+        md = sa.MetaData()
+        types = {"str": sa.Text, "int": sa.BigInteger, "float": sa.Float, "bool": sa.Boolean,
+                 "json": sa.Text}  # fmt: skip
+        self.meta = sa.Table("meta", md, sa.Column("key", sa.String(64), primary_key=True),
+                             sa.Column("value", sa.Text))  # fmt: skip
+        self.machines = sa.Table(
+            "machines", md,
+            sa.Column("machine_id", sa.String(64), primary_key=True),
+            sa.Column("name", sa.Text, nullable=False),
+            sa.Column("cpu_model", sa.Text),
+            sa.Column("fingerprint", sa.Text),
+            sa.Column("first_seen", sa.Text),
+        )  # fmt: skip
+        self.runs = sa.Table(
+            "runs", md,
+            sa.Column("run_id", sa.String(64), primary_key=True),
+            sa.Column("machine_id", sa.String(64), sa.ForeignKey("machines.machine_id"),
+                      index=True),
+            sa.Column("suite", sa.Text),
+            sa.Column("command", sa.Text),
+            sa.Column("created", sa.Text, index=True),
+            sa.Column("complete", sa.Boolean),
+            sa.Column("document", sa.Text, nullable=False),
+        )  # fmt: skip
+        self.rows = sa.Table(
+            "rows", md,
+            sa.Column("row_id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.run_id"), index=True,
+                      nullable=False),
+            *[sa.Column(n, types[k]) for n, k in ROW_COLUMNS],
+        )  # fmt: skip
+        self._md = md
+
+    def _open(self, create: bool) -> None:
+        import sqlalchemy as sa
+
+        try:
+            with self.engine.begin() as c:
+                if create:
+                    self._md.create_all(c, checkfirst=True)
+                elif not sa.inspect(c).has_table("meta"):
+                    raise BadInputError(f"no results store at {self._shown()}")
+                v = c.execute(
+                    sa.select(self.meta.c.value).where(self.meta.c.key == "schema_version")
+                ).scalar()
+                if v is None:
+                    c.execute(self.meta.insert().values(key="schema_version",
+                                                        value=str(SCHEMA_VERSION)))  # fmt: skip
+                    v = SCHEMA_VERSION
+        except sa.exc.IntegrityError:  # another process initialised it at the same moment
+            return self._open(create)
+        except sa.exc.OperationalError as e:
+            raise EcgbenchError(f"cannot open store {self._shown()}: {_first_line(e)}") from None
+        if int(v) > SCHEMA_VERSION:
+            raise BadInputError(
+                f"store {self._shown()} has schema {v}, newer than this ecgbench's "
+                f"{SCHEMA_VERSION}: upgrade ecgbench"
+            )
+        self.schema_version = int(v)
+
+    # ------------------------------------------------------------------ writing
+    def add_run(self, doc: RunDocument, machine_name: str | None = None) -> None:
+        """The run, its machine and its rows in one transaction (replacing the same run id)."""
+        import sqlalchemy as sa
+
+        fp = doc.fingerprint
+        mid = str(fp.get("machine_id") or "unknown")
+        name = machine_name or fp.get("machine_name") or machine_label(fp)
+        rows = [_row_record(doc.run_id, r) for r in doc.rows]
+        for attempt in range(8):
+            try:
+                with self.engine.begin() as c:
+                    have = c.execute(
+                        sa.select(self.machines.c.name).where(self.machines.c.machine_id == mid)
+                    ).scalar()
+                    if have is None:
+                        c.execute(self.machines.insert().values(
+                            machine_id=mid, name=name, cpu_model=fp.get("cpu_model", ""),
+                            fingerprint=json.dumps(fp, default=str), first_seen=doc.created,
+                        ))  # fmt: skip
+                    elif machine_name and have != machine_name:
+                        c.execute(self.machines.update()
+                                  .where(self.machines.c.machine_id == mid)
+                                  .values(name=machine_name))  # fmt: skip
+                    c.execute(self.rows.delete().where(self.rows.c.run_id == doc.run_id))
+                    c.execute(self.runs.delete().where(self.runs.c.run_id == doc.run_id))
+                    c.execute(self.runs.insert().values(
+                        run_id=doc.run_id, machine_id=mid, suite=doc.suite, command=doc.command,
+                        created=doc.created, complete=doc.complete,
+                        document=json.dumps(doc.to_dict(), default=str),
+                    ))  # fmt: skip
+                    if rows:
+                        c.execute(self.rows.insert(), rows)
+                return
+            except sa.exc.IntegrityError:
+                # two writers created the same machine at once: the loser retries and finds it
+                time.sleep(0.05 * (attempt + 1))
+            except sa.exc.OperationalError as e:
+                raise EcgbenchError(f"store {self._shown()}: {_first_line(e)}") from None
+        raise EcgbenchError(f"store {self._shown()}: could not write run {doc.run_id}")
+
+    # ------------------------------------------------------------------ reading
+    def frame(self, **filters: Any):  # -> pd.DataFrame
+        """Every row (no raw samples) with its run and machine columns, filtered."""
+        import pandas as pd
+        import sqlalchemy as sa
+
+        r, ru, m = self.rows, self.runs, self.machines
+        q = (
+            sa.select(r, ru.c.created, ru.c.suite, ru.c.complete.label("run_complete"),
+                      ru.c.machine_id, m.c.name.label("machine_name"), m.c.cpu_model,
+                      m.c.fingerprint)
+            .join(ru, r.c.run_id == ru.c.run_id)
+            .join(m, ru.c.machine_id == m.c.machine_id)
+        )  # fmt: skip
+        q = self._where(q, **filters)
+        with self.engine.connect() as c:
+            df = pd.read_sql(q, c)
+        df = df.drop(columns=["row_id"])
+        for n, k in ROW_COLUMNS:
+            if k == "json" and n in df:
+                df[n] = df[n].map(lambda v: json.loads(v) if isinstance(v, str) else v)
+        if "input_shape" in df:
+            df["input_shape"] = df["input_shape"].map(
+                lambda v: "x".join(map(str, v)) if isinstance(v, list) else v
+            )
+        if "execution_devices" in df:
+            df["execution_devices"] = df["execution_devices"].map(
+                lambda v: ",".join(v) if isinstance(v, list) else v
+            )
+        fps = df.pop("fingerprint").map(lambda v: json.loads(v) if v else {})
+        df["int8_isa"] = fps.map(lambda f: f.get("int8_isa", ""))
+        df["hostname"] = fps.map(lambda f: f.get("hostname", ""))
+        df["gemm_gflops"] = fps.map(lambda f: f.get("gemm_gflops"))
+        return df
+
+    def documents(self, limit: int | None = None, **filters: Any) -> list[RunDocument]:
+        """The run documents (raw samples included), newest first."""
+        import sqlalchemy as sa
+
+        ru, m = self.runs, self.machines
+        q = sa.select(ru.c.document).join(m, ru.c.machine_id == m.c.machine_id)
+        q = self._where(q, rows=False, **filters).order_by(ru.c.created.desc(), ru.c.run_id)
+        if limit:
+            q = q.limit(limit)
+        with self.engine.connect() as c:
+            texts = list(c.execute(q).scalars())
+        return [read_run_dict(json.loads(t), "store") for t in texts]
+
+    def machine_names(self) -> dict[str, str]:
+        import sqlalchemy as sa
+
+        with self.engine.connect() as c:
+            q = sa.select(self.machines.c.machine_id, self.machines.c.name)
+            return {mid: name for mid, name in c.execute(q)}
+
+    def count(self) -> tuple[int, int]:
+        """(runs, rows)."""
+        import sqlalchemy as sa
+
+        with self.engine.connect() as c:
+            runs = c.execute(sa.select(sa.func.count()).select_from(self.runs)).scalar()
+            rows = c.execute(sa.select(sa.func.count()).select_from(self.rows)).scalar()
+        return int(runs or 0), int(rows or 0)
+
+    def _where(self, q, rows: bool = True, machine: str | None = None, suite: str | None = None,
+               since: str | None = None, model: str | None = None,
+               precision: str | None = None, complete_only: bool = False):  # fmt: skip
+        ru, m = self.runs, self.machines
+        if machine:
+            q = q.where((m.c.name == machine) | (m.c.machine_id == machine))
+        if suite:
+            q = q.where(ru.c.suite == suite)
+        if since:
+            q = q.where(ru.c.created >= since)
+        if complete_only:
+            q = q.where(ru.c.complete.is_(True))
+        if rows and model:
+            q = q.where(self.rows.c.model == model)
+        if rows and precision:
+            q = q.where(self.rows.c.precision == precision)
+        return q
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _pg_driver() -> str:
+    """psycopg (3) where installed, else psycopg2 (the ``postgres`` extra installs psycopg2)."""
+    import importlib.util
+
+    return "psycopg" if importlib.util.find_spec("psycopg") else "psycopg2"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _row_record(run_id: str, r: ResultRow) -> dict[str, Any]:
+    out: dict[str, Any] = {"run_id": run_id}
+    for n, k in ROW_COLUMNS:
+        v = getattr(r, n)
+        out[n] = json.dumps(v) if k == "json" else v
+    return out
+
+
+def _first_line(e: Exception) -> str:
+    text = str(getattr(e, "orig", None) or e).strip()
+    return (text.splitlines() or [type(e).__name__])[0][:300]
+
+
+def machine_label(fp: dict[str, Any]) -> str:
+    """A stable default name for a machine: CPU, threads and the fingerprint hash."""
+    return f"{fp.get('cpu_model', '?')} · {fp.get('threads', '?')} thr · {str(fp.get('machine_id', '?'))[:6]}"
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def merge_runs(docs: list[RunDocument]) -> RunDocument:
+    """Several runs of one suite as one baseline: samples concatenated per key, rounds renumbered
+    so that each run's rows stay paired with that run's reference slices."""
+    import copy
+
+    if len(docs) == 1:
+        return docs[0]
+    out = copy.deepcopy(docs[0])
+    offset = _max_round(docs[0]) + 1
+    by_key = {r.key(): r for r in out.rows}
+    for d in docs[1:]:
+        for r in d.rows:
+            tgt = by_key.get(r.key())
+            if tgt is None:
+                continue
+            _append_slices(tgt.__dict__, r.samples_ns, r.slices, offset)
+            tgt.n = len(tgt.samples_ns)
+        for ref_out, ref_in in _references(out.reference, d.reference):
+            _append_slices(ref_out, ref_in.get("samples_ns") or [], ref_in.get("slices") or [],
+                           offset)  # fmt: skip
+        offset += _max_round(d) + 1
+    out.command = f"merged baseline of {len(docs)} runs: " + ", ".join(d.run_id for d in docs)
+    return out
+
+
+def _references(a: dict, b: dict):
+    if a.get("samples_ns") is not None and b.get("samples_ns") is not None:
+        yield a, b
+    if "model" in a and "model" in b:
+        yield a["model"], b["model"]
+
+
+def _append_slices(target: dict, samples: list[int], slices: list[list[int]], offset: int) -> None:
+    base = len(target["samples_ns"])
+    target["samples_ns"] = list(target["samples_ns"]) + list(samples)
+    target["slices"] = list(target["slices"]) + [[rnd + offset, st + base] for rnd, st in slices]
+
+
+def _max_round(d: RunDocument) -> int:
+    rounds = [rnd for r in d.rows for rnd, _ in r.slices]
+    rounds += [rnd for rnd, _ in d.reference.get("slices") or []]
+    rounds += [rnd for rnd, _ in (d.reference.get("model") or {}).get("slices") or []]
+    return max(rounds, default=0)
+
+
+def baseline_from_store(
+    url: str, machine: str, suite: str | None = None, window: int = 1
+) -> RunDocument:
+    """The latest complete run (or the last ``window`` merged) of ``machine`` and ``suite``."""
+    st = ResultsStore(url, create=False)
+    try:
+        docs = st.documents(limit=window, machine=machine, suite=suite, complete_only=True)
+    finally:
+        st.close()
+    if not docs:
+        raise NoBaselineError(
+            f"no baseline for this machine in {st.url} (machine {machine}"
+            + (f", suite {suite}" if suite else "")
+            + ")"
+        )
+    return merge_runs(docs)
+
+
+class NoBaselineError(EcgbenchError):
+    exit_code = 3
+
+
+def _document_files(sources: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in map(Path, sources):
+        if p.is_dir():
+            found = sorted((p / "runs").glob("*.json")) or sorted(p.glob("*.json"))
+            if not found:
+                raise BadInputError(f"no run documents (*.json) in {p}")
+            files += found
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise BadInputError(f"not found: {p}")
+    return files
+
+
+def import_documents(
+    sources: list[Path], store: str | None = None, machine_name: str | None = None
+) -> tuple[int, str]:
+    """Every run document in ``sources`` into the store, one transaction each."""
+    from ecgbench.bench.results import read_run
+
+    docs = [read_run(f) for f in _document_files(sources)]  # all checked before any write
+    st = ResultsStore(store)
+    try:
+        for d in docs:
+            st.add_run(d, machine_name)
+    finally:
+        st.close()
+    return len(docs), st.url
+
+
+def export_documents(store: str | None, out_dir: Path) -> int:
+    st = ResultsStore(store, create=False)
+    try:
+        docs = st.documents()
+    finally:
+        st.close()
+    for d in docs:
+        d.write(Path(out_dir) / f"{d.run_id}.json")
+    return len(docs)
