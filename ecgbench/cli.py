@@ -548,15 +548,14 @@ def profile(
     t = Table(title=f"{p.label}: ran {p.executed}; {p.total_ms:.3f} ms of layer time per inference")
     for c in ("layer", "type", "kernel (exec_type)", "arithmetic", "ms", "share"):
         t.add_column(c, justify="right" if c in ("ms", "share") else "left")
+    total = p.total_ms or float("nan")  # a plugin that keeps no times reports zeros
     for layer in p.top(top):
         t.add_row(escape(layer.name[:60]), layer.layer_type, layer.exec_type, layer.arithmetic,
-                  f"{layer.ms:.4f}", f"{layer.ms / p.total_ms:.1%}")  # fmt: skip
+                  f"{layer.ms:.4f}", f"{layer.ms / total:.1%}")  # fmt: skip
     out.print(t)
     out.print(
         "time per arithmetic: "
-        + " · ".join(
-            f"{a} {ms:.3f} ms ({ms / p.total_ms:.0%})" for a, ms in p.by_arithmetic.items()
-        ),
+        + " · ".join(f"{a} {ms:.3f} ms ({ms / total:.0%})" for a, ms in p.by_arithmetic.items()),
         highlight=False,
     )
     out.print(

@@ -54,12 +54,21 @@ def device_arithmetic(device: str = "CPU"):
 
     core = ov.Core()
     kind = device_kind(device)
-    name = next((d for d in core.available_devices if d.split(".")[0] == kind), kind)
+    wanted = device.upper().split(":")[-1].split(",")[0] if ":" in device else device.upper()
+    have = list(core.available_devices)
+    name = wanted if wanted in have else next((d for d in have if d.split(".")[0] == kind), kind)
     try:
         caps = [str(c) for c in core.get_property(name, "OPTIMIZATION_CAPABILITIES")]
     except RuntimeError:
         caps = []
     return Arithmetic(device=name, capabilities=frozenset(caps), isa=tuple(cpu_info()[1]))
+
+
+def cpu_description() -> str:
+    """``AMD EPYC (FP32: AVX-512 · BF16: AVX512-BF16 · INT8: AVX512-VNNI)``: which CPU measured."""
+    from ecgbench.bench.fingerprint import cpu_info
+
+    return f"{cpu_info()[0]} ({device_arithmetic('CPU').describe()})"
 
 
 def onnxruntime_providers() -> list[str]:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ecgbench.bench.results import ROW_KEY, RunDocument
+from ecgbench.errors import BadInputError
 
 REGRESSION, IMPROVEMENT, UNCHANGED, NOT_COMPARABLE = (
     "regression",
@@ -192,6 +193,17 @@ def compare_runs(
     from scipy.stats import mannwhitneyu
 
     s = settings or GateSettings()
+    if s.normalise:
+        lb, lc = (
+            _reference(base, s.reference).get("label"),
+            _reference(cur, s.reference).get("label"),
+        )
+        if lb and lc and lb != lc:
+            raise BadInputError(
+                f"the baseline's reference workload ({lb}) is not this run's ({lc}): the ratios "
+                "would move with the reference, not the change; re-record the baseline "
+                "(ecgbench baseline update) or compare with --no-normalise"
+            )
     rng = np.random.default_rng(s.seed)
     q = s.quantile
     drift = reference_drift(base, cur, s.reference, q) if s.normalise else None

@@ -181,7 +181,8 @@ def test_run_plan_writes_a_document_that_follows_the_schema(tiny: TinySession, l
     assert {"openvino", "onnxruntime", "torch"} <= set(fp["versions"])
     assert "CPU" in fp["openvino_devices"]
     ref = raw["reference"]
-    assert ref["label"] == "reference:gemm-fp32" and len(ref["samples_ns"]) >= 5
+    assert ref["label"] == "reference:gemm-f32-openvino" and len(ref["samples_ns"]) >= 5
+    assert ref["model"]["label"] == "reference:convnext-f32"
     assert ref["median_ms"] == pytest.approx(np.median(ref["samples_ns"]) / 1e6)
     assert fp["gemm_gflops"] == pytest.approx(2 * ref["n"] ** 3 / (ref["median_ms"] * 1e6))
     # a ceiling per arithmetic the CPU executes, each a GEMM that ran in that arithmetic

@@ -311,3 +311,19 @@ def test_gate_power_calibrates_each_variants_input_to_a_20_percent_slowdown(tmp_
     (key, n), *rest = calibrated_lengths(tmp_path).items()
     assert not rest and key == "a/openvino/fp32"
     assert n == pytest.approx(BASE_SAMPLES * 1.625, rel=0.08)  # 1 + 0.2 * 0.25 / 0.08
+
+
+def test_references_of_another_kind_are_refused_not_normalised_by() -> None:
+    """A baseline whose reference ran another arithmetic (before hints were explicit, the ConvNeXt
+    reference ran bf16 on some CPUs) would move every ratio: refused in one line."""
+    import copy
+
+    from ecgbench.regress import GateSettings, compare_runs
+
+    cur = read_run(Path(__file__).resolve().parents[1] / "runners" / "ci-baseline.json")
+    old = copy.deepcopy(cur)
+    old.reference["model"]["label"] = "reference:convnext-fp32"
+    with pytest.raises(BadInputError, match=r"reference workload .* is not this run.s"):
+        compare_runs(old, cur)
+    cmp = compare_runs(old, cur, GateSettings(normalise=False))
+    assert not cmp.regressions

@@ -131,14 +131,24 @@ class OpenVINOBackend(Backend):
         return info
 
     def _executed_precision(self, spec: LoadSpec) -> str | None:
-        """The compiled model's inference precision; for a virtual device, its CPU's."""
+        """The compiled model's inference precision; for a virtual device, from its runtime graph.
+
+        AUTO / HETERO / MULTI do not answer ``INFERENCE_PRECISION_HINT``; the layers of the
+        runtime graph say what ran (a CPU without FP16 given f16 runs bf16, for one).
+        """
         try:
             return precision_name(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
         except RuntimeError:
             pass
-        # AUTO / MULTI do not answer for their hardware device; with one candidate, that device's
-        # plugin compiled with the same hint (the property is passed through).
-        return spec.inference_precision
+        try:
+            counts = runtime_precisions(self.compiled)
+        except (RuntimeError, AttributeError):
+            return None  # not reported: the row says so
+        if counts.get("bf16"):
+            return "bf16"
+        if counts.get("f16"):
+            return "f16"
+        return "f32" if counts.get("f32") else None
 
     def set_input(self, x: np.ndarray) -> None:
         import openvino as ov

@@ -44,8 +44,10 @@ def ab_documents(
     for path in (old, new):
         name = _backend_for(path)
         b = get_backend(name)
+        # f32 on every CPU (OpenVINO's default is bf16 on some): A and B run the same arithmetic
+        hint = "f32" if name in ("openvino", "torch") else None
         info = b.load(LoadSpec(artifact=path, checkpoint=path, device=device, samples=samples,
-                               threads=threads))  # fmt: skip
+                               threads=threads, inference_precision=hint))  # fmt: skip
         b.set_input(x)
         sides.append((path, name, b, info, TimedVariant(label=str(path), run=b.run)))
     gemm = GemmCeiling("f32", threads)
@@ -64,6 +66,7 @@ def ab_documents(
             median_ms=st.median_ms, mean_ms=st.mean_ms, p90_ms=st.p90_ms, p99_ms=st.p99_ms,
             min_ms=st.min_ms, iqr_ms=st.iqr_ms, throughput_fps=st.throughput_fps, threads=threads,
             execution_devices=info.execution_devices, inference_precision=info.inference_precision,
+            executed=info.inference_precision,
             int8_layers=info.int8_layers, total_layers=info.total_layers,
         )  # fmt: skip
         b.close()

@@ -69,7 +69,8 @@ class GemmCeiling:
 
     @property
     def label(self) -> str:
-        return f"reference:gemm-{'fp32' if self.arithmetic == 'f32' else self.arithmetic}"
+        # OpenVINO's MatMul; runs before this measured torch's sgemm as "reference:gemm-fp32"
+        return f"reference:gemm-{self.arithmetic}-openvino"
 
     @property
     def flops(self) -> int:

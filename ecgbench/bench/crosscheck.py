@@ -31,7 +31,7 @@ def _physical_cores() -> int:
 
 def run_benchmark_app(
     xml: str, device: str, shape: list[int], threads: int, seconds: float = 10.0,
-    input_npy: str | None = None,
+    input_npy: str | None = None, infer_precision: str | None = None,
 ) -> float | None:  # fmt: skip
     """benchmark_app's median latency (ms) in the same latency scenario as ``ecgbench run``.
 
@@ -47,6 +47,8 @@ def run_benchmark_app(
     ]  # fmt: skip
     if input_npy:
         cmd += ["-i", input_npy]
+    if infer_precision:  # the arithmetic the row executed (the plugin's default may differ)
+        cmd += ["-infer_precision", infer_precision]
     # benchmark_app refuses -nthreads together with a hint. The LATENCY hint already uses every
     # physical core (ecgbench's default); other thread counts are the same config spelled out.
     if device.upper() == "CPU" and threads != _physical_cores():
@@ -76,14 +78,16 @@ class _OurLoop:
     (as in ``ecgbench run``, where a variant is compiled once and timed in many slices)."""
 
     def __init__(
-        self, xml: str, device: str, shape: list[int], threads: int, x: np.ndarray
-    ) -> None:
+        self, xml: str, device: str, shape: list[int], threads: int, x: np.ndarray,
+        hint: str | None = None,
+    ) -> None:  # fmt: skip
         from ecgbench.backends.base import LoadSpec
         from ecgbench.backends.openvino_backend import OpenVINOBackend
 
         self.backend = OpenVINOBackend()
         self.backend.load(LoadSpec(artifact=Path(xml), device=device, batch=shape[0],
-                                   channels=shape[1], samples=shape[2], threads=threads))  # fmt: skip
+                                   channels=shape[1], samples=shape[2], threads=threads,
+                                   inference_precision=hint))  # fmt: skip
         self.backend.set_input(x)
 
     def burst(self, seconds: float, warmup_s: float = 0.2) -> tuple[float, float]:
@@ -99,11 +103,12 @@ class _OurLoop:
 
 
 def _burst_server(
-    conn, xml: str, device: str, shape: list[int], threads: int, input_npy: str | None
-) -> None:
+    conn, xml: str, device: str, shape: list[int], threads: int, input_npy: str | None,
+    hint: str | None = None,
+) -> None:  # fmt: skip
     try:
         x = np.load(input_npy) if input_npy else crosscheck_input(shape)
-        loop = _OurLoop(xml, device, shape, threads, x)
+        loop = _OurLoop(xml, device, shape, threads, x, hint)
     except Exception as e:  # reported by the parent as one line
         conn.send(("error", f"{type(e).__name__}: {e}"))
         return
@@ -123,14 +128,15 @@ class _FreshProcessLoop:
     """
 
     def __init__(
-        self, xml: str, device: str, shape: list[int], threads: int, input_npy: str | None = None
-    ) -> None:
+        self, xml: str, device: str, shape: list[int], threads: int, input_npy: str | None = None,
+        hint: str | None = None,
+    ) -> None:  # fmt: skip
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_burst_server, daemon=True,
-                                 args=(child, xml, device, shape, threads, input_npy))  # fmt: skip
+                                 args=(child, xml, device, shape, threads, input_npy, hint))  # fmt: skip
         self._proc.start()
         self._expect("ready")
 
@@ -189,7 +195,8 @@ def crosscheck_rows(
                 continue
             npy = str(Path(tmp) / "input.npy")
             np.save(npy, crosscheck_input(r.input_shape))
-            loop = _FreshProcessLoop(r.artifact, r.device, r.input_shape, threads, npy)
+            hint = r.inference_precision  # both tools run the arithmetic the row executed
+            loop = _FreshProcessLoop(r.artifact, r.device, r.input_shape, threads, npy, hint)
             ours: list[tuple[float, float]] = []
             theirs: list[float | None] = []
             try:
@@ -197,7 +204,8 @@ def crosscheck_rows(
                     if i % 2 == 0:
                         ours.append(loop.burst(seconds))
                     theirs.append(run_benchmark_app(r.artifact, r.device, r.input_shape, threads,
-                                                    seconds, input_npy=npy))  # fmt: skip
+                                                    seconds, input_npy=npy,
+                                                    infer_precision=hint))  # fmt: skip
                     if i % 2 == 1:
                         ours.append(loop.burst(seconds))
             finally:

@@ -4,7 +4,8 @@ Run document (``--output FILE.json``)::
 
     {"schema": 1, "run_id": str, "created": ISO-8601, "complete": bool,
      "fingerprint": {cpu_model, isa, int8_isa, threads, versions, machine_id, gemm_gflops, ...},
-     "reference": {"label": "reference:gemm-fp32", "median_ms", "gflops", "samples_ns": [...]},
+     "reference": {"label": "reference:gemm-f32-openvino", "median_ms", "gflops", "samples_ns",
+                   "ceilings": {arithmetic: {...}}, "model": {"label": "reference:convnext-f32", ...}},
      "rows": [{"model", "backend", "device", "precision", "scenario", "batch", "input_shape",
                "artifact", "compile_ms", "first_infer_ms", "samples_ns": [...], "n", "median_ms",
                "mean_ms", "p90_ms", "p99_ms", "min_ms", "iqr_ms", "throughput_fps",

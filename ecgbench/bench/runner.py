@@ -20,7 +20,12 @@ from ecgbench.bench.results import ResultRow, RunDocument, append_to_store
 from ecgbench.bench.suite import RunPlan, variant_name
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
 from ecgbench.data.synthetic import synthetic_input
-from ecgbench.devices import check_openvino_device, device_arithmetic
+from ecgbench.devices import (
+    check_openvino_device,
+    cpu_description,
+    device_arithmetic,
+    device_kind,
+)
 from ecgbench.errors import BadInputError
 from ecgbench.export.pipeline import ExportedVariant, ExportOptions, ModelExporter
 from ecgbench.export.verify import Verification
@@ -143,11 +148,24 @@ def plan_jobs(plan: RunPlan, names: list[str], log) -> list[Job]:
     return jobs
 
 
+def _verification_hint(
+    backend: str, precision: str, device: str, ex: Execution, plan: RunPlan
+) -> str | None:
+    """Verification runs on the CPU: a GPU/NPU row's hint (f16) is re-planned for the CPU."""
+    if device_kind(device) == "CPU" or backend != "openvino":
+        return ex.hint
+    try:
+        return plan_execution(backend, precision, device_arithmetic("CPU"), plan.int8_rest).hint
+    except PrecisionUnsupportedError:
+        return None  # the CPU's own default for that artifact
+
+
 def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> list[_Loaded]:
     names = zoo.names() if "all" in plan.models else list(plan.models)
     if not names:
         raise BadInputError("no models to run: the zoo is empty and no checkpoint was given")
     jobs = plan_jobs(plan, names, log)
+    here = cpu_description()
     if not jobs:
         raise BadInputError("nothing to run: no requested precision executes on this device")
     loaded: list[_Loaded] = []
@@ -172,7 +190,9 @@ def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> l
                 )
             variant = exporters[name].variant(FORMAT_OF[bname], ex.artifact)
             if opts.verify:
-                verification = exporters[name].verify(variant, ex.hint, precision)
+                verification = exporters[name].verify(
+                    variant, _verification_hint(bname, precision, device, ex, plan), precision
+                )
                 if not verification.passed:
                     log(
                         f"[red bold]VERIFICATION FAILED[/] {name} {bname} {precision}: "
@@ -205,6 +225,9 @@ def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> l
         flops, params = complexity[(name, samples)]
         entry = zoo.entries.get(name)
         acc = entry.scores_for(bname, precision, check.executed) if entry else {}
+        if acc.get("measured_on") and acc["measured_on"] != here:
+            # INT8 (and any) scores can differ by CPU: shown, and said where they come from
+            acc = {**acc, "note": f"score measured on {acc['measured_on']}"}
         label = f"{name} {bname} {device} {precision} b{batch}"
         loaded.append(
             _Loaded(
@@ -295,7 +318,11 @@ def _row(
         total_layers=item.info.total_layers,
         challenge_score=item.accuracy.get("challenge_score"),
         auroc=item.accuracy.get("auroc"),
-        accuracy_note=None if scored else f"not measured for {executed or item.precision}",
+        accuracy_note=(
+            item.accuracy.get("note")
+            if scored
+            else f"not measured for {executed or item.precision}"
+        ),
         verification=v.summary() if v else None,
         complete=complete,
         extra={
@@ -418,9 +445,16 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
     finally:
         for it in loaded:
             it.backend.close()
-    if opts.profile and not interrupted:
-        _profile_rows(loaded, threads, log)
     build_doc(not interrupted)
+    if opts.profile and not interrupted:
+        if opts.output:  # the timed rows are safe before profiling recompiles every variant
+            doc.write(opts.output)
+        try:
+            with _signals_as_interrupt():
+                _profile_rows(loaded, threads, log)
+        except KeyboardInterrupt:
+            interrupted = True  # the rows are complete; profiles stop where they stopped
+        build_doc(True)
     if plan.scenario == "latency" and opts.crosscheck and not interrupted:
         from ecgbench.bench.crosscheck import crosscheck_rows
 
@@ -437,14 +471,19 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
 def _profile_rows(loaded: list[_Loaded], threads: int, log) -> None:
     """Per-layer counters of every OpenVINO row, each from its own compilation after timing."""
     from ecgbench.bench.profile import profile_openvino
+    from ecgbench.errors import EcgbenchError
 
     for it in loaded:
         if it.backend_name != "openvino":
             continue
-        p = profile_openvino(
-            it.artifact, it.x, it.check.planned.hint, it.device, threads,
-            label=f"{it.model} {it.precision}", precision=it.precision,
-        )  # fmt: skip
+        try:
+            p = profile_openvino(
+                it.artifact, it.x, it.check.planned.hint, it.device, threads,
+                label=f"{it.model} {it.precision} b{it.batch} {it.device}", precision=it.precision,
+            )  # fmt: skip
+        except (EcgbenchError, RuntimeError) as e:  # a device that keeps no counters, say
+            log(f"[yellow]profile[/] {it.model} openvino {it.precision} {it.device}: {e}")
+            continue
         it.profile = p.to_dict()
         split = ", ".join(f"{a} {ms:.2f}" for a, ms in p.by_arithmetic.items())
         log(f"profile {it.model} openvino {it.precision} ({p.executed}): ms per arithmetic {split}")

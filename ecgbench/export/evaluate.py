@@ -12,7 +12,7 @@ import numpy as np
 from ecgbench.backends.base import LoadSpec, get_backend
 from ecgbench.data.classes import load_weights
 from ecgbench.data.dataset import load_dataset
-from ecgbench.devices import device_arithmetic
+from ecgbench.devices import cpu_description, device_arithmetic
 from ecgbench.errors import BadInputError
 from ecgbench.export.pipeline import ExportOptions, ModelExporter
 from ecgbench.metrics.challenge import ChallengeScores, score_arrays
@@ -122,15 +122,8 @@ def evaluate_variant(
         skipped=[str(p) for p in data.problems],
         artifact=str(artifact),
         executed=executed_label(precision, info.inference_precision),
-        measured_on=_measured_on(),
+        measured_on=cpu_description(),
     )
-
-
-def _measured_on() -> str:
-    from ecgbench.bench.fingerprint import cpu_info
-
-    arith = device_arithmetic("CPU")
-    return f"{cpu_info()[0]} ({arith.describe()})"
 
 
 def store_variant_scores(zoo: Zoo, vs: VariantScores, command: str) -> None:

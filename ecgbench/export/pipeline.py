@@ -350,11 +350,14 @@ class ModelExporter:
             except BadInputError:
                 ids = []
         digest = sha256_file(v.path)
+        from ecgbench.bench.fingerprint import library_versions
+        from ecgbench.devices import cpu_description
         from ecgbench.export.verify import TOLERANCES
 
-        # the tolerances are part of the key: a cached verdict under other tolerances is stale
+        # what ran depends on the CPU and the runtime, the verdict on the tolerances: all key it
+        where = [cpu_description(), library_versions().get("openvino")]
         key = json.dumps(
-            [digest, self.ckpt_sha, v.precision, hint, ids, TOLERANCES], sort_keys=True
+            [digest, self.ckpt_sha, v.precision, hint, ids, TOLERANCES, where], sort_keys=True
         )
         return (
             self.cache.root

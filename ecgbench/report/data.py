@@ -70,7 +70,8 @@ def build_frames(docs: list[RunDocument]) -> ReportData:
         for r in d.rows:
             if r.extra.get("profile"):
                 profiles.append({**r.extra["profile"], "machine": label, "model": r.model,
-                                 "precision": r.precision, "device": r.device})  # fmt: skip
+                                 "precision": r.precision, "device": r.device,
+                                 "run_id": d.run_id})  # fmt: skip
         for r in tidy_rows(d):
             r["machine"] = label
             rows.append(r)

@@ -63,9 +63,13 @@ def runtime_vs_flops(df: pd.DataFrame) -> plt.Figure:
         _log_axis(ax, "y")
         ax.tick_params(axis="x", labelbottom=True, labelsize=8)
         part = lat[lat["partition"] == ax.get_title().split(" = ")[-1]]
-        col = "ceiling_gflops" if "ceiling_gflops" in part else "gemm_gflops"
         for _m, gg in part.groupby("machine"):
-            ceiling = gg[col].dropna()
+            # runs written before ceilings per arithmetic: their FP32 GEMM
+            ceiling = (
+                gg["ceiling_gflops"].fillna(gg["gemm_gflops"])
+                if "ceiling_gflops" in gg
+                else gg["gemm_gflops"]
+            ).dropna()
             if len(ceiling):
                 ax.plot(xs, xs / ceiling.median() * 1e3, ls="--", lw=1, color="grey")
         for _, r in lat[lat["partition"] == ax.get_title().split(" = ")[-1]].iterrows():
@@ -146,12 +150,17 @@ def profile_bars(profiles: list[dict]) -> plt.Figure:
     """Per profiled variant, its layer time per inference split by executed arithmetic."""
     frame = pd.DataFrame(
         [
-            {"variant": f"{p['label']} ({p.get('executed')})", "arithmetic": a, "ms": ms}
+            {
+                "variant": f"{p['label']} ({p.get('executed')}) · {p['machine']} · {p['run_id'][:6]}",
+                "arithmetic": a,
+                "ms": ms,
+            }
             for p in profiles
             for a, ms in p.get("by_arithmetic_ms", {}).items()
         ]
     )
-    wide = frame.pivot_table(index="variant", columns="arithmetic", values="ms", aggfunc="sum")
+    # one profile per variant label (machine and run in it): nothing is summed across them
+    wide = frame.pivot_table(index="variant", columns="arithmetic", values="ms", aggfunc="first")
     wide = wide.fillna(0.0)
     fig, ax = plt.subplots(figsize=(9, 0.5 * len(wide) + 1.5))
     wide.plot.barh(stacked=True, ax=ax, colormap="tab10", edgecolor="black", linewidth=0.3)

@@ -107,7 +107,7 @@ def _precision_section(df: pd.DataFrame) -> str:
 
     off = df[
         [
-            not matches_request(str(p), None if pd.isna(ex) else str(ex))
+            not pd.isna(ex) and not matches_request(str(p), str(ex))  # unknown is not a mismatch
             for p, ex in zip(df["precision"], df["executed"], strict=True)
         ]
     ]
@@ -128,7 +128,8 @@ def _profile_tables(profiles: list[dict]) -> str:
         if top.empty:
             continue
         parts.append(
-            f"<p class='note'>{html.escape(p['machine'])} · {html.escape(p['label'])} (ran "
+            f"<p class='note'>{html.escape(p['machine'])} · run {html.escape(p['run_id'])} · "
+            f"{html.escape(p['label'])} (ran "
             f"{html.escape(str(p.get('executed')))}; {p['total_ms']:.3f} ms of layer time per "
             "inference)</p>" + _table(top, ["name", "layer_type", "exec_type", "arithmetic", "ms"])
         )

@@ -63,12 +63,15 @@ def candidates(
         )
     # The latest run per variant.
     # (whole rows: GroupBy.last() would fill a missing value from an older run)
-    # (int8+f32 and int8+bf16 are different variants of one precision: both stay)
-    keys = ["model", "backend"] + (["executed"] if "executed" in lat else [])
+    # (int8+f32 and int8+bf16 are different variants of one precision: both stay; rows stored
+    # before ``executed`` existed get it from what they recorded)
+    lat = lat.copy()
+    lat["executed"] = _executed_column(lat)
+    keys = ["model", "backend", "executed"]
     lat = lat.sort_values("created", kind="stable").groupby(keys, dropna=False).tail(1)
     lat = lat.sort_values(["model", "backend"]).reset_index(drop=True)
-    out = lat[["model", "backend", "device", "precision", "median_ms", "p99_ms", "flops",
-               "challenge_score", "auroc"]].copy()  # fmt: skip
+    out = lat[["model", "backend", "device", "precision", "executed", "median_ms", "p99_ms",
+               "flops", "challenge_score", "auroc"]].copy()  # fmt: skip
     out["latency"] = "measured"
     out["source"] = "zoo"
     ref = _fp32_scores(rows, device)
@@ -91,6 +94,22 @@ def candidates(
             }))  # fmt: skip
         out = pd.concat(parts, ignore_index=True)
     return out
+
+
+def _executed_column(rows: pd.DataFrame) -> pd.Series:
+    from ecgbench.precision import executed_label
+
+    none = pd.Series(None, index=rows.index, dtype=object)
+    have = rows["executed"] if "executed" in rows else none
+    ip = rows["inference_precision"] if "inference_precision" in rows else none
+    out = []
+    for ex, prec, backend, p in zip(have, rows["precision"], rows["backend"], ip, strict=True):
+        if isinstance(ex, str) and ex:
+            out.append(ex)
+            continue
+        p = p if isinstance(p, str) and p else ("f32" if backend != "openvino" else None)
+        out.append(executed_label(str(prec), p) or "?")
+    return pd.Series(out, index=rows.index)
 
 
 def recommend(cands: pd.DataFrame, budget_ms: float) -> pd.Series | None:
