@@ -583,11 +583,14 @@ def report(
         str | None, typer.Option(help="Store: runs created on/after (ISO date)")
     ] = None,
     last: Annotated[int | None, typer.Option(help="Store: the newest N runs")] = None,
+    model: Annotated[str | None, typer.Option(help="Only this model")] = None,
+    precision: Annotated[str | None, typer.Option(help="Only this precision")] = None,
 ) -> None:
     """Runtime box plots beside accuracy, runtime vs FLOPs, Pareto front: HTML + PNG + SVG."""
     from ecgbench.report.html import build_report
 
-    filters = {"machine": machine, "suite": suite, "since": since, "limit": last}
+    filters = {"machine": machine, "suite": suite, "since": since, "limit": last,
+               "model": model, "precision": precision}  # fmt: skip
     r = build_report(list(results or []), out_dir, store=store, filters=filters)
     out.print(
         f"report: {r.index} ({r.rows} rows, {len(r.figures)} figure files, {r.seconds:.1f} s)"

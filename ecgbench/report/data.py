@@ -34,7 +34,10 @@ def collect_documents(
     store: str | None = None,
     filters: dict | None = None,
 ) -> list[RunDocument]:
-    """Run documents from files and folders of JSON, or (no paths) from the results store."""
+    """Run documents from files and folders of JSON, or (no paths) from the results store;
+    ``filters``: machine, suite, since, limit (newest N runs), model, precision."""
+    filters = dict(filters or {})
+    keep_model, keep_precision = filters.pop("model", None), filters.pop("precision", None)
     docs: list[RunDocument] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -49,7 +52,7 @@ def collect_documents(
 
         st = ResultsStore(store, create=False)
         try:
-            f = {k: v for k, v in (filters or {}).items() if v is not None}
+            f = {k: v for k, v in filters.items() if v is not None}
             docs += st.documents(limit=f.pop("limit", None), **f)
             names = st.machine_names()
         finally:
@@ -60,7 +63,10 @@ def collect_documents(
                 d.fingerprint["machine_name"] = names[mid]
         if not docs:
             raise BadInputError(f"no runs in the store {st.url} match")
-    return docs
+    for d in docs:
+        d.rows = [r for r in d.rows if (keep_model in (None, r.model))
+                  and (keep_precision in (None, r.precision))]  # fmt: skip
+    return [d for d in docs if d.rows]
 
 
 def build_frames(docs: list[RunDocument]) -> ReportData:

@@ -100,8 +100,8 @@ def _executed_column(rows: pd.DataFrame) -> pd.Series:
     from ecgbench.precision import executed_label
 
     none = pd.Series(None, index=rows.index, dtype=object)
-    have = rows["executed"] if "executed" in rows else none
-    ip = rows["inference_precision"] if "inference_precision" in rows else none
+    have = rows.get("executed", none)
+    ip = rows.get("inference_precision", none)
     out = []
     for ex, prec, backend, p in zip(have, rows["precision"], rows["backend"], ip, strict=True):
         if isinstance(ex, str) and ex:
