@@ -602,13 +602,15 @@ baseline_app = typer.Typer(help="The committed CI latency baseline.", no_args_is
 app.add_typer(baseline_app, name="baseline")
 
 
-def _print_comparison(cmp, markdown: Path | None) -> None:
+def _print_comparison(
+    cmp, markdown: Path | None, text: str | None = None, title: str = "latency gate"
+) -> None:
     from ecgbench.fileio import atomic_write_text
     from ecgbench.regress import markdown_summary, precision_shown
 
     colour = {"regression": "red", "improvement": "green", "unchanged": "white",
               "not comparable": "yellow"}  # fmt: skip
-    t = Table(title="latency gate" + (f" (drift {cmp.drift:.3f} removed)" if cmp.drift else ""))
+    t = Table(title=title + (f" (drift {cmp.drift:.3f} removed)" if cmp.drift else ""))
     for c in ("verdict", "model", "backend", "device", "precision", "scenario", "baseline ms",
               "current ms", "ratio", "raw ratio", "95% CI", "p"):  # fmt: skip
         t.add_column(c)
@@ -625,7 +627,7 @@ def _print_comparison(cmp, markdown: Path | None) -> None:
     if cmp.machine_note:
         err.print(f"[yellow]{escape(cmp.machine_note)}[/]")
     if markdown:
-        atomic_write_text(markdown, markdown_summary(cmp))
+        atomic_write_text(markdown, text or markdown_summary(cmp))
 
 
 @app.command()
@@ -644,6 +646,10 @@ def compare(
     window: Annotated[
         int, typer.Option(min=1, help="--baseline-from: merge the last N runs as the baseline")
     ] = 1,
+    baseline_dir: Annotated[
+        Path | None,
+        typer.Option(help="Choose the baseline for CURRENT's machine among these run JSONs"),
+    ] = None,
     threshold: Annotated[float, typer.Option(help="Slowdown ratio that counts")] = 1.10,
     alpha: Annotated[float, typer.Option(help="Significance of the rank test")] = 0.05,
     markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary")] = None,
@@ -682,6 +688,15 @@ def compare(
         base, cur = ab_documents(ab[0], ab[1], device=device,
                                  rule=StopRule(min_duration_s=duration, min_iters=100))  # fmt: skip
         settings = GateSettings(threshold=threshold, alpha=alpha, normalise=False)
+    elif baseline_dir:
+        from ecgbench.bench.baselines import baseline_candidates, choose_baseline
+
+        cur_path = current or baseline
+        if cur_path is None or (current is not None and baseline is not None):
+            raise BadInputError("with --baseline-dir give only CURRENT.json")
+        cur = read_run(cur_path)
+        chosen, base = choose_baseline(baseline_candidates(baseline_dir), cur.fingerprint)
+        err.print(f"baseline for this machine: {chosen}", highlight=False)
     elif baseline_from:
         from ecgbench.bench.store import baseline_from_store
 
@@ -715,20 +730,86 @@ def compare(
     raise typer.Exit(cmp.exit_code)
 
 
+@app.command()
+def gate(
+    base: Annotated[
+        str, typer.Option(help="Base: a git revision (origin/main, HEAD~1) or a folder")
+    ],
+    head: Annotated[str, typer.Option(help="Head: a git revision or a folder")] = "HEAD",
+    suite: Annotated[str, typer.Option(help="Runner profile (read from head)")] = "runners/ci.toml",
+    repo: Annotated[Path, typer.Option(help="The git repository")] = Path("."),
+    mode: Annotated[
+        str, typer.Option(help="auto (from what changed), models, code or libraries")
+    ] = "auto",
+    repeats: Annotated[int, typer.Option(min=3, help="code/libraries: base/head run pairs")] = 6,
+    duration: Annotated[
+        float | None, typer.Option(help="Seconds per variant (default: the profile's)")
+    ] = None,
+    threshold: Annotated[float, typer.Option(help="Slowdown ratio that counts")] = 1.10,
+    alpha: Annotated[float, typer.Option(help="Significance of the signed-rank test")] = 0.05,
+    markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary")] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option(help="Keep both sides' run documents here")
+    ] = None,
+) -> None:
+    """Same-job gate: time BASE and HEAD here, interleaved; exit 1 on a regression, 0 if none."""
+    from ecgbench.bench.gate import gate_markdown, same_job_gate
+    from ecgbench.regress import GateSettings
+
+    r = same_job_gate(base, head, suite=suite, repo=repo, mode=mode, repeats=repeats,
+                      duration=duration, settings=GateSettings(threshold=threshold, alpha=alpha),
+                      log=lambda m: err.print(m, highlight=False))  # fmt: skip
+    if output_dir:
+        for i, (b, h) in enumerate(r.documents):
+            b.write(output_dir / f"base-{i:02d}.json")
+            h.write(output_dir / f"head-{i:02d}.json")
+    text = gate_markdown(r)
+    _print_comparison(r.comparison, markdown, text, title=f"same-job gate ({r.mode})")
+    out.print(f"ran on {r.cpu_line()}; {r.base} vs {r.head}, {r.seconds:.0f} s", highlight=False)
+    raise typer.Exit(r.exit_code)
+
+
+@app.command()
+def fingerprint(
+    key: Annotated[bool, typer.Option("--key", help="Print only the baseline key")] = False,
+    threads: Annotated[int | None, typer.Option(help="Threads the runs use")] = None,
+) -> None:
+    """This machine as the gate sees it; --key for a CI cache key of per-machine baselines."""
+    from ecgbench.bench.baselines import baseline_key, describe
+    from ecgbench.bench.fingerprint import collect_fingerprint
+    from ecgbench.bench.runner import default_threads
+
+    fp = collect_fingerprint(threads or default_threads()).to_dict()
+    if key:
+        print(baseline_key(fp))
+        return
+    out.print(f"{describe(fp)}\nmachine id {fp['machine_id']} · baseline key {baseline_key(fp)}",
+              highlight=False)  # fmt: skip
+
+
 @baseline_app.command("update")
 def baseline_update(
     suite: Annotated[Path, typer.Option(help="Runner profile")] = Path("runners/ci.toml"),
     out_path: Annotated[Path, typer.Option("--out", help="Baseline file")] = Path(
         "runners/ci-baseline.json"
     ),
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Keep it per machine: DIR/baseline-<machine key>.json"),
+    ] = None,
 ) -> None:
     """Re-run the CI suite and write it as the new baseline (commit the file afterwards)."""
+    from ecgbench.bench.baselines import baseline_path
     from ecgbench.bench.runner import RunOptions, run_plan
     from ecgbench.bench.suite import load_suite
     from ecgbench.bench.table import results_table
 
-    doc = run_plan(load_suite(suite), RunOptions(output=out_path, use_store=False),
+    doc = run_plan(load_suite(suite), RunOptions(output=None, use_store=False),
                    log=lambda m: err.print(m, highlight=False))  # fmt: skip
+    if directory is not None:
+        out_path = baseline_path(directory, doc.fingerprint)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    doc.write(out_path)
     out.print(results_table(doc))
     out.print(f"baseline written to {out_path}")
 

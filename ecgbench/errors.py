@@ -19,3 +19,11 @@ class ChecksumError(EcgbenchError):
 
 class DeviceNotFoundError(EcgbenchError):
     pass
+
+
+class NoBaselineError(EcgbenchError):
+    """No stored baseline fits this machine: the gate has nothing to judge against (not a fault).
+
+    Its own exit code, so a workflow can pass the job and say so instead of failing it."""
+
+    exit_code = 3

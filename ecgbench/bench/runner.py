@@ -160,7 +160,8 @@ def _verification_hint(
         return None  # the CPU's own default for that artifact
 
 
-def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> list[_Loaded]:
+def load_variants(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> list[_Loaded]:
+    """Export (cached), verify and load every job of ``plan`` from ``zoo``; nothing timed yet."""
     names = zoo.names() if "all" in plan.models else list(plan.models)
     if not names:
         raise BadInputError("no models to run: the zoo is empty and no checkpoint was given")
@@ -255,7 +256,7 @@ def _load_all(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) -> l
     return loaded
 
 
-def _row(
+def result_row(
     item: _Loaded, plan: RunPlan, threads: int, ceilings: dict[str, float], stats: LatencyStats,
     samples_ns: list[int], complete: bool,
 ) -> ResultRow:  # fmt: skip
@@ -366,7 +367,7 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
     )
     if opts.machine_name:
         doc.fingerprint["machine_name"] = opts.machine_name
-    loaded = _load_all(plan, opts, zoo, threads, log)
+    loaded = load_variants(plan, opts, zoo, threads, log)
     cpu = device_arithmetic("CPU")
     ceilings = build_ceilings(threads, ceiling_arithmetics(cpu.float_types(), cpu.executes("int8")))
     for c in ceilings:
@@ -413,7 +414,7 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
                 continue
             done = rule.done(it.timed.elapsed_ns, len(s))
             stats = LatencyStats.from_ns(s, it.batch)
-            rows.append(_row(it, plan, threads, per_arith, stats, s, complete and done))
+            rows.append(result_row(it, plan, threads, per_arith, stats, s, complete and done))
         doc.rows = rows
         doc.complete = complete
         return doc

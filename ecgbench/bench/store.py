@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ecgbench.bench.results import ResultRow, RunDocument, default_store, read_run_dict
-from ecgbench.errors import BadInputError, EcgbenchError
+from ecgbench.errors import BadInputError, EcgbenchError, NoBaselineError
 
 SCHEMA_VERSION = 1
 STORE_FILE = "ecgbench.db"
@@ -390,10 +390,6 @@ def baseline_from_store(
             + ")"
         )
     return merge_runs(docs)
-
-
-class NoBaselineError(EcgbenchError):
-    exit_code = 3
 
 
 def _document_files(sources: list[Path]) -> list[Path]:

@@ -1,0 +1,265 @@
+"""The same-job gate (base and head timed in one job) and baselines kept per machine.
+
+Two revisions of a small project in a temporary git repository: head's model made heavier is a
+regression (exit 1), head equal to base is unchanged (exit 0); a slower *code* change is timed
+with each side's own package. Baselines are chosen by fingerprint among recorded machines.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import SHARED, TINY, make_checkpoint
+from typer.testing import CliRunner
+
+from ecgbench.bench.baselines import (
+    baseline_key,
+    choose_baseline,
+    executed_precisions,
+    precisions_from_isa,
+)
+from ecgbench.bench.gate import CODE, LIBRARIES, MODELS, NONE, Change, paired_verdict
+from ecgbench.bench.results import read_run
+from ecgbench.checkpoint import save_checkpoint
+from ecgbench.cli import app
+from ecgbench.errors import NoBaselineError
+from ecgbench.nets.convnext1d import ConvNeXt1DConfig
+from ecgbench.regress import REGRESSION, UNCHANGED, GateSettings
+from ecgbench.zoo import Zoo
+
+ROOT = Path(__file__).resolve().parents[1]
+XEON_RUN = SHARED / "hardware" / "xeon-amx" / "run-grid.json"
+HEAVY = ConvNeXt1DConfig(depths=(2, 2), widths=(48, 96), drop_path_rate=0.0)
+PROFILE = """name = "gate-test"
+models = ["m"]
+backends = ["openvino"]
+precisions = ["fp32"]
+threads = 1
+duration = 1.0
+round_s = 0.05
+min_iters = 10
+warmup = 0.1
+"""
+
+
+def _git(repo: Path, *args: str) -> str:
+    r = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True)
+    return r.stdout
+
+
+def _commit(repo: Path, msg: str) -> None:
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", msg)
+
+
+def _set_model(repo: Path, cfg: ConvNeXt1DConfig, tmp: Path) -> None:
+    p = tmp / f"m-{cfg.widths[0]}.pt"
+    save_checkpoint(make_checkpoint(cfg), p)
+    Zoo(repo / "models").add(p, name="m")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """base: a tiny model; head (HEAD): the same name, a model ~30x heavier."""
+    tmp = tmp_path_factory.mktemp("gate")
+    repo = tmp / "proj"
+    (repo / "runners").mkdir(parents=True)
+    (repo / "runners" / "gate.toml").write_text(PROFILE)
+    _set_model(repo, TINY, tmp)
+    _git(repo, "init", "-q")
+    _commit(repo, "base")
+    _set_model(repo, HEAVY, tmp)
+    _commit(repo, "head: a heavier model")
+    return repo
+
+
+def _gate(repo: Path, *args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(
+        app,
+        ["gate", "--repo", str(repo), "--suite", "runners/gate.toml", *args],
+        env={"ECGBENCH_QUIET": "1", **(env or {})},
+    )
+
+
+# --------------------------------------------------------------------------- what changed
+@pytest.mark.parametrize(
+    ("files", "mode"),
+    [
+        (("models/zoo.toml", "models/m.pt"), MODELS),
+        (("runners/ci.toml",), MODELS),
+        (("ecgbench/backends/openvino_backend.py", "models/zoo.toml"), CODE),
+        ((".ci/constraints.txt", "ecgbench/cli.py"), LIBRARIES),
+        (("pyproject.toml",), LIBRARIES),
+        (("README.md", "tests/test_x.py"), NONE),
+    ],
+)
+def test_what_changed_decides_how_base_and_head_are_timed(files, mode) -> None:
+    assert Change(files).mode == mode
+
+
+def test_a_heavier_model_in_head_is_a_regression(project: Path, tmp_path: Path) -> None:
+    md = tmp_path / "gate.md"
+    r = _gate(project, "--base", "HEAD~1", "--head", "HEAD", "--markdown", str(md),
+              "--output-dir", str(tmp_path / "docs"))  # fmt: skip
+    assert r.exit_code == 1, r.output
+    text = md.read_text()
+    assert "same-job gate (models)" in text and "regression" in text
+    assert "**Ran on:**" in text and "models/m.pt" in text  # which CPU, what changed
+    base, head = (
+        read_run(tmp_path / "docs" / "base-00.json"),
+        read_run(tmp_path / "docs" / "head-00.json"),
+    )
+    # one run: both sides in the same rounds (either may stop a round before the other)
+    rb, rh = ({s[0] for s in d.rows[0].slices} for d in (base, head))
+    assert len(rb & rh) >= 10 and len(rb & rh) >= len(rb | rh) - 2
+    assert head.rows[0].median_ms > 2 * base.rows[0].median_ms
+
+
+def test_head_equal_to_base_is_unchanged(project: Path) -> None:
+    r = _gate(project, "--base", "HEAD", "--head", "HEAD")
+    assert r.exit_code == 0, r.output
+    assert "regression" not in r.output.split("ran on")[0].replace("no regression", "")
+
+
+def test_an_unknown_revision_is_one_line(project: Path) -> None:
+    r = _gate(project, "--base", "no-such-branch", "--head", "HEAD")
+    assert r.exit_code == 2
+    assert "no-such-branch" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.slow
+def test_slower_code_in_head_is_timed_with_heads_own_package(tmp_path: Path) -> None:
+    """Code mode: each side runs its own checkout's ecgbench; head's backend sleeps 2 ms a call."""
+    repo = tmp_path / "proj"
+    shutil.copytree(ROOT / "ecgbench", repo / "ecgbench",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    (repo / "runners").mkdir()
+    (repo / "runners" / "gate.toml").write_text(
+        PROFILE.replace("duration = 1.0", "duration = 0.25").replace(
+            "warmup = 0.1", "warmup = 0.05"
+        )
+    )
+    _set_model(repo, TINY, tmp_path)
+    _git(repo, "init", "-q")
+    _commit(repo, "base")
+    ov = repo / "ecgbench" / "backends" / "openvino_backend.py"
+    src = ov.read_text()
+    assert "    def run(self) -> None:\n" in src
+    ov.write_text(src.replace("    def run(self) -> None:\n",
+                              "    def run(self) -> None:\n        __import__('time').sleep(0.002)\n", 1))  # fmt: skip
+    _commit(repo, "head: a slower backend")
+    r = _gate(repo, "--base", "HEAD~1", "--head", "HEAD", "--repeats", "3",
+              env={"ECGBENCH_CACHE": str(tmp_path / "cache")})  # fmt: skip
+    assert r.exit_code == 1, r.output
+    assert "code differs" in r.output and "regression" in r.output
+
+
+# --------------------------------------------------------------------------- verdict rule
+def test_paired_verdicts_call_noise_a_tie_and_a_clear_slowdown_a_regression() -> None:
+    rng = np.random.default_rng(0)
+    s = GateSettings()
+    key = {"model": "m"}
+    noise = np.exp(rng.normal(0, 0.05, 30))
+    assert paired_verdict(key, noise, 1.0, 1.0, s, "round").verdict == UNCHANGED
+    assert paired_verdict(key, 1.3 * noise, 1.0, 1.3, s, "round").verdict == REGRESSION
+    runs = np.array([1.31, 1.28, 1.35])
+    v = paired_verdict(key, runs, 1.0, 1.3, s, "run")
+    assert v.verdict == REGRESSION and v.ci_low > 1.0
+    wide = np.array([1.5, 0.9, 1.2])  # a big median, but the runs disagree: inside the noise
+    assert paired_verdict(key, wide, 1.0, 1.2, s, "run").verdict == UNCHANGED
+
+
+# --------------------------------------------------------------------------- per-machine baselines
+def _fp(path: Path) -> dict:
+    return json.loads(path.read_text())["fingerprint"]
+
+
+def _recorded() -> dict[str, Path]:
+    runs = {"epyc-zen4": ROOT / "runners" / "ci-baseline.json"}
+    if XEON_RUN.is_file():
+        runs["xeon-amx"] = XEON_RUN
+    return runs
+
+
+def _as_baseline(src: Path, dest: Path, **fp_changes) -> Path:
+    doc = json.loads(src.read_text())
+    doc["fingerprint"].update(fp_changes)
+    dest.write_text(json.dumps(doc))
+    return dest
+
+
+def test_executed_precisions_read_off_the_isa_match_what_openvino_reported() -> None:
+    fp = _fp(ROOT / "runners" / "ci-baseline.json")  # recorded with native_precisions
+    assert sorted(fp["native_precisions"]["CPU"]) == precisions_from_isa(fp["isa"])
+    from ecgbench.bench.fingerprint import collect_fingerprint
+
+    here = collect_fingerprint(1).to_dict()
+    assert executed_precisions(here) == precisions_from_isa(here["isa"])
+
+
+@pytest.mark.skipif(not XEON_RUN.is_file(), reason=f"needs the recorded Xeon run {XEON_RUN}")
+def test_the_baseline_is_chosen_by_fingerprint_among_recorded_machines(tmp_path: Path) -> None:
+    d = tmp_path / "baselines"
+    d.mkdir()
+    paths = {name: _as_baseline(p, d / f"{name}.json") for name, p in _recorded().items()}
+    avx2 = _as_baseline(ROOT / "runners" / "ci-baseline.json", d / "epyc-avx2.json",
+                        isa=["sse4_2", "avx", "avx2", "fma", "f16c"], native_precisions={})  # fmt: skip
+    keys = {baseline_key(_fp(p)) for p in [*paths.values(), avx2]}
+    assert len(keys) == 3  # three machine classes, three keys
+    xeon = _fp(XEON_RUN)
+    assert "BF16" in executed_precisions(xeon) and "FP16" in executed_precisions(xeon)
+    chosen, _ = choose_baseline(sorted(d.glob("*.json")), xeon)
+    assert chosen == paths["xeon-amx"]
+    chosen, _ = choose_baseline(sorted(d.glob("*.json")), _fp(avx2))
+    assert chosen == avx2
+    with pytest.raises(NoBaselineError, match="no baseline for this machine"):
+        choose_baseline(sorted(d.glob("*.json")), {**xeon, "threads": 4})
+
+
+def test_no_baseline_for_this_machine_has_its_own_exit_code(tmp_path: Path) -> None:
+    d = tmp_path / "baselines"
+    d.mkdir()
+    _as_baseline(
+        ROOT / "runners" / "ci-baseline.json", d / "other.json", cpu_model="Some Other CPU"
+    )
+    cur = _as_baseline(ROOT / "runners" / "ci-baseline.json", tmp_path / "cur.json")
+    r = CliRunner().invoke(app, ["compare", "--baseline-dir", str(d), str(cur)])
+    assert r.exit_code == 3
+    assert "no baseline for this machine" in r.output and "Some Other CPU" in r.output
+    _as_baseline(ROOT / "runners" / "ci-baseline.json", d / "mine.json")
+    r = CliRunner().invoke(app, ["compare", "--baseline-dir", str(d), str(cur)])
+    assert r.exit_code == 0, r.output
+    assert "mine.json" in r.output
+
+
+def test_fingerprint_key_is_what_a_baseline_of_this_machine_carries() -> None:
+    r = subprocess.run([sys.executable, "-m", "ecgbench.cli", "fingerprint", "--key"],
+                       capture_output=True, text=True, check=True)  # fmt: skip
+    from ecgbench.bench.fingerprint import collect_fingerprint
+    from ecgbench.bench.runner import default_threads
+
+    assert r.stdout.strip() == baseline_key(collect_fingerprint(default_threads()).to_dict())
+
+
+# --------------------------------------------------------------------------- the workflow
+def test_the_shipped_workflow_is_valid_actions_yaml_and_gates_prs_in_one_job() -> None:
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "latency-gate.yml").read_text())
+    on = wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` as True
+    assert "pull_request" in on and "push" in on
+    for job in wf["jobs"].values():
+        assert "runs-on" in job and job["steps"]
+        for step in job["steps"]:
+            assert ("run" in step) != ("uses" in step), step
+    steps = [s for j in wf["jobs"].values() for s in j["steps"]]
+    runs = "\n".join(s.get("run", "") for s in steps)
+    assert "ecgbench gate --base" in runs and "GITHUB_STEP_SUMMARY" in runs
+    assert "ecgbench fingerprint --key" in runs  # baselines cached per machine
+    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["fetch-depth"] == 0  # the base revision must be there
