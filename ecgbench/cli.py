@@ -790,15 +790,14 @@ def fingerprint(
 @baseline_app.command("update")
 def baseline_update(
     suite: Annotated[Path, typer.Option(help="Runner profile")] = Path("runners/ci.toml"),
-    out_path: Annotated[Path, typer.Option("--out", help="Baseline file")] = Path(
-        "runners/ci-baseline.json"
-    ),
-    directory: Annotated[
-        Path | None,
-        typer.Option("--dir", help="Keep it per machine: DIR/baseline-<machine key>.json"),
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="One baseline file (instead of --dir)")
     ] = None,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Kept per machine: DIR/baseline-<machine key>.json")
+    ] = Path("runners/baselines"),
 ) -> None:
-    """Re-run the CI suite and write it as the new baseline (commit the file afterwards)."""
+    """Re-run the CI suite and keep it as this machine's baseline (commit the file afterwards)."""
     from ecgbench.bench.baselines import baseline_path
     from ecgbench.bench.runner import RunOptions, run_plan
     from ecgbench.bench.suite import load_suite
@@ -806,7 +805,7 @@ def baseline_update(
 
     doc = run_plan(load_suite(suite), RunOptions(output=None, use_store=False),
                    log=lambda m: err.print(m, highlight=False))  # fmt: skip
-    if directory is not None:
+    if out_path is None:
         out_path = baseline_path(directory, doc.fingerprint)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     doc.write(out_path)
@@ -825,7 +824,7 @@ def store_import(
     store: Annotated[str | None, typer.Option(help="Results store URL or folder")] = None,
     machine_name: Annotated[str | None, typer.Option(help="Name the machine of these runs")] = None,
 ) -> None:
-    """Load run documents (e.g. a folder store's runs/, runners/ci-baseline.json) into the store."""
+    """Load run documents (e.g. a folder store's runs/, runners/baselines/) into the store."""
     from ecgbench.bench.store import import_documents
 
     n, url = import_documents(sources, store, machine_name)

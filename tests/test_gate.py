@@ -35,6 +35,7 @@ from ecgbench.regress import REGRESSION, UNCHANGED, GateSettings
 from ecgbench.zoo import Zoo
 
 ROOT = Path(__file__).resolve().parents[1]
+ZEN4_BASELINE = ROOT / "runners" / "baselines" / "baseline-22853bd3c53e.json"  # AMD EPYC Zen4
 XEON_RUN = SHARED / "hardware" / "xeon-amx" / "run-grid.json"
 HEAVY = ConvNeXt1DConfig(depths=(2, 2), widths=(48, 96), drop_path_rate=0.0)
 PROFILE = """name = "gate-test"
@@ -102,6 +103,23 @@ def _gate(repo: Path, *args: str, env: dict[str, str] | None = None):
 )
 def test_what_changed_decides_how_base_and_head_are_timed(files, mode) -> None:
     assert Change(files).mode == mode
+
+
+def test_pyproject_without_a_dependency_change_is_not_a_library_change(tmp_path: Path) -> None:
+    from ecgbench.bench.gate import changed_files
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    deps = '[project]\nname = "x"\ndependencies = ["numpy>=1.26"]\n'
+    (repo / "pyproject.toml").write_text(deps)
+    _git(repo, "init", "-q")
+    _commit(repo, "base")
+    (repo / "pyproject.toml").write_text(deps + "[tool.ruff]\nline-length = 99\n")
+    _commit(repo, "lint settings")
+    assert changed_files(repo, "HEAD~1", "HEAD").mode == NONE
+    (repo / "pyproject.toml").write_text(deps.replace("1.26", "2.0"))
+    _commit(repo, "a new numpy")
+    assert changed_files(repo, "HEAD~1", "HEAD").mode == LIBRARIES
 
 
 def test_a_heavier_model_in_head_is_a_regression(project: Path, tmp_path: Path) -> None:
@@ -182,7 +200,7 @@ def _fp(path: Path) -> dict:
 
 
 def _recorded() -> dict[str, Path]:
-    runs = {"epyc-zen4": ROOT / "runners" / "ci-baseline.json"}
+    runs = {"epyc-zen4": ZEN4_BASELINE}
     if XEON_RUN.is_file():
         runs["xeon-amx"] = XEON_RUN
     return runs
@@ -196,7 +214,7 @@ def _as_baseline(src: Path, dest: Path, **fp_changes) -> Path:
 
 
 def test_executed_precisions_read_off_the_isa_match_what_openvino_reported() -> None:
-    fp = _fp(ROOT / "runners" / "ci-baseline.json")  # recorded with native_precisions
+    fp = _fp(ZEN4_BASELINE)  # recorded with native_precisions
     assert sorted(fp["native_precisions"]["CPU"]) == precisions_from_isa(fp["isa"])
     from ecgbench.bench.fingerprint import collect_fingerprint
 
@@ -209,7 +227,7 @@ def test_the_baseline_is_chosen_by_fingerprint_among_recorded_machines(tmp_path:
     d = tmp_path / "baselines"
     d.mkdir()
     paths = {name: _as_baseline(p, d / f"{name}.json") for name, p in _recorded().items()}
-    avx2 = _as_baseline(ROOT / "runners" / "ci-baseline.json", d / "epyc-avx2.json",
+    avx2 = _as_baseline(ZEN4_BASELINE, d / "epyc-avx2.json",
                         isa=["sse4_2", "avx", "avx2", "fma", "f16c"], native_precisions={})  # fmt: skip
     keys = {baseline_key(_fp(p)) for p in [*paths.values(), avx2]}
     assert len(keys) == 3  # three machine classes, three keys
@@ -226,14 +244,12 @@ def test_the_baseline_is_chosen_by_fingerprint_among_recorded_machines(tmp_path:
 def test_no_baseline_for_this_machine_has_its_own_exit_code(tmp_path: Path) -> None:
     d = tmp_path / "baselines"
     d.mkdir()
-    _as_baseline(
-        ROOT / "runners" / "ci-baseline.json", d / "other.json", cpu_model="Some Other CPU"
-    )
-    cur = _as_baseline(ROOT / "runners" / "ci-baseline.json", tmp_path / "cur.json")
+    _as_baseline(ZEN4_BASELINE, d / "other.json", cpu_model="Some Other CPU")
+    cur = _as_baseline(ZEN4_BASELINE, tmp_path / "cur.json")
     r = CliRunner().invoke(app, ["compare", "--baseline-dir", str(d), str(cur)])
     assert r.exit_code == 3
     assert "no baseline for this machine" in r.output and "Some Other CPU" in r.output
-    _as_baseline(ROOT / "runners" / "ci-baseline.json", d / "mine.json")
+    _as_baseline(ZEN4_BASELINE, d / "mine.json")
     r = CliRunner().invoke(app, ["compare", "--baseline-dir", str(d), str(cur)])
     assert r.exit_code == 0, r.output
     assert "mine.json" in r.output

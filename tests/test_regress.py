@@ -320,7 +320,9 @@ def test_references_of_another_kind_are_refused_not_normalised_by() -> None:
 
     from ecgbench.regress import GateSettings, compare_runs
 
-    cur = read_run(Path(__file__).resolve().parents[1] / "runners" / "ci-baseline.json")
+    cur = read_run(
+        Path(__file__).resolve().parents[1] / "runners" / "baselines" / "baseline-22853bd3c53e.json"
+    )
     old = copy.deepcopy(cur)
     old.reference["model"]["label"] = "reference:convnext-fp32"
     with pytest.raises(BadInputError, match=r"reference workload .* is not this run.s"):

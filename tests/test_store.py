@@ -27,7 +27,9 @@ from ecgbench.bench.store import (
 from ecgbench.cli import app
 from ecgbench.errors import BadInputError
 
-BASELINE = Path(__file__).resolve().parents[1] / "runners" / "ci-baseline.json"  # schema 1
+BASELINE = (
+    Path(__file__).resolve().parents[1] / "runners" / "baselines" / "baseline-22853bd3c53e.json"
+)  # schema 1
 XEON_RUN = SHARED / "hardware" / "xeon-amx" / "run-grid.json"
 
 

@@ -59,10 +59,14 @@ class Change:
     """What differs between base and head, and so how the gate times them."""
 
     files: tuple[str, ...]
+    # pyproject.toml changed but not its runtime dependencies (lint settings, test extras)
+    same_dependencies: bool = False
 
     @property
     def libraries(self) -> bool:
-        return any(f in LIBRARY_FILES for f in self.files)
+        if ".ci/constraints.txt" in self.files:
+            return True
+        return "pyproject.toml" in self.files and not self.same_dependencies
 
     @property
     def code(self) -> bool:
@@ -98,9 +102,21 @@ def resolve_revision(repo: Path, rev: str) -> str:
     return _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
 
 
+def _dependencies(repo: Path, rev: str) -> list[str] | None:
+    from ecgbench.tomlio import tomllib
+
+    try:
+        doc = tomllib.loads(_git(repo, "show", f"{rev}:pyproject.toml"))
+    except (BadInputError, tomllib.TOMLDecodeError):
+        return None
+    return sorted(doc.get("project", {}).get("dependencies", []))
+
+
 def changed_files(repo: Path, base: str, head: str) -> Change:
     out = _git(repo, "diff", "--name-only", base, head)
-    return Change(tuple(sorted(x for x in out.splitlines() if x)))
+    files = tuple(sorted(x for x in out.splitlines() if x))
+    same = "pyproject.toml" in files and _dependencies(repo, base) == _dependencies(repo, head)
+    return Change(files, same_dependencies=same)
 
 
 def checkout(repo: Path, rev: str, dest: Path) -> Path:
