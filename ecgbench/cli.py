@@ -675,7 +675,7 @@ def compare(
     """CI latency gate: exit 0 if nothing regressed, 1 on a regression, 2 on bad input."""
     from ecgbench.bench.results import read_run
     from ecgbench.bench.timing import StopRule
-    from ecgbench.errors import BadInputError
+    from ecgbench.errors import BadInputError, NoBaselineError
     from ecgbench.regress import GateSettings, compare_runs, fingerprint_differences
 
     if reference not in ("model", "gemm") or pairing not in ("round", "run"):
@@ -695,7 +695,14 @@ def compare(
         if cur_path is None or (current is not None and baseline is not None):
             raise BadInputError("with --baseline-dir give only CURRENT.json")
         cur = read_run(cur_path)
-        chosen, base = choose_baseline(baseline_candidates(baseline_dir), cur.fingerprint)
+        try:
+            chosen, base = choose_baseline(baseline_candidates(baseline_dir), cur.fingerprint)
+        except NoBaselineError as e:
+            if markdown:  # the job summary says so too: the gate passed for want of a baseline
+                from ecgbench.fileio import atomic_write_text
+
+                atomic_write_text(markdown, f"## ecgbench latency gate: no baseline\n\n{e}\n")
+            raise
         err.print(f"baseline for this machine: {chosen}", highlight=False)
     elif baseline_from:
         from ecgbench.bench.store import baseline_from_store
@@ -764,7 +771,20 @@ def gate(
             b.write(output_dir / f"base-{i:02d}.json")
             h.write(output_dir / f"head-{i:02d}.json")
     text = gate_markdown(r)
+    if r.mode == "none":
+        from ecgbench.fileio import atomic_write_text
+
+        out.print(f"same-job gate: {r.note}", highlight=False)
+        if markdown:
+            atomic_write_text(markdown, text)
+        raise typer.Exit(0)
     _print_comparison(r.comparison, markdown, text, title=f"same-job gate ({r.mode})")
+    for v in r.comparison.verdicts:
+        if v.note and "→" in v.note:
+            out.print(f"{v.key['model']} {v.key['backend']} {v.key['precision']}: {v.note}",
+                      highlight=False)  # fmt: skip
+    if r.note:
+        out.print(f"note: {r.note}", highlight=False)
     out.print(f"ran on {r.cpu_line()}; {r.base} vs {r.head}, {r.seconds:.0f} s", highlight=False)
     raise typer.Exit(r.exit_code)
 
@@ -772,13 +792,19 @@ def gate(
 @app.command()
 def fingerprint(
     key: Annotated[bool, typer.Option("--key", help="Print only the baseline key")] = False,
+    suite: Annotated[
+        Path | None, typer.Option(help="Runner profile whose threads the baselines use")
+    ] = None,
     threads: Annotated[int | None, typer.Option(help="Threads the runs use")] = None,
 ) -> None:
     """This machine as the gate sees it; --key for a CI cache key of per-machine baselines."""
     from ecgbench.bench.baselines import baseline_key, describe
     from ecgbench.bench.fingerprint import collect_fingerprint
     from ecgbench.bench.runner import default_threads
+    from ecgbench.bench.suite import load_suite
 
+    if threads is None and suite is not None:
+        threads = load_suite(suite).threads
     fp = collect_fingerprint(threads or default_threads()).to_dict()
     if key:
         print(baseline_key(fp))

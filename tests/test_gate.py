@@ -60,15 +60,20 @@ def _commit(repo: Path, msg: str) -> None:
     _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", msg)
 
 
-def _set_model(repo: Path, cfg: ConvNeXt1DConfig, tmp: Path) -> None:
-    p = tmp / f"m-{cfg.widths[0]}.pt"
-    save_checkpoint(make_checkpoint(cfg), p)
+def _set_model(repo: Path, cfg: ConvNeXt1DConfig, tmp: Path, eval_seconds: float = 10.0) -> None:
+    from dataclasses import replace
+
+    ck = make_checkpoint(cfg)
+    ck = replace(ck, preprocessing=replace(ck.preprocessing, eval_seconds=eval_seconds))
+    p = tmp / f"m-{cfg.widths[0]}-{eval_seconds:g}.pt"
+    save_checkpoint(ck, p)
     Zoo(repo / "models").add(p, name="m")
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """base: a tiny model; head (HEAD): the same name, a model ~30x heavier."""
+    """HEAD~3: a tiny model; HEAD~2: the same name, a heavier model; HEAD~1: the tiny model on a
+    3x longer input window; HEAD: a docs-only change."""
     tmp = tmp_path_factory.mktemp("gate")
     repo = tmp / "proj"
     (repo / "runners").mkdir(parents=True)
@@ -78,6 +83,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _commit(repo, "base")
     _set_model(repo, HEAVY, tmp)
     _commit(repo, "head: a heavier model")
+    _set_model(repo, TINY, tmp, eval_seconds=30.0)  # the base's weights, a 3x longer window
+    _commit(repo, "a longer input")
+    (repo / "NOTES.md").write_text("docs only\n")
+    _commit(repo, "docs only")
     return repo
 
 
@@ -124,7 +133,7 @@ def test_pyproject_without_a_dependency_change_is_not_a_library_change(tmp_path:
 
 def test_a_heavier_model_in_head_is_a_regression(project: Path, tmp_path: Path) -> None:
     md = tmp_path / "gate.md"
-    r = _gate(project, "--base", "HEAD~1", "--head", "HEAD", "--markdown", str(md),
+    r = _gate(project, "--base", "HEAD~3", "--head", "HEAD~2", "--markdown", str(md),
               "--output-dir", str(tmp_path / "docs"))  # fmt: skip
     assert r.exit_code == 1, r.output
     text = md.read_text()
@@ -140,16 +149,46 @@ def test_a_heavier_model_in_head_is_a_regression(project: Path, tmp_path: Path) 
     assert head.rows[0].median_ms > 2 * base.rows[0].median_ms
 
 
+def test_a_longer_input_in_head_is_a_regression_and_says_so(project: Path) -> None:
+    r = _gate(project, "--base", "HEAD~3", "--head", "HEAD~1")
+    assert r.exit_code == 1, r.output
+    assert "input 1x12x5000 → 1x12x15000" in r.output  # paired as the same variant, change shown
+
+
 def test_head_equal_to_base_is_unchanged(project: Path) -> None:
-    r = _gate(project, "--base", "HEAD", "--head", "HEAD")
+    r = _gate(project, "--base", "HEAD", "--head", "HEAD", "--mode", "models")  # an A/A run
     assert r.exit_code == 0, r.output
-    assert "regression" not in r.output.split("ran on")[0].replace("no regression", "")
+    assert "unchanged" in r.output and "regression" not in r.output.replace("no regression", "")
 
 
-def test_an_unknown_revision_is_one_line(project: Path) -> None:
+def test_a_docs_only_change_times_nothing_and_passes(project: Path, tmp_path: Path) -> None:
+    md = tmp_path / "gate.md"
+    r = _gate(project, "--base", "HEAD~1", "--head", "HEAD", "--markdown", str(md))
+    assert r.exit_code == 0, r.output
+    assert "nothing to time" in md.read_text() and "NOTES.md" in md.read_text()
+
+
+def test_two_checkouts_given_as_folders_are_classified_by_content(tmp_path: Path) -> None:
+    from ecgbench.bench.gate import folder_change
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d in (a, b):
+        (d / "ecgbench").mkdir(parents=True)
+        (d / "ecgbench" / "x.py").write_text("X = 1\n")
+        (d / "models").mkdir()
+    assert folder_change(a, b).mode == NONE
+    (b / "models" / "zoo.toml").write_text("schema = 1\n")
+    assert folder_change(a, b).mode == MODELS
+    (b / "ecgbench" / "x.py").write_text("X = 2\n")
+    assert folder_change(a, b).mode == CODE
+
+
+def test_an_unknown_revision_is_one_line(project: Path, tmp_path: Path) -> None:
     r = _gate(project, "--base", "no-such-branch", "--head", "HEAD")
     assert r.exit_code == 2
-    assert "no-such-branch" in r.output and "Traceback" not in r.output
+    assert "unknown revision 'no-such-branch'" in r.output and "Traceback" not in r.output
+    r = _gate(tmp_path, "--base", "HEAD~1", "--head", "HEAD")  # not a repository
+    assert r.exit_code == 2 and "not a git repository" in r.output
 
 
 @pytest.mark.slow
@@ -246,22 +285,29 @@ def test_no_baseline_for_this_machine_has_its_own_exit_code(tmp_path: Path) -> N
     d.mkdir()
     _as_baseline(ZEN4_BASELINE, d / "other.json", cpu_model="Some Other CPU")
     cur = _as_baseline(ZEN4_BASELINE, tmp_path / "cur.json")
-    r = CliRunner().invoke(app, ["compare", "--baseline-dir", str(d), str(cur)])
+    md = tmp_path / "summary.md"
+    r = CliRunner().invoke(
+        app, ["compare", "--baseline-dir", str(d), str(cur), "--markdown", str(md)]
+    )
     assert r.exit_code == 3
     assert "no baseline for this machine" in r.output and "Some Other CPU" in r.output
+    assert "no baseline for this machine" in md.read_text()  # the job summary says why it passed
     _as_baseline(ZEN4_BASELINE, d / "mine.json")
     r = CliRunner().invoke(app, ["compare", "--baseline-dir", str(d), str(cur)])
     assert r.exit_code == 0, r.output
     assert "mine.json" in r.output
 
 
-def test_fingerprint_key_is_what_a_baseline_of_this_machine_carries() -> None:
-    r = subprocess.run([sys.executable, "-m", "ecgbench.cli", "fingerprint", "--key"],
-                       capture_output=True, text=True, check=True)  # fmt: skip
+def test_fingerprint_key_is_what_a_baseline_of_the_suite_carries(tmp_path: Path) -> None:
+    """The CI cache key names the machine at the suite's threads (3 here, whatever the cores)."""
+    prof = tmp_path / "p.toml"
+    prof.write_text(PROFILE.replace("threads = 1", "threads = 3"))
+    r = subprocess.run([sys.executable, "-m", "ecgbench.cli", "fingerprint", "--key", "--suite",
+                        str(prof)], capture_output=True, text=True, check=True)  # fmt: skip
     from ecgbench.bench.fingerprint import collect_fingerprint
-    from ecgbench.bench.runner import default_threads
 
-    assert r.stdout.strip() == baseline_key(collect_fingerprint(default_threads()).to_dict())
+    assert r.stdout.strip() == baseline_key(collect_fingerprint(3).to_dict())
+    assert r.stdout.strip() != baseline_key(collect_fingerprint(2).to_dict())
 
 
 # --------------------------------------------------------------------------- the workflow
@@ -276,6 +322,6 @@ def test_the_shipped_workflow_is_valid_actions_yaml_and_gates_prs_in_one_job() -
     steps = [s for j in wf["jobs"].values() for s in j["steps"]]
     runs = "\n".join(s.get("run", "") for s in steps)
     assert "ecgbench gate --base" in runs and "GITHUB_STEP_SUMMARY" in runs
-    assert "ecgbench fingerprint --key" in runs  # baselines cached per machine
+    assert "ecgbench fingerprint --key --suite runners/ci.toml" in runs  # baselines per machine
     checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout"))
     assert checkout["with"]["fetch-depth"] == 0  # the base revision must be there

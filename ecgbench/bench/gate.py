@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -52,6 +53,7 @@ MODELS, CODE, LIBRARIES, NONE = "models", "code", "libraries", "none"
 LIBRARY_FILES = (".ci/constraints.txt", "pyproject.toml")
 MODEL_DIRS = ("models/", "runners/")
 CODE_DIRS = ("ecgbench/",)
+RUN_TIMEOUT_S = 3600  # one side's whole `ecgbench run`
 
 
 @dataclass(frozen=True)
@@ -99,23 +101,66 @@ def _git(repo: Path, *args: str) -> str:
 
 def resolve_revision(repo: Path, rev: str) -> str:
     """The commit a revision names (one clear line for a name git does not know)."""
-    return _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+    if not (repo / ".git").exists() and not _is_git(repo):
+        raise BadInputError(f"{repo} is not a git repository (give --repo, or two folders)")
+    try:
+        return _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+    except BadInputError:
+        raise BadInputError(f"unknown revision {rev!r} in {repo}") from None
+
+
+def _is_git(repo: Path) -> bool:
+    try:
+        return _git(repo, "rev-parse", "--is-inside-work-tree").strip() == "true"
+    except BadInputError:
+        return False
 
 
 def _dependencies(repo: Path, rev: str) -> list[str] | None:
-    from ecgbench.tomlio import tomllib
-
     try:
-        doc = tomllib.loads(_git(repo, "show", f"{rev}:pyproject.toml"))
-    except (BadInputError, tomllib.TOMLDecodeError):
+        return _dependencies_of(_git(repo, "show", f"{rev}:pyproject.toml"))
+    except BadInputError:
         return None
-    return sorted(doc.get("project", {}).get("dependencies", []))
 
 
 def changed_files(repo: Path, base: str, head: str) -> Change:
     out = _git(repo, "diff", "--name-only", base, head)
     files = tuple(sorted(x for x in out.splitlines() if x))
     same = "pyproject.toml" in files and _dependencies(repo, base) == _dependencies(repo, head)
+    return Change(files, same_dependencies=same)
+
+
+def _tree_files(root: Path) -> dict[str, str]:
+    """Relative path -> sha256 of what decides timing: the package, models, runners, pins."""
+    out: dict[str, str] = {}
+    for top in ("ecgbench", "models", "runners"):
+        for p in (root / top).rglob("*"):
+            if p.is_file() and "__pycache__" not in p.parts:
+                out[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+    for f in LIBRARY_FILES:
+        if (root / f).is_file():
+            out[f] = hashlib.sha256((root / f).read_bytes()).hexdigest()
+    return out
+
+
+def _dependencies_of(text: str) -> list[str] | None:
+    from ecgbench.tomlio import tomllib
+
+    try:
+        return sorted(tomllib.loads(text).get("project", {}).get("dependencies", []))
+    except tomllib.TOMLDecodeError:
+        return None
+
+
+def folder_change(base: Path, head: Path) -> Change:
+    """What differs between two checkouts (or two model folders, as ``models/``)."""
+    if not (base / "ecgbench").is_dir() or not (head / "ecgbench").is_dir():
+        return Change(("models/",))  # model folders: their models, timed with this package
+    a, b = _tree_files(base), _tree_files(head)
+    files = tuple(sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k)))
+    same = "pyproject.toml" in files and _dependencies_of(
+        (base / "pyproject.toml").read_text()
+    ) == _dependencies_of((head / "pyproject.toml").read_text())
     return Change(files, same_dependencies=same)
 
 
@@ -129,7 +174,10 @@ def checkout(repo: Path, rev: str, dest: Path) -> Path:
             raise BadInputError(f"git archive {rev}: {r.stderr.decode().strip()}")
         tar.seek(0)
         with tarfile.open(fileobj=tar) as t:
-            t.extractall(dest, filter="data")
+            try:
+                t.extractall(dest, filter="data")
+            except TypeError:  # Python without extraction filters (3.10 before 3.10.12)
+                t.extractall(dest)  # our own repository's tree
     return dest
 
 
@@ -188,12 +236,35 @@ def paired_verdict(
                    note=f"{len(ratios)} {unit}s paired")  # fmt: skip
 
 
+# What a head row is judged against: the same variant as asked. Unlike a stored baseline, the
+# input length and the executed arithmetic are part of what a revision may change (a longer
+# window, a model that now runs bf16): they are shown, not used to keep rows apart.
+PAIR_KEY = ("model", "backend", "device", "precision", "scenario", "batch")
+
+
 def _row_key(r: ResultRow) -> tuple:
-    return tuple(tuple(v) if isinstance(v, list) else v for v in (getattr(r, k) for k in ROW_KEY))
+    return tuple(getattr(r, k) for k in PAIR_KEY)
 
 
 def _key_dict(r: ResultRow) -> dict[str, Any]:
     return {k: getattr(r, k) for k in ROW_KEY}
+
+
+def _what_changed(b: ResultRow, h: ResultRow) -> str:
+    out = []
+    if list(b.input_shape) != list(h.input_shape):
+        out.append(
+            f"input {'x'.join(map(str, b.input_shape))} → {'x'.join(map(str, h.input_shape))}"
+        )
+    if b.executed != h.executed:
+        out.append(f"ran as {b.executed} → {h.executed}")
+    return "; ".join(out)
+
+
+def _with_note(v: Verdict, extra: str) -> Verdict:
+    if extra:
+        v.note = f"{v.note}; {extra}" if v.note else extra
+    return v
 
 
 def compare_same_run(base: RunDocument, head: RunDocument, s: GateSettings) -> Comparison:
@@ -208,8 +279,8 @@ def compare_same_run(base: RunDocument, head: RunDocument, s: GateSettings) -> C
             out.append(Verdict(_key_dict(r), NOT_COMPARABLE, note=f"only in {where}"))
             continue
         ratios = paired_round_ratios(b[k], h[k])
-        out.append(paired_verdict(_key_dict(h[k]), ratios, b[k].median_ms, h[k].median_ms, s,
-                                  "round"))  # fmt: skip
+        v = paired_verdict(_key_dict(h[k]), ratios, b[k].median_ms, h[k].median_ms, s, "round")
+        out.append(_with_note(v, _what_changed(b[k], h[k])))
     return Comparison(verdicts=out, drift=None, settings=s)
 
 
@@ -219,15 +290,17 @@ def compare_run_pairs(pairs: list[tuple[RunDocument, RunDocument]], s: GateSetti
     ratios: dict[tuple, list[float]] = {}
     med: dict[tuple, tuple[list[float], list[float]]] = {}
     only: dict[tuple, str] = {}
+    changed: dict[tuple, str] = {}
     for base, head in pairs:
         b = {_row_key(r): r for r in base.rows}
         h = {_row_key(r): r for r in head.rows}
         for k in set(b) | set(h):
-            keys.setdefault(k, _key_dict(b.get(k) or h[k]))
+            keys.setdefault(k, _key_dict(h.get(k) or b[k]))
             if k not in b or k not in h:
                 only[k] = "base" if k in b else "head"
                 continue
             ratios.setdefault(k, []).append(h[k].median_ms / b[k].median_ms)
+            changed[k] = _what_changed(b[k], h[k])
             mb, mh = med.setdefault(k, ([], []))
             mb.append(b[k].median_ms)
             mh.append(h[k].median_ms)
@@ -237,8 +310,9 @@ def compare_run_pairs(pairs: list[tuple[RunDocument, RunDocument]], s: GateSetti
             out.append(Verdict(keys[k], NOT_COMPARABLE, note=f"only in {only.get(k, '?')}"))
             continue
         mb, mh = med[k]
-        out.append(paired_verdict(keys[k], np.array(ratios[k]), float(np.median(mb)),
-                                  float(np.median(mh)), s, "run"))  # fmt: skip
+        v = paired_verdict(keys[k], np.array(ratios[k]), float(np.median(mb)),
+                           float(np.median(mh)), s, "run")  # fmt: skip
+        out.append(_with_note(v, changed.get(k, "")))
     return Comparison(verdicts=out, drift=None, settings=s)
 
 
@@ -253,6 +327,7 @@ class GateResult:
     seconds: float
     change: Change
     documents: list[tuple[RunDocument, RunDocument]] = field(default_factory=list)
+    note: str = ""
 
     @property
     def exit_code(self) -> int:
@@ -295,8 +370,12 @@ def time_zoos(
     ref_timed = TimedVariant(label=ref.label, run=ref.run)
     rule = StopRule(min_duration_s=plan.duration, min_iters=plan.min_iters, warmup_s=plan.warmup,
                     round_s=plan.round_s, settle_s=plan.settle_s)  # fmt: skip
+    from itertools import chain, zip_longest
+
+    # base and head variant by variant (b0, h0, b1, h1, …): each pair has the same neighbours
+    order = [v for v in chain.from_iterable(zip_longest(*sides)) if v is not None]
     try:
-        time_interleaved([it.timed for side in sides for it in side] + [ref_timed], rule)
+        time_interleaved([it.timed for it in order] + [ref_timed], rule)
     finally:
         for side in sides:
             for it in side:
@@ -327,14 +406,42 @@ class Side:
     env: dict[str, str]
 
 
+def _package_hash(root: Path) -> str:
+    """A hash of the checkout's package source: its exports are cached apart from other code's."""
+    h = hashlib.sha256()
+    for p in sorted((root / "ecgbench").rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _side_env(root: Path, base_env: dict[str, str]) -> dict[str, str]:
+    """What every side shares with this process (the records), and what it must not (the export
+    cache: an exporter change with the same weights must not reuse the other side's artifacts)."""
+    from ecgbench.export.cache import default_cache_dir
+    from ecgbench.export.pipeline import default_data_dir
+
+    env = dict(base_env)
+    env["ECGBENCH_ZOO"] = str(root / "models")
+    env["ECGBENCH_CACHE"] = str(default_cache_dir() / f"gate-{_package_hash(root)}")
+    data = default_data_dir()  # a checkout in /tmp cannot find ../shared beside itself
+    if data is not None:
+        env["ECGBENCH_DATA"] = str(data)
+    return env
+
+
 def code_side(name: str, root: Path) -> Side:
     """This environment's libraries, the checkout's package (first on ``PYTHONPATH``)."""
-    env = {**os.environ, "PYTHONPATH": str(root), "ECGBENCH_ZOO": str(root / "models")}
+    env = _side_env(root, {**os.environ, "PYTHONPATH": str(root)})
     return Side(name, root, (sys.executable, "-m", "ecgbench.cli"), env)
 
 
 def environment_side(name: str, root: Path, cache: Path, log=print) -> Side:
-    """A virtual environment of the checkout's own constraints, cached by their hash."""
+    """A virtual environment of the checkout's own constraints, cached by their hash.
+
+    Extra pip arguments (a CPU-only torch index, say) come from ``$ECGBENCH_GATE_PIP_ARGS``."""
+    import shlex
+
     h = hashlib.sha256()
     for f in LIBRARY_FILES:
         p = root / f
@@ -343,24 +450,28 @@ def environment_side(name: str, root: Path, cache: Path, log=print) -> Side:
     py = venv / "bin" / "python"
     if not (venv / ".complete").is_file():
         log(f"gate: building the {name} environment in {venv} (once per constraints)")
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         cons = root / ".ci" / "constraints.txt"
-        cmd = [str(py), "-m", "pip", "install", "-q"]
+        cmd = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
         cmd += ["-c", str(cons)] if cons.is_file() else []
-        r = subprocess.run([*cmd, str(root)], capture_output=True, text=True)
-        if r.returncode:
-            tail = (r.stderr.strip().splitlines() or ["pip failed"])[-1]
-            raise BadInputError(f"gate: cannot build the {name} environment: {tail}")
+        cmd += shlex.split(os.environ.get("ECGBENCH_GATE_PIP_ARGS", ""))
+        for step in ([sys.executable, "-m", "venv", "--clear", str(venv)], [*cmd, str(root)]):
+            r = subprocess.run(step, capture_output=True, text=True)
+            if r.returncode:
+                lines = (r.stderr + r.stdout).strip().splitlines() or ["failed"]
+                why = next((ln for ln in lines if ln.startswith("ERROR")), lines[-1])
+                raise BadInputError(f"gate: cannot build the {name} environment: {why}")
         (venv / ".complete").write_text("ok\n")
-    env = {**os.environ, "ECGBENCH_ZOO": str(root / "models")}
-    env.pop("PYTHONPATH", None)
+    env = _side_env(root, {k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     return Side(name, root, (str(py), "-m", "ecgbench.cli"), env)
 
 
 def run_side(side: Side, suite: Path, out: Path) -> RunDocument:
     cmd = [*side.command, "run", "--suite", str(suite), "--output", str(out), "--no-store"]
-    r = subprocess.run(cmd, env={**side.env, "ECGBENCH_QUIET": "1"}, cwd=side.root,
-                       capture_output=True, text=True)  # fmt: skip
+    try:
+        r = subprocess.run(cmd, env={**side.env, "ECGBENCH_QUIET": "1"}, cwd=side.root,
+                           capture_output=True, text=True, timeout=RUN_TIMEOUT_S)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise BadInputError(f"gate: the {side.name} run took over {RUN_TIMEOUT_S} s") from None
     if r.returncode:
         tail = (r.stderr.strip().splitlines() or r.stdout.strip().splitlines() or ["?"])[-1]
         raise BadInputError(f"gate: the {side.name} run failed (exit {r.returncode}): {tail}")
@@ -411,20 +522,38 @@ def same_job_gate(
     """Time ``base`` and ``head`` (revisions of ``repo``, or folders) here, and judge head."""
     s = settings or GateSettings()
     t0 = time.perf_counter()
+    own_work = work is None
     work = work or Path(tempfile.mkdtemp(prefix="ecgbench-gate-"))
-    repo = repo.resolve()
-    dirs = Path(base).is_dir() and Path(head).is_dir()
+    try:
+        return _same_job_gate(base, head, suite, repo.resolve(), s, mode, repeats, duration,
+                              work, log, t0)  # fmt: skip
+    finally:
+        if own_work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _same_job_gate(
+    base: str, head: str, suite: str, repo: Path, s: GateSettings, mode: str, repeats: int,
+    duration: float | None, work: Path, log, t0: float,
+) -> GateResult:  # fmt: skip
+    dirs = Path(base).is_dir() or Path(head).is_dir()
     if dirs:
-        change = Change(("models/",))  # two folders: their models, with this package
+        if not (Path(base).is_dir() and Path(head).is_dir()):
+            raise BadInputError("give two folders or two revisions, not one of each")
+        change = folder_change(Path(base).resolve(), Path(head).resolve())
     else:
-        resolve_revision(repo, base) if not Path(base).is_dir() else None
-        resolve_revision(repo, head) if not Path(head).is_dir() else None
+        resolve_revision(repo, base)
+        resolve_revision(repo, head)
         change = changed_files(repo, base, head)
     use = change.mode if mode == "auto" else mode
     if use not in (MODELS, CODE, LIBRARIES, NONE):
         raise BadInputError(f"--mode is auto, {MODELS}, {CODE} or {LIBRARIES}")
-    if use == NONE:  # nothing that runs differs: time the models anyway (an A/A check)
-        use = MODELS
+    if use == NONE:  # docs, tests: nothing that runs differs (--mode models times an A/A anyway)
+        log("gate: nothing that runs differs between base and head: nothing to time")
+        return GateResult(mode=NONE, base=base, head=head, comparison=Comparison(verdicts=[], drift=None, settings=s),
+                          fingerprint={}, seconds=time.perf_counter() - t0, change=change,
+                          note="nothing that runs differs (only " + ", ".join(change.files[:5])
+                          + "): nothing timed")  # fmt: skip
     broot, blabel = _side_root(repo, base, work, "base")
     hroot, hlabel = _side_root(repo, head, work, "head")
     suite_path = hroot / suite if (hroot / suite).is_file() else Path(suite)
@@ -441,8 +570,8 @@ def same_job_gate(
         cmp = compare_same_run(b, h, s)
         fp = h.fingerprint
     else:
-        if dirs:
-            raise BadInputError("code/libraries mode needs revisions (or checkouts) with ecgbench/")
+        if not ((broot / "ecgbench").is_dir() and (hroot / "ecgbench").is_dir()):
+            raise BadInputError("code/libraries mode needs two checkouts with ecgbench/ in them")
         prof = work / "suite.toml"
         _write_suite(suite_path, prof, duration)
         if use == CODE:
@@ -460,8 +589,12 @@ def same_job_gate(
         pairs = alternate_runs(sides[0], sides[1], prof, repeats, work, log)
         cmp = compare_run_pairs(pairs, s)
         fp = pairs[0][1].fingerprint
+    note = ""
+    if any(f.startswith("runners/") for f in change.files):
+        note = f"the runner profile changed: both sides were timed with head's {suite}"
     return GateResult(mode=use, base=blabel, head=hlabel, comparison=cmp, fingerprint=fp,
-                      seconds=time.perf_counter() - t0, change=change, documents=pairs)  # fmt: skip
+                      seconds=time.perf_counter() - t0, change=change, documents=pairs,
+                      note=note)  # fmt: skip
 
 
 def _write_suite(src: Path, dest: Path, duration: float | None) -> None:
@@ -476,12 +609,24 @@ def _write_suite(src: Path, dest: Path, duration: float | None) -> None:
 def gate_markdown(r: GateResult) -> str:
     from ecgbench.regress import markdown_summary
 
+    changed = ", ".join(r.change.files[:8]) + (" …" if len(r.change.files) > 8 else "")
+    if r.mode == NONE:
+        return (f"## ecgbench same-job gate: nothing to time\n\n**Base:** {r.base} · **Head:** "
+                f"{r.head}  \n**Changed:** {changed or '(nothing)'}  \n{r.note}\n")  # fmt: skip
     how = {MODELS: "one process, base and head interleaved round by round",
            CODE: "whole runs alternating base/head in this environment",
            LIBRARIES: "whole runs alternating, each side in its own environment"}[r.mode]  # fmt: skip
     md = markdown_summary(r.comparison, title=f"ecgbench same-job gate ({r.mode})")
     head, _, rest = md.partition("\n")
-    changed = ", ".join(r.change.files[:8]) + (" …" if len(r.change.files) > 8 else "")
     info = (f"\n\n**Ran on:** {r.cpu_line()}  \n**Base:** {r.base} · **Head:** {r.head} · "
             f"{how} · {r.seconds:.0f} s  \n**Changed:** {changed or '(nothing)'}")  # fmt: skip
-    return head + info + rest
+    if r.note:
+        info += f"  \n**Note:** {r.note}"
+    notes = [f"- {v.key['model']} {v.key['backend']} {v.key['precision']}: {v.note}"
+             for v in r.comparison.verdicts if v.note and "→" in v.note]  # fmt: skip
+    tail = (
+        ("\nWhat else changed between base and head:\n\n" + "\n".join(notes) + "\n")
+        if notes
+        else ""
+    )
+    return head + info + rest + tail

@@ -24,7 +24,7 @@ import datetime as dt
 import json
 import os
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -187,11 +187,11 @@ def _executed_of_old_row(r: dict[str, Any]) -> str | None:
 def tidy_rows(doc: RunDocument) -> list[dict[str, Any]]:
     fp = doc.fingerprint
     out = []
+    # a shallow copy of the scalar fields: asdict() deep-copied every raw sample only to drop it
+    # (16 s of a 100-run fleet report)
+    names = [f.name for f in fields(ResultRow) if f.name not in ("samples_ns", "slices", "extra")]
     for r in doc.rows:
-        d = asdict(r)
-        d.pop("samples_ns")
-        d.pop("slices")
-        d.pop("extra")
+        d = {n: getattr(r, n) for n in names}
         d["input_shape"] = "x".join(map(str, r.input_shape))
         d["execution_devices"] = ",".join(r.execution_devices)
         d.update(
