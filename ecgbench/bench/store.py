@@ -31,6 +31,7 @@ from ecgbench.bench.results import ResultRow, RunDocument, default_store, read_r
 from ecgbench.errors import BadInputError, EcgbenchError, NoBaselineError
 
 SCHEMA_VERSION = 1
+SCHEMA_LOCK_KEY = 0x45434742  # 'ECGB': the advisory lock that serialises table creation
 STORE_FILE = "ecgbench.db"
 _ROW_SKIP = {"samples_ns", "slices", "extra"}  # kept in the run document
 
@@ -139,11 +140,15 @@ class ResultsStore:
         )  # fmt: skip
         self._md = md
 
-    def _open(self, create: bool) -> None:
+    def _open(self, create: bool, attempt: int = 0) -> None:
         import sqlalchemy as sa
 
         try:
             with self.engine.begin() as c:
+                if create and c.dialect.name == "postgresql":
+                    # concurrent CREATE TABLEs race on PostgreSQL's catalog ("relation already
+                    # exists"): the first writer creates, the others wait for its commit
+                    c.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
                 if create:
                     self._md.create_all(c, checkfirst=True)
                 elif not sa.inspect(c).has_table("meta"):
@@ -155,8 +160,14 @@ class ResultsStore:
                     c.execute(self.meta.insert().values(key="schema_version",
                                                         value=str(SCHEMA_VERSION)))  # fmt: skip
                     v = SCHEMA_VERSION
-        except sa.exc.IntegrityError:  # another process initialised it at the same moment
-            return self._open(create)
+        except (sa.exc.IntegrityError, sa.exc.ProgrammingError) as e:
+            # another process initialised it at the same moment (SQLite, or a server without
+            # the lock): its tables are there now
+            if attempt >= 5:
+                raise EcgbenchError(
+                    f"cannot open store {self._shown()}: {_first_line(e)}"
+                ) from None
+            return self._open(create, attempt + 1)
         except sa.exc.OperationalError as e:
             raise EcgbenchError(f"cannot open store {self._shown()}: {_first_line(e)}") from None
         if int(v) > SCHEMA_VERSION:
