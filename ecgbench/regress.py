@@ -185,6 +185,15 @@ def _subsample(a: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     return a if len(a) <= n else rng.choice(a, size=n, replace=False)
 
 
+def gate_verdict(ratio: float, lo: float, hi: float, p: float, s: GateSettings) -> str:
+    """The gate's one rule: past the threshold, the interval clear of 1, and the test significant."""
+    if ratio > s.threshold and lo > 1.0 and p < s.alpha:
+        return REGRESSION
+    if ratio < 1 / s.threshold and hi < 1.0 and p < s.alpha:
+        return IMPROVEMENT
+    return UNCHANGED
+
+
 def compare_runs(
     base: RunDocument,
     cur: RunDocument,
@@ -242,12 +251,7 @@ def compare_runs(
             note = "whole-run normalisation" if s.normalise and drift else ""
         lo, hi = bootstrap_ratio_ci(bs, cs, s.n_boot, rng, q=q if paired is None else 50.0)
         p = float(mannwhitneyu(cs, bs, alternative="two-sided").pvalue)
-        if ratio > s.threshold and lo > 1.0 and p < s.alpha:
-            v = REGRESSION
-        elif ratio < 1 / s.threshold and hi < 1.0 and p < s.alpha:
-            v = IMPROVEMENT
-        else:
-            v = UNCHANGED
+        v = gate_verdict(ratio, lo, hi, p, s)
         verdicts.append(
             Verdict(
                 key=_key_dict(k),

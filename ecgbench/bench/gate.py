@@ -40,13 +40,11 @@ from ecgbench.bench.suite import RunPlan, load_suite
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
 from ecgbench.errors import BadInputError
 from ecgbench.regress import (
-    IMPROVEMENT,
     NOT_COMPARABLE,
-    REGRESSION,
-    UNCHANGED,
     Comparison,
     GateSettings,
     Verdict,
+    gate_verdict,
 )
 
 MODELS, CODE, LIBRARIES, NONE = "models", "code", "libraries", "none"
@@ -225,12 +223,7 @@ def paired_verdict(
         p = wilcoxon_p(ratios)
     else:
         ratio, lo, hi, p = log_t_interval(ratios)
-    if ratio > s.threshold and lo > 1.0 and p < s.alpha:
-        v = REGRESSION
-    elif ratio < 1 / s.threshold and hi < 1.0 and p < s.alpha:
-        v = IMPROVEMENT
-    else:
-        v = UNCHANGED
+    v = gate_verdict(ratio, lo, hi, p, s)
     return Verdict(key=key, verdict=v, ratio=ratio, raw_ratio=head_ms / base_ms, ci_low=lo,
                    ci_high=hi, p_value=p, baseline_ms=base_ms, current_ms=head_ms,
                    note=f"{len(ratios)} {unit}s paired")  # fmt: skip

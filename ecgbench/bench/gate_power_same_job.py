@@ -46,13 +46,6 @@ def build_zoos(models: list[str], slowdown: float, work: Path) -> list[Path]:
     return dirs
 
 
-def _relabel(doc, like):
-    shapes = {(r.model, r.backend, r.precision): r.input_shape for r in like.rows}
-    for r in doc.rows:
-        r.input_shape = list(shapes.get((r.model, r.backend, r.precision), r.input_shape))
-    return doc
-
-
 def measure(runs: int, suite: Path, slowdown: float, out: Path) -> None:
     plan = load_suite(suite)
     names = [m for m in plan.models if m != "all"] or Zoo().names()
@@ -74,7 +67,7 @@ def analyse(out: Path, threshold: float = 1.10) -> dict:
     aa_runs, sl_runs, per_key = [], [], {}
     for i in range(n):
         a, a2, c = (read_run(out / "runs" / f"{i:03d}-{t}.json") for t in "abc")
-        for tag, other, bucket in (("aa", a2, aa_runs), ("slow", _relabel(c, a), sl_runs)):
+        for tag, other, bucket in (("aa", a2, aa_runs), ("slow", c, sl_runs)):
             cmp = compare_same_run(a, other, s)
             bucket.append(sum(v.verdict == REGRESSION for v in cmp.verdicts))
             for v in cmp.verdicts:
