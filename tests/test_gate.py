@@ -105,7 +105,7 @@ def _gate(repo: Path, *args: str, env: dict[str, str] | None = None):
         (("models/zoo.toml", "models/m.pt"), MODELS),
         (("runners/ci.toml",), MODELS),
         (("ecgbench/backends/openvino_backend.py", "models/zoo.toml"), CODE),
-        ((".ci/constraints.txt", "ecgbench/cli.py"), LIBRARIES),
+        ((".ci/constraints.txt", "ecgbench/cli/run.py"), LIBRARIES),
         (("pyproject.toml",), LIBRARIES),
         (("README.md", "tests/test_x.py"), NONE),
     ],

@@ -1,0 +1,82 @@
+"""`ecgbench report` and `ecgbench recommend`: figures and the deployment answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ecgbench.cli._app import app
+from ecgbench.cli._format import fmt, out
+
+
+@app.command()
+def report(
+    results: Annotated[
+        list[Path] | None, typer.Argument(help="Run JSON files or folders (default: the store)")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("-o", "--out", help="Report folder")] = Path("report"),
+    store: Annotated[str | None, typer.Option(help="Results store URL or folder")] = None,
+    machine: Annotated[
+        str | None, typer.Option(help="Store: only this machine (name or id)")
+    ] = None,
+    suite: Annotated[str | None, typer.Option(help="Store: only this suite")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Store: runs created on/after (ISO date)")
+    ] = None,
+    last: Annotated[int | None, typer.Option(help="Store: the newest N runs")] = None,
+    model: Annotated[str | None, typer.Option(help="Only this model")] = None,
+    precision: Annotated[str | None, typer.Option(help="Only this precision")] = None,
+) -> None:
+    """Runtime box plots beside accuracy, runtime vs FLOPs, Pareto front: HTML + PNG + SVG."""
+    from ecgbench.report.html import build_report
+
+    filters = {"machine": machine, "suite": suite, "since": since, "limit": last,
+               "model": model, "precision": precision}  # fmt: skip
+    r = build_report(list(results or []), out_dir, store=store, filters=filters)
+    out.print(
+        f"report: {r.index} ({r.rows} rows, {len(r.figures)} figure files, {r.seconds:.1f} s)"
+    )
+
+
+@app.command()
+def recommend(
+    device: Annotated[str, typer.Option(help="Device")] = "CPU",
+    precision: Annotated[str, typer.Option(help="fp32, fp16 or int8")] = "int8",
+    budget_ms: Annotated[
+        list[float] | None, typer.Option(help="Latency budget(s) in ms, repeatable")
+    ] = None,
+    backend: Annotated[str | None, typer.Option(help="Restrict to one backend")] = None,
+    store: Annotated[str | None, typer.Option(help="Results store URL or folder")] = None,
+    machine: Annotated[str | None, typer.Option(help="Only this machine (name or id)")] = None,
+    study: Annotated[str | None, typer.Option(help="Also consider sweep trials")] = None,
+    storage: Annotated[str, typer.Option(help="optuna storage URL")] = "sqlite:///sweep.db",
+) -> None:
+    """The most accurate model that meets a latency budget on a device at a precision."""
+    from ecgbench.bench.results import load_store
+    from ecgbench.scaling.recommend import candidates, zoo_fp32_scores
+    from ecgbench.scaling.recommend import recommend as pick
+
+    budget_ms = budget_ms or [5.0, 10.0, 20.0]
+    trials = None
+    if study:
+        from ecgbench.scaling.sweep import trials_frame
+
+        trials = trials_frame(storage, study)
+    c = candidates(load_store(store, machine=machine), device, precision, backend, trials,
+                   zoo_fp32_scores())  # fmt: skip
+    t = Table(title=f"best model under a latency budget — {device} {precision}")
+    for col in ("budget ms", "model", "backend", "median ms", "latency", "score", "Δ vs FP32",
+                "AUROC"):  # fmt: skip
+        t.add_column(col)
+    for b in budget_ms:
+        r = pick(c, b)
+        if r is None:
+            t.add_row(f"{b:g}", "[yellow]nothing fits[/]", *[""] * 6)
+        else:
+            t.add_row(f"{b:g}", str(r["model"]), str(r["backend"]), f"{r['median_ms']:.3f}",
+                      str(r["latency"]), fmt(r["challenge_score"]), fmt(r["score_drop"]),
+                      fmt(r["auroc"]))  # fmt: skip
+    out.print(t)

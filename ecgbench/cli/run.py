@@ -1,0 +1,186 @@
+"""`ecgbench devices`, `run`, `speedup` and `profile`: timing on this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ecgbench.cli._app import app
+from ecgbench.cli._format import err, out
+
+
+@app.command()
+def devices() -> None:
+    """What OpenVINO, ONNX Runtime and PyTorch can run on here."""
+    from ecgbench.bench.fingerprint import cpu_info, int8_isa
+    from ecgbench.devices import onnxruntime_providers, openvino_devices, torch_devices
+    from ecgbench.precision import Arithmetic
+
+    model, isa = cpu_info()
+    out.print(f"CPU: {model}; ISA: {', '.join(isa)}; INT8: {int8_isa(isa)}")
+    t = Table(title="OpenVINO devices")
+    for c in ("device", "full name", "executes natively", "capabilities", "properties"):
+        t.add_column(c)
+    for d in openvino_devices():
+        arith = Arithmetic(d.name, frozenset(d.capabilities), tuple(isa))
+        t.add_row(d.name, d.full_name, arith.describe(), ", ".join(d.capabilities),
+                  "; ".join(f"{k}={v}" for k, v in d.properties.items()))  # fmt: skip
+    out.print(t)
+    out.print("ONNX Runtime providers: " + ", ".join(onnxruntime_providers()))
+    out.print("torch devices: " + ", ".join(torch_devices()))
+    out.print("absent here: " + (", ".join(
+        d for d in ("GPU", "NPU") if d not in {x.name.split(".")[0] for x in openvino_devices()}
+    ) or "none"))  # fmt: skip
+
+
+@app.command()
+def run(
+    device: Annotated[str, typer.Option(help="CPU, GPU, NPU, AUTO, HETERO:GPU,CPU, …")] = "CPU",
+    precision: Annotated[
+        str, typer.Option(help="fp32, bf16, fp16, int8, or all (what executes, not what is stored)")
+    ] = "fp32",
+    int8_rest: Annotated[
+        str, typer.Option(help="INT8: arithmetic of the layers left in float (f32, bf16, f16)")
+    ] = "f32",
+    model: Annotated[str, typer.Option(help="Zoo name(s), checkpoint path, or all")] = "all",
+    backend: Annotated[str, typer.Option(help="openvino, onnxruntime, torch, or all")] = "all",
+    batch: Annotated[int, typer.Option(help="Batch size")] = 1,
+    threads: Annotated[int | None, typer.Option(help="Threads (default: all usable cores)")] = None,
+    scenario: Annotated[str, typer.Option(help="latency or throughput")] = "latency",
+    duration: Annotated[float, typer.Option(help="Minimum timed seconds per variant")] = 5.0,
+    min_iters: Annotated[int, typer.Option(help="Minimum timed calls per variant")] = 100,
+    warmup: Annotated[float, typer.Option(help="Warm-up seconds per variant")] = 1.0,
+    samples: Annotated[int | None, typer.Option(help="Input length (default: 10 s)")] = None,
+    suite: Annotated[Path | None, typer.Option(help="Runner profile TOML (runners/*.toml)")] = None,
+    output: Annotated[Path | None, typer.Option(help="Write the run document (JSON)")] = None,
+    store: Annotated[
+        str | None, typer.Option(help="Results store: sqlite:///F.db, postgresql://…, or a folder")
+    ] = None,
+    machine_name: Annotated[
+        str | None, typer.Option(help="Name this machine in the store (default: CPU + hash)")
+    ] = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not add to the store")] = False,
+    crosscheck: Annotated[bool, typer.Option(help="Also run benchmark_app on each IR")] = False,
+    crosscheck_rounds: Annotated[
+        int, typer.Option(min=1, help="Cross-check: rounds of 1 s bursts per IR (each ~3 s)")
+    ] = 32,
+    cache_dir: Annotated[Path | None, typer.Option(help="Export cache folder")] = None,
+    calibration: Annotated[Path | None, typer.Option(help="INT8 calibration records")] = None,
+    profile: Annotated[
+        bool, typer.Option(help="OpenVINO rows: per-layer performance counters after timing")
+    ] = False,
+) -> None:
+    """Benchmark zoo variants: export (cached), time interleaved, print and store the rows."""
+    from dataclasses import replace
+
+    from ecgbench.bench.runner import RunOptions, run_plan
+    from ecgbench.bench.suite import RunPlan, expand_all, load_suite
+    from ecgbench.bench.table import results_table
+    from ecgbench.export.pipeline import ExportOptions
+
+    if suite:
+        plan = load_suite(suite)
+    else:
+        plan = expand_all(
+            RunPlan(
+                models=tuple(m.strip() for m in model.split(",")),
+                backends=tuple(b.strip() for b in backend.lower().split(",")),
+                devices=(device,),
+                precisions=tuple(p.strip() for p in precision.lower().split(",")),
+                batch=(batch,),
+                threads=threads,
+                scenario=scenario,
+                duration=duration,
+                min_iters=min_iters,
+                warmup=warmup,
+                samples=samples,
+                int8_rest=int8_rest.lower(),
+                skip_unsupported=precision.lower() == "all",
+            )
+        )
+        plan = replace(plan, name="adhoc")
+    opts = RunOptions(
+        export=ExportOptions(cache_dir=cache_dir, calibration_dir=calibration),
+        output=output,
+        store=store,
+        machine_name=machine_name,
+        use_store=not no_store,
+        crosscheck=crosscheck,
+        crosscheck_rounds=crosscheck_rounds,
+        profile=profile,
+    )
+    try:
+        doc = run_plan(plan, opts, log=lambda m: err.print(m, highlight=False))
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]: finished rows were written")
+        raise typer.Exit(130) from None
+    out.print(results_table(doc))
+
+
+@app.command()
+def speedup(
+    results: Annotated[Path, typer.Argument(help="A run document (ecgbench run --output)")],
+    base: Annotated[str, typer.Option(help="Base precision, or backend/precision")] = "fp32",
+) -> None:
+    """Each variant's time over its base variant's in the same run: ratio, 95% CI, or a tie."""
+    from ecgbench.bench.results import read_run
+    from ecgbench.bench.speedup import speedups
+
+    b_backend, _, b_prec = base.rpartition("/")
+    rows = speedups(read_run(results), b_prec.lower(), b_backend.lower() or None)
+    t = Table(title=f"time relative to {base} in the same run (rounds paired; 95% CI by rounds)")
+    for c in ("model", "backend", "asked", "ran as", "ms", "base", "base ms", "time ratio",
+              "95% CI", "speed-up", "verdict", "rounds"):  # fmt: skip
+        t.add_column(c, justify="left" if c in ("model", "backend", "base", "verdict") else "right")
+    colour = {"faster": "green", "slower": "red", "tie": "white"}
+    for s in rows:
+        t.add_row(
+            s.model, s.backend, s.precision, s.executed or "?", f"{s.median_ms:.3f}", s.base,
+            f"{s.base_ms:.3f}", f"{s.time_ratio:.3f}", f"{s.ci_low:.3f}–{s.ci_high:.3f}",
+            f"×{s.speedup:.2f}", f"[{colour[s.verdict]}]{s.verdict}[/]", str(s.rounds),
+        )  # fmt: skip
+    out.print(t)
+
+
+@app.command()
+def profile(
+    model: Annotated[str, typer.Option(help="Zoo name or checkpoint path")],
+    precision: Annotated[str, typer.Option(help="fp32, bf16, fp16 or int8")] = "int8",
+    device: Annotated[str, typer.Option(help="OpenVINO device")] = "CPU",
+    int8_rest: Annotated[str, typer.Option(help="INT8: arithmetic of the float layers")] = "f32",
+    threads: Annotated[int | None, typer.Option(help="Threads (default: all usable cores)")] = None,
+    inferences: Annotated[int, typer.Option(min=1, help="Profiled inferences")] = 50,
+    top: Annotated[int, typer.Option(min=1, help="Slowest layers to show")] = 12,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the profile")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Export cache folder")] = None,
+) -> None:
+    """Where an OpenVINO variant's time goes: slowest layers, their kernels, time per arithmetic."""
+    from ecgbench.bench.profile import profile_variant
+    from ecgbench.fileio import atomic_write_json
+
+    p = profile_variant(model, precision.lower(), device, int8_rest.lower(), threads, inferences,
+                        cache_dir=cache_dir)  # fmt: skip
+    t = Table(title=f"{p.label}: ran {p.executed}; {p.total_ms:.3f} ms of layer time per inference")
+    for c in ("layer", "type", "kernel (exec_type)", "arithmetic", "ms", "share"):
+        t.add_column(c, justify="right" if c in ("ms", "share") else "left")
+    total = p.total_ms or float("nan")  # a plugin that keeps no times reports zeros
+    for layer in p.top(top):
+        t.add_row(escape(layer.name[:60]), layer.layer_type, layer.exec_type, layer.arithmetic,
+                  f"{layer.ms:.4f}", f"{layer.ms / total:.1%}")  # fmt: skip
+    out.print(t)
+    out.print(
+        "time per arithmetic: "
+        + " · ".join(f"{a} {ms:.3f} ms ({ms / total:.0%})" for a, ms in p.by_arithmetic.items()),
+        highlight=False,
+    )
+    out.print(
+        "time per layer type: "
+        + " · ".join(f"{k} {ms:.3f}" for k, ms in list(p.by_layer_type.items())[:8]),
+        highlight=False,
+    )
+    if json_out:
+        atomic_write_json(json_out, p.to_dict(top=max(top, 15)))
