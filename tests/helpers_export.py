@@ -20,8 +20,10 @@ from conftest import PTBXL, SHARED, synthetic_uv, write_dat_record, write_metada
 from ecgbench.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.data.synthetic import synthetic_input
-from ecgbench.export.pipeline import ExportedVariant, ExportOptions, ModelExporter
+from ecgbench.export.build import ExportedVariant, ExportOptions
+from ecgbench.export.pipeline import ModelExporter
 from ecgbench.export.quantize import QuantSettings
+from ecgbench.export.verify import Verification
 from ecgbench.nets.convnext1d import ConvNeXt1D, ConvNeXt1DConfig
 from ecgbench.train.evaluate import predict_logits
 
@@ -164,6 +166,55 @@ def tiny_session(factory: pytest.TempPathFactory) -> TinySession:
             s.variants[(fmt, prec)] = ex.variant(fmt, prec)
         _SESSION = s
     return _SESSION
+
+
+def exporter(s: TinySession, opts: ExportOptions) -> ModelExporter:
+    """A new exporter of the tiny checkpoint. It is handed the session's converted OpenVINO graph:
+    the conversion is the same pure function of the same checkpoint and costs seconds; what these
+    tests check (cache keys, lookups, rebuilds) all happens after it."""
+    ex = ModelExporter(TINY_NAME, load_checkpoint(s.ckpt), s.ckpt, opts)
+    ex.builder._ov_fp32 = s.exporter.builder.ov_fp32_model()
+    return ex
+
+
+def one_line(e: pytest.ExceptionInfo[BaseException]) -> str:
+    """The message of a user-facing error: present, and on one line."""
+    msg = str(e.value)
+    assert msg and "\n" not in msg, msg
+    return msg
+
+
+@dataclass
+class RealExports:
+    """Every variant of the tiny checkpoint exported and verified with the real records."""
+
+    opts: ExportOptions
+    variants: dict[tuple[str, str], ExportedVariant]
+    checks: dict[tuple[str, str], Verification]
+    eval_dir: Path  # symlinks to 24 real records of fold 10
+
+
+_REAL: RealExports | None = None
+
+
+def real_exports(s: TinySession, factory: pytest.TempPathFactory) -> RealExports:
+    """Calibrated on 16 real records of the train folds, verified on 32 of the validation fold;
+    memoised like the tiny session, for the export and the accuracy tests alike."""
+    global _REAL
+    if _REAL is None:
+        opts = ExportOptions(
+            calibration_dir=PTBXL,
+            verify_records=32,
+            cache_dir=s.cache,
+            quant=QuantSettings(subset_size=16),
+            show_progress=False,
+        )
+        ex = ModelExporter(TINY_NAME, load_checkpoint(s.ckpt), s.ckpt, opts)
+        variants = {(f, p): ex.variant(f, p) for f, p in ALL_VARIANTS}
+        checks = {k: ex.verify(v) for k, v in variants.items()}
+        eval_dir = link_real_subset(factory.mktemp("real_eval"), n=24)
+        _REAL = RealExports(opts, variants, checks, eval_dir)
+    return _REAL
 
 
 def subprocess_env(s: TinySession, **extra: str) -> dict[str, str]:

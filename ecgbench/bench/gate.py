@@ -412,7 +412,7 @@ def _side_env(root: Path, base_env: dict[str, str]) -> dict[str, str]:
     """What every side shares with this process (the records), and what it must not (the export
     cache: an exporter change with the same weights must not reuse the other side's artifacts)."""
     from ecgbench.export.cache import default_cache_dir
-    from ecgbench.export.pipeline import default_data_dir
+    from ecgbench.export.sources import default_data_dir
 
     env = dict(base_env)
     env["ECGBENCH_ZOO"] = str(root / "models")

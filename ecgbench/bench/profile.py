@@ -148,7 +148,8 @@ def profile_variant(
     from ecgbench.bench.runner import default_threads
     from ecgbench.data.synthetic import synthetic_input
     from ecgbench.devices import check_openvino_device, device_arithmetic
-    from ecgbench.export.pipeline import ExportOptions, ModelExporter
+    from ecgbench.export.build import ExportOptions
+    from ecgbench.export.pipeline import ModelExporter
     from ecgbench.precision import plan_execution
     from ecgbench.zoo import Zoo, checkpoint_from
 

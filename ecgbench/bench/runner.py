@@ -27,7 +27,8 @@ from ecgbench.devices import (
     device_kind,
 )
 from ecgbench.errors import BadInputError
-from ecgbench.export.pipeline import ExportedVariant, ExportOptions, ModelExporter
+from ecgbench.export.build import ExportedVariant, ExportOptions
+from ecgbench.export.pipeline import ModelExporter
 from ecgbench.export.verify import Verification
 from ecgbench.nets.flops import measure_complexity
 from ecgbench.precision import (

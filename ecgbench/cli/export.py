@@ -19,7 +19,7 @@ def _export_options(
     cache_dir: Path | None, force: bool, calibration: Path | None, calibration_size: int,
     max_drop: float | None,
 ):  # fmt: skip
-    from ecgbench.export.pipeline import ExportOptions
+    from ecgbench.export.build import ExportOptions
     from ecgbench.export.quantize import QuantSettings
 
     return ExportOptions(
@@ -48,7 +48,8 @@ def export(
     zoo: Annotated[bool, typer.Option("--zoo", help="Bundle INT8 artifacts into models/")] = False,
 ) -> None:
     """Export zoo models to ONNX and OpenVINO IR (FP32 / FP16 / INT8), cached and verified."""
-    from ecgbench.export.pipeline import export_models, parse_formats, parse_precisions
+    from ecgbench.export.build import parse_formats, parse_precisions
+    from ecgbench.export.pipeline import export_models
     from ecgbench.zoo import Zoo
 
     z = Zoo()
@@ -103,10 +104,10 @@ def evaluate(
     ] = None,
 ) -> None:
     """Challenge metrics of exact variants (model × backend × precision) on a record folder."""
+    from ecgbench.accuracy.evaluate import evaluate_variant, store_variant_scores
     from ecgbench.bench.suite import BACKEND_PRECISIONS
     from ecgbench.data.folds import parse_folds
-    from ecgbench.export.evaluate import evaluate_variant, store_variant_scores
-    from ecgbench.export.pipeline import parse_precisions
+    from ecgbench.export.build import parse_precisions
     from ecgbench.fileio import atomic_write_json
     from ecgbench.precision import PRECISIONS, PrecisionUnsupportedError
     from ecgbench.zoo import Zoo

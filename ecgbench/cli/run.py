@@ -80,7 +80,7 @@ def run(
     from ecgbench.bench.runner import RunOptions, run_plan
     from ecgbench.bench.suite import RunPlan, expand_all, load_suite
     from ecgbench.bench.table import results_table
-    from ecgbench.export.pipeline import ExportOptions
+    from ecgbench.export.build import ExportOptions
 
     if suite:
         plan = load_suite(suite)

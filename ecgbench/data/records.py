@@ -263,12 +263,6 @@ def read_record(
     )
 
 
-@dataclass
-class ScanResult:
-    records: list[Record]
-    problems: list[RecordError]
-
-
 def iter_records(
     paths: list[Path], n_leads: int = 12, min_duration_s: float = 0.0
 ) -> Iterator[Record | RecordError]:

@@ -2,11 +2,13 @@
 
 An entry is a folder written beside its final place and renamed into it, so an interrupted export
 never leaves something a later run would use. Every file's sha256 is in ``meta.json`` and checked on
-each hit; a corrupt entry is discarded and rebuilt.
+each hit; a corrupt entry is discarded and rebuilt. Verification verdicts are cached beside the
+entries, under ``verifications/``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -15,10 +17,13 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecgbench.errors import EcgbenchError
 from ecgbench.fileio import atomic_write_json, sha256_file
+
+if TYPE_CHECKING:  # verify imports torch; the gate reads default_cache_dir without it
+    from ecgbench.export.verify import Verification
 
 CACHE_ENV = "ECGBENCH_CACHE"
 
@@ -109,3 +114,41 @@ class ExportCache:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
         return CacheEntry(key, final, final / main, meta)
+
+
+def verification_path(
+    root: Path,
+    artifact: Path,
+    checkpoint_sha256: str,
+    precision: str,
+    hint: str | None,
+    record_ids: list[str],
+) -> Path:
+    """Verification depends only on (artifact, checkpoint, records, arithmetic): cached."""
+    from ecgbench.bench.fingerprint import library_versions
+    from ecgbench.devices import cpu_description
+    from ecgbench.export.verify import TOLERANCES
+
+    # what ran depends on the CPU and the runtime, the verdict on the tolerances: all key it
+    where = [cpu_description(), library_versions().get("openvino")]
+    doc = [sha256_file(artifact), checkpoint_sha256, precision, hint, record_ids, TOLERANCES, where]
+    key = json.dumps(doc, sort_keys=True)
+    return root / "verifications" / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
+
+
+def load_verification(path: Path) -> Verification | None:
+    """A cached verdict, or ``None`` when absent or unreadable (then it is verified again)."""
+    from ecgbench.export.verify import Verification
+
+    if not path.is_file():
+        return None
+    try:
+        return Verification(**json.loads(path.read_text()))
+    except (ValueError, TypeError):
+        return None
+
+
+def save_verification(path: Path, result: Verification) -> None:
+    # A read-only cache still verifies; it just does it every time.
+    with contextlib.suppress(OSError):
+        atomic_write_json(path, result.to_dict())

@@ -9,8 +9,10 @@ INT8 moves logits by a few tenths.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
+import torch
 
 from ecgbench.precision import tolerance_key
 from ecgbench.train.evaluate import sigmoid
@@ -86,4 +88,53 @@ def compare_logits(
         tol_agreement=tol_agree,
         passed=bool(np.isfinite(max_abs) and max_abs <= tol_abs and elem_agree >= tol_agree),
         executed=executed,
+    )
+
+
+def default_hint(backend: str, precision: str) -> str | None:
+    """The arithmetic a variant runs at when nothing else is asked: its own, on this CPU."""
+    from ecgbench.devices import device_arithmetic
+    from ecgbench.precision import plan_execution
+
+    return plan_execution(backend, precision, device_arithmetic("CPU")).hint
+
+
+@dataclass(frozen=True)
+class VerifyRun:
+    """One artifact run on the CPU at ``hint``; ``precision`` was asked for (bf16 runs FP32)."""
+
+    artifact: Path
+    backend: str
+    artifact_precision: str
+    precision: str
+    hint: str | None
+
+
+def verify_artifact(
+    model: torch.nn.Module,
+    thresholds: np.ndarray,
+    run: VerifyRun,
+    x: np.ndarray,
+    real_records: bool,
+) -> Verification:
+    """Run ``run.artifact`` on ``x`` one record at a time and compare with PyTorch FP32."""
+    from ecgbench.backends.base import LoadSpec, get_backend
+    from ecgbench.precision import executed_label
+    from ecgbench.train.evaluate import predict_logits
+
+    ref = predict_logits(model, x)
+    backend = get_backend(run.backend)
+    spec = LoadSpec(
+        artifact=run.artifact, device="CPU", samples=x.shape[-1], inference_precision=run.hint
+    )
+    info = backend.load(spec)
+    cand = np.concatenate([backend.infer(x[i : i + 1]) for i in range(len(x))])
+    backend.close()
+    return compare_logits(
+        ref,
+        cand,
+        thresholds,
+        run.precision,
+        real_records=real_records,
+        executed=executed_label(run.artifact_precision, info.inference_precision),
     )

@@ -218,22 +218,6 @@ class ChallengeScores:
             "f_measure": _json_float(self.f_measure),
         }
 
-    def per_class_dict(self) -> dict[str, dict[str, float | None]]:
-        """``{class: {auroc, auprc, f_measure}}`` for reports; empty without per-class values."""
-        if self.classes is None:
-            return {}
-        out: dict[str, dict[str, float | None]] = {}
-        for i, c in enumerate(self.classes):
-            out[c] = {
-                name: (None if arr is None else _json_float(float(arr[i])))
-                for name, arr in (
-                    ("auroc", self.auroc_classes),
-                    ("auprc", self.auprc_classes),
-                    ("f_measure", self.f_measure_classes),
-                )
-            }
-        return out
-
 
 def score_arrays(
     labels: np.ndarray,

@@ -14,7 +14,8 @@ from ecgbench.data.classes import load_weights
 from ecgbench.data.dataset import load_dataset
 from ecgbench.devices import cpu_description, device_arithmetic
 from ecgbench.errors import BadInputError
-from ecgbench.export.pipeline import ExportOptions, ModelExporter
+from ecgbench.export.build import ExportOptions
+from ecgbench.export.pipeline import ModelExporter
 from ecgbench.metrics.challenge import ChallengeScores, score_arrays
 from ecgbench.metrics.scoring_io import write_output_file
 from ecgbench.precision import executed_label, plan_execution
@@ -82,8 +83,9 @@ def evaluate_variant(
     d = Path(data_dir)
     if folds and not (d / "metadata.csv").is_file():
         folds = None  # a user's folder without folds: evaluate all of it
-    data = load_dataset(d, ckpt.preprocessing, folds=folds, min_duration_s=1.0,
-                        show_progress=show_progress)  # fmt: skip
+    data = load_dataset(
+        d, ckpt.preprocessing, folds=folds, min_duration_s=1.0, show_progress=show_progress
+    )
     if len(data) == 0:
         raise BadInputError(f"no usable record in {d}")
     if backend == "torch":
@@ -94,9 +96,13 @@ def evaluate_variant(
     b = get_backend(backend)
     x = data.eval_array()
     info = b.load(
-        LoadSpec(artifact=artifact, checkpoint=ckpt_path, samples=x.shape[-1],
-                 inference_precision=ex.hint)
-    )  # fmt: skip
+        LoadSpec(
+            artifact=artifact,
+            checkpoint=ckpt_path,
+            samples=x.shape[-1],
+            inference_precision=ex.hint,
+        )
+    )
     logits = []
     with progress_bar(show_progress) as bar:
         task = bar.add_task(f"{name} {backend} {precision}", total=len(x))
