@@ -26,7 +26,7 @@ from helpers_export import (
     tiny_session,
 )
 
-from ecgbench.backends.base import LoadSpec, get_backend
+from ecgbench.backends import LoadSpec, get_backend
 from ecgbench.checkpoint import load_checkpoint
 from ecgbench.errors import BadInputError, ChecksumError, EcgbenchError
 from ecgbench.export import pipeline

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ecgbench.backends import backend_for_format
 from ecgbench.checkpoint import Checkpoint
 from ecgbench.data.dataset import EcgSet, load_dataset, select_paths
 from ecgbench.data.folds import FoldSplit
@@ -78,7 +79,7 @@ class ExportedVariant:
 
     @property
     def backend(self) -> str:
-        return "openvino" if self.format == "openvino" else "onnxruntime"
+        return backend_for_format(self.format)
 
 
 def parse_precisions(spec: str, allowed: tuple[str, ...] = ("fp32", "fp16", "int8")) -> list[str]:
@@ -399,7 +400,7 @@ class ModelExporter:
         return result
 
     def _verify_now(self, v: ExportedVariant, hint: str | None, precision: str) -> Verification:
-        from ecgbench.backends.base import LoadSpec, get_backend
+        from ecgbench.backends import LoadSpec, get_backend
         from ecgbench.precision import executed_label
         from ecgbench.train.evaluate import predict_logits
 
