@@ -5,19 +5,29 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from helpers_export import TINY_SAMPLES, TinySession, reference_logits, tiny_input, tiny_session
 
-from ecgbench.backends.base import LoadSpec, get_backend
+from ecgbench.backends import (
+    BACKENDS,
+    LoadSpec,
+    backend_class,
+    backend_for_artifact,
+    backend_for_format,
+    format_of,
+    get_backend,
+    precisions_of,
+)
 from ecgbench.backends.openvino_backend import runtime_precisions
-from ecgbench.backends.registry import BACKENDS
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
 from ecgbench.devices import device_arithmetic
 from ecgbench.errors import BadInputError, DeviceNotFoundError
 from ecgbench.export.verify import TOLERANCES
 from ecgbench.precision import executed_label, plan_execution, tolerance_key
+from ecgbench.variant import Variant
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +51,7 @@ def spec_for(tiny: TinySession, backend: str, precision: str = "fp32", **kw: obj
         "inference_precision": ex.hint,
     }  # fmt: skip
     base.update(kw)
-    return LoadSpec(checkpoint=tiny.ckpt, **base)  # type: ignore[arg-type]
+    return LoadSpec(**base)  # type: ignore[arg-type]
 
 
 CASES = [
@@ -65,7 +75,7 @@ def test_backend_infers_like_the_torch_reference(
     x = tiny_input(batch=2, seed=3)
     ref = reference_logits(tiny.ckpt, x)
     b = get_backend(backend)
-    assert precision in b.precisions
+    assert precision in b.PRECISIONS
     info = b.load(spec_for(tiny, backend, precision, batch=2))
     assert info.compile_ms > 0 and info.execution_devices
     # what ran is what was planned: f32 for fp32 on every CPU (bf16 is OpenVINO's default on some)
@@ -235,3 +245,54 @@ def test_fp16_runs_f16_where_the_device_has_fp16_arithmetic(tiny: TinySession) -
     else:
         assert info.inference_precision == "f32" and "bf16" not in rp
         pytest.skip(f"f16 arithmetic not on this CPU ({CPU.describe()}): checked the f32 fallback")
+
+
+def test_every_backend_table_is_derived_from_the_registry() -> None:
+    from ecgbench.bench.suite import RunPlan, expand_all
+    from ecgbench.export.pipeline import ExportedVariant
+
+    assert list(BACKENDS) == ["openvino", "onnxruntime", "torch"]
+    formats = {"openvino": "openvino", "onnxruntime": "onnx", "torch": "torch"}
+    suffixes = {".xml": "openvino", ".onnx": "onnxruntime", ".pt": "torch"}
+    for name, cls in BACKENDS.items():
+        assert name == cls.NAME and backend_class(name) is cls and type(get_backend(name)) is cls
+        assert format_of(name) == formats[name] and backend_for_format(cls.FORMAT) == name
+        assert precisions_of(name) == cls.PRECISIONS and cls.PRECISIONS[0] == "fp32"
+        for suffix in cls.SUFFIXES:
+            assert backend_for_artifact(Path(f"m{suffix}")) == suffixes[suffix] == name
+    assert expand_all(RunPlan(backends=("all",))).backends == tuple(BACKENDS)
+    plan = RunPlan(backends=tuple(BACKENDS), precisions=("fp16", "bf16"))
+    assert {(b, p) for _, b, _, p, _ in plan.jobs(["m"])} == {
+        (b, p) for b, cls in BACKENDS.items() for p in ("fp16", "bf16") if p in cls.PRECISIONS
+    }
+    for fmt in ("openvino", "onnx"):
+        v = ExportedVariant("m", fmt, "fp32", Path("m"), "", "built", 0.0)
+        assert format_of(v.backend) == fmt
+
+
+def test_unknown_backend_format_and_suffix_are_bad_input() -> None:
+    with pytest.raises(BadInputError, match="unknown backend 'tensorrt'; choose one of openvino"):
+        backend_class("tensorrt")
+    with pytest.raises(BadInputError, match="unknown backend 'tensorrt'"):
+        format_of("tensorrt")
+    with pytest.raises(BadInputError, match="no backend runs 'tflite' artifacts"):
+        backend_for_format("tflite")
+    with pytest.raises(
+        BadInputError, match=r"m\.engine: no backend loads \.engine; expected \.xml"
+    ):
+        backend_for_artifact(Path("m.engine"))
+    with pytest.raises(BadInputError, match="without a suffix"):
+        backend_for_artifact(Path("model"))
+
+
+@pytest.mark.parametrize(
+    "v",
+    [Variant("atto", "openvino", "fp32"), Variant("convnext1d-atto", "onnxruntime", "int8")],
+)
+def test_variant_name_and_slug_parse_back(v: Variant) -> None:
+    assert v.name == f"{v.model}/{v.backend}/{v.precision}"  # runner profiles' key
+    assert v.slug == f"{v.model}-{v.backend}-{v.precision}"  # evaluate's output folders
+    assert Variant.parse(v.name) == v and Variant.parse(v.slug) == v
+    for bad in ("atto", "atto/openvino", "a//fp32", ""):
+        with pytest.raises(BadInputError, match="not a variant name"):
+            Variant.parse(bad)

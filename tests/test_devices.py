@@ -20,7 +20,7 @@ from helpers_export import (
 )
 from typer.testing import CliRunner
 
-from ecgbench.backends.base import LoadSpec, get_backend
+from ecgbench.backends import LoadSpec, get_backend
 from ecgbench.cli import app
 from ecgbench.devices import (
     check_openvino_device,

@@ -22,7 +22,7 @@ from helpers_export import (
     tiny_session,
 )
 
-from ecgbench.backends.base import LoadSpec, get_backend
+from ecgbench.backends import LoadSpec, get_backend
 from ecgbench.errors import BadInputError
 from ecgbench.export.build import parse_formats, parse_precisions
 from ecgbench.export.pipeline import export_models

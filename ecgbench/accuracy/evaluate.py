@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgbench.backends.base import LoadSpec, get_backend
+from ecgbench.backends import LoadSpec, format_of, get_backend
 from ecgbench.data.classes import load_weights
 from ecgbench.data.dataset import load_dataset
 from ecgbench.devices import cpu_description, device_arithmetic
@@ -22,8 +22,6 @@ from ecgbench.precision import executed_label, plan_execution
 from ecgbench.progress import progress_bar
 from ecgbench.train.evaluate import sigmoid
 from ecgbench.zoo import Zoo, checkpoint_from, variant_score_key
-
-BACKEND_FORMAT = {"openvino": "openvino", "onnxruntime": "onnx", "torch": "torch"}
 
 
 @dataclass
@@ -73,8 +71,7 @@ def evaluate_variant(
     int8_rest: str = "f32",
 ) -> VariantScores:
     """Score exactly one variant as it executes on this machine's CPU (``executed`` says how)."""
-    if backend not in BACKEND_FORMAT:
-        raise BadInputError(f"unknown backend {backend!r}; use {', '.join(BACKEND_FORMAT)}")
+    fmt = format_of(backend)  # an unknown backend is bad input before anything loads
     zoo = zoo or Zoo()
     weights = load_weights(weights_path)
     name, ckpt, ckpt_path = checkpoint_from(model, zoo)
@@ -83,26 +80,18 @@ def evaluate_variant(
     d = Path(data_dir)
     if folds and not (d / "metadata.csv").is_file():
         folds = None  # a user's folder without folds: evaluate all of it
-    data = load_dataset(
-        d, ckpt.preprocessing, folds=folds, min_duration_s=1.0, show_progress=show_progress
-    )
+    data = load_dataset(d, ckpt.preprocessing, folds=folds, min_duration_s=1.0,
+                        show_progress=show_progress)  # fmt: skip
     if len(data) == 0:
         raise BadInputError(f"no usable record in {d}")
-    if backend == "torch":
+    if fmt == "torch":
         artifact = ckpt_path
     else:
         exporter = ModelExporter(name, ckpt, ckpt_path, opts, zoo.entries.get(name))
-        artifact = exporter.variant(BACKEND_FORMAT[backend], ex.artifact).path
+        artifact = exporter.variant(fmt, ex.artifact).path
     b = get_backend(backend)
     x = data.eval_array()
-    info = b.load(
-        LoadSpec(
-            artifact=artifact,
-            checkpoint=ckpt_path,
-            samples=x.shape[-1],
-            inference_precision=ex.hint,
-        )
-    )
+    info = b.load(LoadSpec(artifact=artifact, samples=x.shape[-1], inference_precision=ex.hint))
     logits = []
     with progress_bar(show_progress) as bar:
         task = bar.add_task(f"{name} {backend} {precision}", total=len(x))

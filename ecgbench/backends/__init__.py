@@ -1,0 +1,81 @@
+"""The backend registry: name -> class, and every backend fact other modules need, derived from it.
+
+Each class declares its own facts (``NAME``, ``FORMAT``, ``PRECISIONS``, ``SUFFIXES``); tables
+elsewhere (runner profiles' backends, export formats, A/B artifact kinds) are read from here so that
+adding a backend is one module and one line below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ecgbench.backends.base import Backend, LoadInfo, LoadSpec
+from ecgbench.backends.onnxruntime_backend import ONNXRuntimeBackend
+from ecgbench.backends.openvino_backend import OpenVINOBackend, OpenVINOSpec
+from ecgbench.backends.torch_backend import TorchBackend
+from ecgbench.errors import BadInputError
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "LoadInfo",
+    "LoadSpec",
+    "OpenVINOSpec",
+    "backend_class",
+    "backend_for_artifact",
+    "backend_for_format",
+    "format_of",
+    "get_backend",
+    "precisions_of",
+    "precisions_summary",
+]
+
+BACKENDS: dict[str, type[Backend]] = {
+    cls.NAME: cls for cls in (OpenVINOBackend, ONNXRuntimeBackend, TorchBackend)
+}
+
+
+def backend_class(name: str) -> type[Backend]:
+    if name not in BACKENDS:
+        raise BadInputError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    return BACKENDS[name]
+
+
+def get_backend(name: str) -> Backend:
+    """A fresh, unloaded instance: each loaded variant owns its compiled model."""
+    return backend_class(name)()
+
+
+def precisions_of(name: str) -> tuple[str, ...]:
+    return backend_class(name).PRECISIONS
+
+
+def format_of(name: str) -> str:
+    return backend_class(name).FORMAT
+
+
+def precisions_summary() -> str:
+    """``openvino: fp32, bf16, ...; onnxruntime: ...``: what each backend can be asked for."""
+    return "; ".join(f"{n}: {', '.join(c.PRECISIONS)}" for n, c in BACKENDS.items())
+
+
+def backend_for_format(fmt: str) -> str:
+    """The backend that runs artifacts of export format ``fmt``."""
+    for name, cls in BACKENDS.items():
+        if fmt == cls.FORMAT:
+            return name
+    formats = ", ".join(c.FORMAT for c in BACKENDS.values())
+    raise BadInputError(f"no backend runs {fmt!r} artifacts; formats: {formats}")
+
+
+def backend_for_artifact(path: Path) -> str:
+    """The backend that loads ``path``, by its suffix (an A/B run is given bare files)."""
+    for name, cls in BACKENDS.items():
+        if path.suffix in cls.SUFFIXES:
+            return name
+    kinds = [f"{s} ({n})" for n, c in BACKENDS.items() for s in c.SUFFIXES]
+    raise BadInputError(
+        f"{path}: no backend loads {path.suffix or 'a file without a suffix'}; expected "
+        + ", ".join(kinds[:-1])
+        + f" or {kinds[-1]}"
+    )

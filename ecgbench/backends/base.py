@@ -1,6 +1,8 @@
 """One small interface for every inference backend: load a variant on a device, run a batch.
 
-A new backend is one file with one class registered in :data:`BACKENDS`. The timing loop calls only
+A new backend is one file with one class that declares its facts (``NAME``, ``FORMAT``,
+``PRECISIONS``, ``SUFFIXES``) and one line in :data:`ecgbench.backends.BACKENDS`; every table of
+backend facts elsewhere is derived from those declarations. The timing loop calls only
 ``set_input`` once and then ``run`` repeatedly, so every backend is timed the same way: the input is
 bound before the clock starts and the output stays in the backend's own buffer.
 """
@@ -11,14 +13,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 
 @dataclass(frozen=True)
 class LoadSpec:
-    artifact: Path  # .xml, .onnx or .pt
+    artifact: Path  # what the backend runs: an .xml IR, an .onnx model or the .pt checkpoint
     device: str = "CPU"
     batch: int = 1
     channels: int = 12
@@ -26,11 +28,9 @@ class LoadSpec:
     threads: int | None = None
     scenario: str = "latency"  # "latency" | "throughput"
     static_shape: bool = True  # reshape to [batch, 12, samples] before compiling
-    checkpoint: Path | None = None  # torch backend: the source checkpoint
     # The float arithmetic to execute (f32 | bf16 | f16), from precision.plan_execution; None
     # leaves the device's default (OpenVINO's CPU default is bf16 on AVX512-BF16/AMX CPUs).
     inference_precision: str | None = None
-    perf_count: bool = False  # OpenVINO: keep per-layer performance counters (ecgbench profile)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -48,9 +48,10 @@ class LoadInfo:
 
 
 class Backend(ABC):
-    name: str = ""
-    precisions: tuple[str, ...] = ()
-    artifact_format: str = ""  # which export format it runs: "openvino", "onnx", "torch"
+    NAME: ClassVar[str]  # as the CLI, runner profiles and result rows name it
+    FORMAT: ClassVar[str]  # the export format it runs: "openvino", "onnx" or "torch"
+    PRECISIONS: ClassVar[tuple[str, ...]]  # what it can be asked for; the device decides per run
+    SUFFIXES: ClassVar[tuple[str, ...]]  # artifact file suffixes it loads
 
     @abstractmethod
     def load(self, spec: LoadSpec) -> LoadInfo: ...
@@ -97,12 +98,3 @@ class Backend(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends need nothing
         """Release the compiled model / session."""
-
-
-def get_backend(name: str) -> Backend:
-    from ecgbench.backends.registry import BACKENDS
-    from ecgbench.errors import BadInputError
-
-    if name not in BACKENDS:
-        raise BadInputError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    return BACKENDS[name]()

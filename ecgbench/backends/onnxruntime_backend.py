@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar
 
 import numpy as np
 
@@ -24,9 +25,10 @@ _PROVIDERS = {
 
 
 class ONNXRuntimeBackend(Backend):
-    name = "onnxruntime"
-    precisions = ("fp32", "int8")
-    artifact_format = "onnx"
+    NAME: ClassVar[str] = "onnxruntime"
+    FORMAT: ClassVar[str] = "onnx"
+    PRECISIONS: ClassVar[tuple[str, ...]] = ("fp32", "int8")
+    SUFFIXES: ClassVar[tuple[str, ...]] = (".onnx",)
 
     def __init__(self) -> None:
         self.session = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -58,10 +60,16 @@ def _rt_str(rt, key: str) -> str | None:
     return v.astype(str) if hasattr(v, "astype") else str(v)
 
 
+@dataclass(frozen=True)
+class OpenVINOSpec(LoadSpec):
+    perf_count: bool = False  # keep per-layer performance counters (ecgbench profile)
+
+
 class OpenVINOBackend(Backend):
-    name = "openvino"
-    precisions = ("fp32", "bf16", "fp16", "int8")
-    artifact_format = "openvino"
+    NAME: ClassVar[str] = "openvino"
+    FORMAT: ClassVar[str] = "openvino"
+    PRECISIONS: ClassVar[tuple[str, ...]] = ("fp32", "bf16", "fp16", "int8")
+    SUFFIXES: ClassVar[tuple[str, ...]] = (".xml",)
 
     def __init__(self) -> None:
         self.compiled = None
@@ -97,7 +105,7 @@ class OpenVINOBackend(Backend):
             config[hints.num_requests] = 1
         if spec.inference_precision:
             config[hints.inference_precision] = ov_type(spec.inference_precision)
-        if spec.perf_count:
+        if isinstance(spec, OpenVINOSpec) and spec.perf_count:
             config[props.enable_profiling] = True
         t0 = time.perf_counter()
         try:

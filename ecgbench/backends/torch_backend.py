@@ -4,6 +4,7 @@ through ``torch.autocast`` where the CPU executes BF16."""
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
 import numpy as np
 
@@ -30,9 +31,10 @@ def _torch_device(device: str) -> str:
 
 
 class TorchBackend(Backend):
-    name = "torch"
-    precisions = ("fp32", "bf16")
-    artifact_format = "torch"
+    NAME: ClassVar[str] = "torch"
+    FORMAT: ClassVar[str] = "torch"  # the checkpoint itself: ``LoadSpec.artifact`` is the .pt
+    PRECISIONS: ClassVar[tuple[str, ...]] = ("fp32", "bf16")
+    SUFFIXES: ClassVar[tuple[str, ...]] = (".pt",)
 
     def __init__(self) -> None:
         self.model = None
@@ -55,7 +57,7 @@ class TorchBackend(Backend):
         if spec.threads:
             torch.set_num_threads(spec.threads)
         t0 = time.perf_counter()
-        self.model = load_checkpoint(spec.checkpoint or spec.artifact).build_model().to(self._dev)
+        self.model = load_checkpoint(spec.artifact).build_model().to(self._dev)
         compile_ms = (time.perf_counter() - t0) * 1e3
         return LoadInfo(
             compile_ms=compile_ms,

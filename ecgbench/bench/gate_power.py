@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from ecgbench.bench.results import RunDocument, read_run
-from ecgbench.bench.suite import variant_name
 from ecgbench.fileio import atomic_write_json
 from ecgbench.regress import REGRESSION, GateSettings, compare_runs
+from ecgbench.variant import Variant
 
 METHODS = {
     "raw": dict(normalise=False),
@@ -140,7 +140,7 @@ def analyse(out: Path, threshold: float) -> dict:
                      [v.ratio for v in cmp.verdicts if v.ratio is not None])
                 )  # fmt: skip
                 for v in cmp.verdicts:
-                    k = variant_name(v.key["model"], v.key["backend"], v.key["precision"])
+                    k = Variant(v.key["model"], v.key["backend"], v.key["precision"]).name
                     per_key.setdefault(k, {"b": [], "c": []})[tag].append(
                         (v.verdict == REGRESSION, v.ratio)
                     )

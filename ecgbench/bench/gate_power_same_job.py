@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from ecgbench.bench.gate import compare_same_run, time_zoos
-from ecgbench.bench.suite import load_suite, variant_name
+from ecgbench.bench.suite import load_suite
 from ecgbench.checkpoint import load_checkpoint, save_checkpoint
 from ecgbench.fileio import atomic_write_json
 from ecgbench.regress import REGRESSION, GateSettings
+from ecgbench.variant import Variant
 from ecgbench.zoo import Zoo
 
 
@@ -71,7 +72,7 @@ def analyse(out: Path, threshold: float = 1.10) -> dict:
             cmp = compare_same_run(a, other, s)
             bucket.append(sum(v.verdict == REGRESSION for v in cmp.verdicts))
             for v in cmp.verdicts:
-                k = variant_name(v.key["model"], v.key["backend"], v.key["precision"])
+                k = Variant(v.key["model"], v.key["backend"], v.key["precision"]).name
                 per_key.setdefault(k, {"aa": [], "slow": []})[tag].append(
                     (v.verdict == REGRESSION, v.ratio, v.ci_low, v.ci_high)
                 )

@@ -98,13 +98,12 @@ def profile_openvino(
     precision: str = "fp32",
 ) -> Profile:
     """Compile ``artifact`` with counters on, run it ``inferences`` times, summarise the layers."""
-    from ecgbench.backends.base import LoadSpec
-    from ecgbench.backends.openvino_backend import OpenVINOBackend
+    from ecgbench.backends.openvino_backend import OpenVINOBackend, OpenVINOSpec
     from ecgbench.precision import executed_label
 
     b = OpenVINOBackend()
     info = b.load(
-        LoadSpec(
+        OpenVINOSpec(
             artifact=artifact, device=device, batch=x.shape[0], channels=x.shape[1],
             samples=x.shape[2], threads=threads, inference_precision=inference_precision,
             perf_count=True,

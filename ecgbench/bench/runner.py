@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from ecgbench.backends.base import Backend, LoadInfo, LoadSpec, get_backend
+from ecgbench.backends import Backend, LoadInfo, LoadSpec, format_of, get_backend
 from ecgbench.bench.ceilings import GemmCeiling, build_ceilings, ceiling_arithmetics
 from ecgbench.bench.fingerprint import ModelReference, collect_fingerprint
 from ecgbench.bench.results import ResultRow, RunDocument, append_to_store
-from ecgbench.bench.suite import RunPlan, variant_name
+from ecgbench.bench.suite import RunPlan
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
 from ecgbench.data.synthetic import synthetic_input
 from ecgbench.devices import (
@@ -42,9 +42,8 @@ from ecgbench.precision import (
     plan_execution,
 )
 from ecgbench.progress import progress_bar
+from ecgbench.variant import Variant
 from ecgbench.zoo import Zoo, checkpoint_from
-
-FORMAT_OF = {"openvino": "openvino", "onnxruntime": "onnx"}
 
 
 @dataclass
@@ -176,7 +175,7 @@ def load_variants(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) 
     for model, bname, device, precision, batch, ex in jobs:
         name, ckpt, ckpt_path = checkpoint_from(model, zoo)
         samples = (
-            plan.samples_by_variant.get(variant_name(name, bname, precision))
+            plan.samples_by_variant.get(Variant(name, bname, precision).name)
             or plan.samples
             or ckpt.preprocessing.eval_samples
         )
@@ -190,7 +189,7 @@ def load_variants(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) 
                 exporters[name] = ModelExporter(
                     name, ckpt, ckpt_path, opts.export, zoo.entries.get(name)
                 )
-            variant = exporters[name].variant(FORMAT_OF[bname], ex.artifact)
+            variant = exporters[name].variant(format_of(bname), ex.artifact)
             if opts.verify:
                 verification = exporters[name].verify(
                     variant, _verification_hint(bname, precision, device, ex, plan), precision
@@ -212,7 +211,6 @@ def load_variants(plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log) 
                 threads=threads,
                 scenario=plan.scenario,
                 static_shape=plan.static_shape,
-                checkpoint=ckpt_path,
                 inference_precision=ex.hint,
             )
         )

@@ -7,21 +7,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ecgbench.backends.registry import BACKENDS as _BACKEND_CLASSES
+from ecgbench.backends import BACKENDS, precisions_of, precisions_summary
 from ecgbench.errors import BadInputError
 from ecgbench.precision import FLOAT_TYPES, PRECISIONS
 from ecgbench.tomlio import read_toml
 
-BACKENDS = tuple(_BACKEND_CLASSES)
 SCENARIOS = ("latency", "throughput")
-# What each backend can be asked for (each class declares it); whether the device executes it is
-# decided per run by precision.plan_execution.
-BACKEND_PRECISIONS = {name: cls.precisions for name, cls in _BACKEND_CLASSES.items()}
-
-
-def variant_name(model: str, backend: str, precision: str) -> str:
-    """How a single variant is named in ``samples_by_variant`` and in gate_power's summaries."""
-    return f"{model}/{backend}/{precision}"
 
 
 @dataclass(frozen=True)
@@ -42,8 +33,8 @@ class RunPlan:
     settle_s: float = 0.05
     static_shape: bool = True
     samples: int | None = None  # input length; None: the model's 10 s window
-    # Input length of single variants, by "model/backend/precision" (gate_power's slowdown runs,
-    # which lengthen each variant's input by what makes it 20 % slower).
+    # Input length of single variants, by Variant.name "model/backend/precision" (gate_power's
+    # slowdown runs, which lengthen each variant's input by what makes it 20 % slower).
     samples_by_variant: dict[str, int] = field(default_factory=dict)
     # Float arithmetic of the layers an INT8 model leaves unquantized (f32, or bf16 where the
     # device executes it): OpenVINO's CPU default is bf16 on AMX CPUs, ecgbench's is f32.
@@ -54,14 +45,18 @@ class RunPlan:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def jobs(self, model_names: list[str]) -> list[tuple[str, str, str, str, int]]:
-        """(model, backend, device, precision, batch) for every combination that exists."""
+        """(model, backend, device, precision, batch) for every combination that exists.
+
+        What a backend can be asked for is its class's; whether the device executes it is decided
+        per run by ``precision.plan_execution``.
+        """
         return [
             (m, b, d, p, n)
             for m in model_names
             for b in self.backends
             for d in self.devices
             for p in self.precisions
-            if p in BACKEND_PRECISIONS[b]
+            if p in precisions_of(b)
             for n in self.batch
         ]
 
@@ -88,12 +83,8 @@ class RunPlan:
             raise BadInputError("samples_by_variant: every input length must be >= 1")
         if not isinstance(self.static_shape, bool):
             raise BadInputError(f"static_shape must be true or false, not {self.static_shape!r}")
-        if not any(p in BACKEND_PRECISIONS[b] for b in self.backends for p in self.precisions):
-            raise BadInputError(
-                "no backend runs those precisions ("
-                + "; ".join(f"{b}: {', '.join(p)}" for b, p in BACKEND_PRECISIONS.items())
-                + ")"
-            )
+        if not any(p in precisions_of(b) for b in self.backends for p in self.precisions):
+            raise BadInputError(f"no backend runs those precisions ({precisions_summary()})")
         return self
 
 
@@ -108,7 +99,7 @@ def _tuple(v: Any, key: str) -> tuple:
 
 
 def expand_all(plan: RunPlan) -> RunPlan:
-    b = BACKENDS if "all" in plan.backends else plan.backends
+    b = tuple(BACKENDS) if "all" in plan.backends else plan.backends
     p = PRECISIONS if "all" in plan.precisions else plan.precisions
     return replace(plan, backends=tuple(b), precisions=tuple(p))
 

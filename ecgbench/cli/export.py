@@ -105,26 +105,23 @@ def evaluate(
 ) -> None:
     """Challenge metrics of exact variants (model × backend × precision) on a record folder."""
     from ecgbench.accuracy.evaluate import evaluate_variant, store_variant_scores
-    from ecgbench.bench.suite import BACKEND_PRECISIONS
+    from ecgbench.backends import BACKENDS, precisions_of, precisions_summary
     from ecgbench.data.folds import parse_folds
     from ecgbench.export.build import parse_precisions
     from ecgbench.fileio import atomic_write_json
     from ecgbench.precision import PRECISIONS, PrecisionUnsupportedError
+    from ecgbench.variant import Variant
     from ecgbench.zoo import Zoo
 
     z = Zoo()
     names = z.names() if model == "all" else [m.strip() for m in model.split(",")]
-    backends = list(BACKEND_PRECISIONS) if backend == "all" else backend.split(",")
+    backends = list(BACKENDS) if backend == "all" else backend.split(",")
     precs = parse_precisions(precision, PRECISIONS)
     rests = [r.strip().lower() for r in int8_rest.split(",") if r.strip()] or ["f32"]
     combos = [(m, b, p) for m in names for b in backends for p in precs
-              if p in BACKEND_PRECISIONS.get(b, (p,))]  # fmt: skip
+              if b not in BACKENDS or p in precisions_of(b)]  # fmt: skip
     if not combos:
-        raise EcgbenchError(
-            "no backend runs that precision ("
-            + "; ".join(f"{b}: {', '.join(p)}" for b, p in BACKEND_PRECISIONS.items())
-            + ")"
-        )
+        raise EcgbenchError(f"no backend runs that precision ({precisions_summary()})")
     if store_in_zoo and (calibration or max_drop is not None):
         raise EcgbenchError("--zoo records the zoo's own variants; drop --calibration/--max-drop")
     opts = _export_options(cache_dir, False, calibration, 300, max_drop)
@@ -136,7 +133,7 @@ def evaluate(
         t.add_column(c)
     for m, b, p in combos:
         for rest in rests if (p == "int8" and b == "openvino") else ["f32"]:
-            sub = f"{m}-{b}-{p}" + (f"-{rest}" if rest != "f32" else "")
+            sub = Variant(m, b, p).slug + (f"-{rest}" if rest != "f32" else "")
             try:
                 vs = evaluate_variant(
                     m, b, p, data, fold_t, opts,

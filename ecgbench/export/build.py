@@ -68,7 +68,9 @@ class ExportedVariant:
 
     @property
     def backend(self) -> str:
-        return "openvino" if self.format == "openvino" else "onnxruntime"
+        from ecgbench.backends import backend_for_format
+
+        return backend_for_format(self.format)
 
 
 def parse_precisions(spec: str, allowed: tuple[str, ...] = ("fp32", "fp16", "int8")) -> list[str]:

@@ -118,7 +118,7 @@ def verify_artifact(
     real_records: bool,
 ) -> Verification:
     """Run ``run.artifact`` on ``x`` one record at a time and compare with PyTorch FP32."""
-    from ecgbench.backends.base import LoadSpec, get_backend
+    from ecgbench.backends import LoadSpec, get_backend
     from ecgbench.precision import executed_label
     from ecgbench.train.evaluate import predict_logits
 
