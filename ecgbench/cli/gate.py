@@ -1,47 +1,34 @@
-"""`ecgbench compare`, `gate`, `fingerprint` and `baseline`: the latency regression gate."""
+"""`ecgbench compare`, `gate`, `gate-power*`, `fingerprint`, `baseline`: the latency gate."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ecgbench.cli._app import app
-from ecgbench.cli._format import err, fmt, out
+from ecgbench.cli._format import err, out
+
+if TYPE_CHECKING:
+    from ecgbench.gate.compare import Comparison
 
 baseline_app = typer.Typer(help="The committed CI latency baseline.", no_args_is_help=True)
 app.add_typer(baseline_app, name="baseline")
 
 
 def _print_comparison(
-    cmp, markdown: Path | None, text: str | None = None, title: str = "latency gate"
+    cmp: Comparison, markdown: Path | None, text: str | None = None, title: str = "latency gate"
 ) -> None:
     from ecgbench.fileio import atomic_write_text
-    from ecgbench.regress import markdown_summary, precision_shown
+    from ecgbench.gate.render import comparison_markdown, comparison_table
 
-    colour = {"regression": "red", "improvement": "green", "unchanged": "white",
-              "not comparable": "yellow"}  # fmt: skip
-    t = Table(title=title + (f" (drift {cmp.drift:.3f} removed)" if cmp.drift else ""))
-    for c in ("verdict", "model", "backend", "device", "precision", "scenario", "baseline ms",
-              "current ms", "ratio", "raw ratio", "95% CI", "p"):  # fmt: skip
-        t.add_column(c)
-    for v in cmp.verdicts:
-        k = v.key
-        ci = f"{v.ci_low:.3f}–{v.ci_high:.3f}" if v.ci_low is not None else v.note
-        t.add_row(
-            f"[{colour[v.verdict]}]{v.verdict}[/]", k["model"], k["backend"], k["device"],
-            precision_shown(k), k["scenario"], fmt(v.baseline_ms), fmt(v.current_ms),
-            fmt(v.ratio), fmt(v.raw_ratio), ci,
-            "–" if v.p_value is None else f"{v.p_value:.1e}",
-        )  # fmt: skip
-    out.print(t)
+    out.print(comparison_table(cmp, title))
     if cmp.machine_note:
         err.print(f"[yellow]{escape(cmp.machine_note)}[/]")
     if markdown:
-        atomic_write_text(markdown, text or markdown_summary(cmp))
+        atomic_write_text(markdown, text or comparison_markdown(cmp))
 
 
 @app.command()
@@ -90,20 +77,20 @@ def compare(
     from ecgbench.bench.results import read_run
     from ecgbench.bench.timing import StopRule
     from ecgbench.errors import BadInputError, NoBaselineError
-    from ecgbench.regress import GateSettings, compare_runs, fingerprint_differences
+    from ecgbench.gate.compare import GateSettings, compare_runs, fingerprint_differences
 
     if reference not in ("model", "gemm") or pairing not in ("round", "run"):
         raise BadInputError("--reference is model or gemm; --pairing is round or run")
     settings = GateSettings(threshold=threshold, alpha=alpha, normalise=not no_normalise,
                             reference=reference, pairing=pairing)  # fmt: skip
     if ab:
-        from ecgbench.bench.ab import ab_documents
+        from ecgbench.gate.ab import ab_documents
 
         base, cur = ab_documents(ab[0], ab[1], device=device,
                                  rule=StopRule(min_duration_s=duration, min_iters=100))  # fmt: skip
         settings = GateSettings(threshold=threshold, alpha=alpha, normalise=False)
     elif baseline_dir:
-        from ecgbench.bench.baselines import baseline_candidates, choose_baseline
+        from ecgbench.gate.baselines import baseline_candidates, choose_baseline
 
         cur_path = current or baseline
         if cur_path is None or (current is not None and baseline is not None):
@@ -174,8 +161,9 @@ def gate(
     ] = None,
 ) -> None:
     """Same-job gate: time BASE and HEAD here, interleaved; exit 1 on a regression, 0 if none."""
-    from ecgbench.bench.gate import gate_markdown, same_job_gate
-    from ecgbench.regress import GateSettings
+    from ecgbench.gate.compare import GateSettings
+    from ecgbench.gate.render import changed_notes, cpu_line, gate_markdown
+    from ecgbench.gate.same_job import same_job_gate
 
     r = same_job_gate(base, head, suite=suite, repo=repo, mode=mode, repeats=repeats,
                       duration=duration, settings=GateSettings(threshold=threshold, alpha=alpha),
@@ -193,14 +181,71 @@ def gate(
             atomic_write_text(markdown, text)
         raise typer.Exit(0)
     _print_comparison(r.comparison, markdown, text, title=f"same-job gate ({r.mode})")
-    for v in r.comparison.verdicts:
-        if v.note and "→" in v.note:
-            out.print(f"{v.key['model']} {v.key['backend']} {v.key['precision']}: {v.note}",
-                      highlight=False)  # fmt: skip
+    for line in changed_notes(r.comparison):
+        out.print(line, highlight=False)
     if r.note:
         out.print(f"note: {r.note}", highlight=False)
-    out.print(f"ran on {r.cpu_line()}; {r.base} vs {r.head}, {r.seconds:.0f} s", highlight=False)
+    where = f"ran on {cpu_line(r.fingerprint)}; {r.base} vs {r.head}, {r.seconds:.0f} s"
+    out.print(where, highlight=False)
     raise typer.Exit(r.exit_code)
+
+
+@app.command("gate-power")
+def gate_power(
+    pairs: Annotated[int, typer.Option(help="A/B/C iterations to time")] = 20,
+    suite: Annotated[Path, typer.Option(help="Runner profile")] = Path("runners/ci.toml"),
+    slowdown: Annotated[float, typer.Option(help="input length factor of run C")] = 1.25,
+    calibrate_from: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="lengthen each variant's input by what made it 20% slower in the measurement "
+            "in DIR",
+        ),
+    ] = None,
+    no_aa: Annotated[bool, typer.Option("--no-aa", help="time only A and C (detections)")] = False,
+    threshold: Annotated[float, typer.Option(help="Slowdown ratio that counts")] = 1.10,
+    out_dir: Annotated[Path, typer.Option("--out", help="Runs and summary")] = Path("gate_power"),
+    analyse_only: Annotated[
+        bool, typer.Option("--analyse", help="only recompute the summary")
+    ] = False,
+) -> None:
+    """Measure the stored-baseline gate: A/A false alarms and detections of a real slowdown."""
+    import json
+
+    from ecgbench.gate.power import analyse, calibrated_lengths, measure, summary_lines
+
+    if not analyse_only:
+        lengths = calibrated_lengths(calibrate_from) if calibrate_from else None
+        if lengths:
+            typer.echo(f"input lengths of run C: {json.dumps(lengths)}")
+        measure(pairs, suite, slowdown, out_dir, lengths, aa=not no_aa, log=typer.echo)
+    res = analyse(out_dir, threshold)
+    for line in summary_lines(res):
+        typer.echo(line)
+    typer.echo(json.dumps(res, indent=2))
+
+
+@app.command("gate-power-same-job")
+def gate_power_same_job(
+    runs: Annotated[int, typer.Option(help="Runs, each timing A, A' and C interleaved")] = 10,
+    suite: Annotated[Path, typer.Option(help="Runner profile")] = Path("runners/ci.toml"),
+    slowdown: Annotated[float, typer.Option(help="input window factor of C")] = 1.25,
+    threshold: Annotated[float, typer.Option(help="Slowdown ratio that counts")] = 1.10,
+    out_dir: Annotated[Path, typer.Option("--out", help="Runs and summary")] = Path(
+        "gate_power_same_job"
+    ),
+    analyse_only: Annotated[
+        bool, typer.Option("--analyse", help="only recompute the summary")
+    ] = False,
+) -> None:
+    """Measure the same-job gate: A/A false alarms and detections of a real slowdown."""
+    from ecgbench.gate.power_same_job import analyse, measure, summary_lines
+
+    if not analyse_only:
+        measure(runs, suite, slowdown, out_dir, log=typer.echo)
+    for line in summary_lines(analyse(out_dir, threshold)):
+        typer.echo(line)
 
 
 @app.command()
@@ -212,10 +257,10 @@ def fingerprint(
     threads: Annotated[int | None, typer.Option(help="Threads the runs use")] = None,
 ) -> None:
     """This machine as the gate sees it; --key for a CI cache key of per-machine baselines."""
-    from ecgbench.bench.baselines import baseline_key, describe
     from ecgbench.bench.fingerprint import collect_fingerprint
     from ecgbench.bench.runner import default_threads
     from ecgbench.bench.suite import load_suite
+    from ecgbench.gate.baselines import baseline_key, describe
 
     if threads is None and suite is not None:
         threads = load_suite(suite).threads
@@ -238,10 +283,10 @@ def baseline_update(
     ] = Path("runners/baselines"),
 ) -> None:
     """Re-run the CI suite and keep it as this machine's baseline (commit the file afterwards)."""
-    from ecgbench.bench.baselines import baseline_path
     from ecgbench.bench.runner import RunOptions, run_plan
     from ecgbench.bench.suite import load_suite
     from ecgbench.bench.table import results_table
+    from ecgbench.gate.baselines import baseline_path
 
     doc = run_plan(load_suite(suite), RunOptions(output=None, use_store=False),
                    log=lambda m: err.print(m, highlight=False))  # fmt: skip

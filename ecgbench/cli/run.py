@@ -128,7 +128,7 @@ def speedup(
 ) -> None:
     """Each variant's time over its base variant's in the same run: ratio, 95% CI, or a tie."""
     from ecgbench.bench.results import read_run
-    from ecgbench.bench.speedup import speedups
+    from ecgbench.gate.speedup import speedups
 
     b_backend, _, b_prec = base.rpartition("/")
     rows = speedups(read_run(results), b_prec.lower(), b_backend.lower() or None)

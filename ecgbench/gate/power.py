@@ -1,32 +1,35 @@
 """Measure the latency gate: false alarms over A/A pairs, detections over real 20% slowdowns.
 
-    python -m ecgbench.bench.gate_power --pairs 20 --suite runners/ci.toml --out gate_power/
+    ecgbench gate-power --pairs 20 --suite runners/ci.toml --out gate_power/
 
 Each iteration times three runs one after another, as separate CI runs would be (so machine drift
 between runs is real): A (the suite), B (the same suite again) and C (the suite on a longer input,
 which makes every model do more work: a real slowdown, not scaled numbers). Latency grows less than
-the input (fixed per-call costs), so the default input is 25% longer, which measured a ×1.19
-slowdown here; the summary records the slowdown each method measured. (A, B) is
-an A/A pair, (A, C) a slowdown pair. The current run of a slowdown pair is relabelled with A's input
-shape so that the gate compares it key by key, as it would a build that got slower.
+the input (fixed per-call costs), so the input is 25 % longer by default; the summary records the
+slowdown each method measured. (A, B) is an A/A pair, (A, C) a slowdown pair. The current run of
+a slowdown pair is relabelled with A's input shape so that the gate compares it key by key, as it
+would a build that got slower.
 
 Every run document is kept in ``OUT/runs/``, so the gate methods (no normalisation, whole-run
 normalisation by the GEMM or the reference ConvNeXt, round-paired normalisation, medians or lower
-quantiles) are judged on the same runs: ``--analyse OUT`` recomputes ``OUT/summary.json`` without timing anything.
+quantiles) are judged on the same runs: ``--analyse --out OUT`` recomputes ``OUT/summary.json``
+without timing anything.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ecgbench.bench.results import RunDocument, read_run
+from ecgbench.errors import BadInputError
 from ecgbench.fileio import atomic_write_json
-from ecgbench.regress import REGRESSION, GateSettings, compare_runs
+from ecgbench.gate.compare import GateSettings, compare_runs
+from ecgbench.gate.stats import Verdict
 from ecgbench.variant import Variant
 
 METHODS = {
@@ -45,7 +48,7 @@ METHODS = {
 }
 
 
-def _relabel(doc, shape):
+def _relabel(doc: RunDocument, shape: list[int]) -> RunDocument:
     for r in doc.rows:
         r.input_shape = list(shape)
     return doc
@@ -66,17 +69,16 @@ def _pairs(out: Path) -> list[dict[str, RunDocument]]:
 def calibrated_lengths(prev: Path, target: float = 1.2) -> dict[str, int]:
     """Per variant, the input length that makes it ``target`` times slower, from a measurement.
 
-    A longer input slows each variant by a different factor (its fixed per-call cost differs: in
-    one measurement here 25 % more samples read ×1.12 on atto ONNX Runtime INT8 and ×1.26 on atto
-    OpenVINO FP32). Latency is affine in length, so a variant that read ``s`` times slower on an
+    A longer input slows each variant by a different factor (its fixed per-call cost differs).
+    Latency is affine in length, so a variant that read ``s`` times slower on an
     input ``f`` times longer needs ``1 + (target - 1)(f - 1)/(s - 1)`` times the length. ``s`` is
     the default gate's median slowdown per key, from the measurement's ``summary.json``.
     """
     settings, summary = prev / "settings.json", prev / "summary.json"
     if not settings.exists():
-        raise SystemExit(f"{prev} has no settings.json: cannot tell what slowdown it timed")
+        raise BadInputError(f"{prev} has no settings.json: cannot tell what slowdown it timed")
     if not summary.exists():
-        raise SystemExit(f"{prev} has no summary.json: run --analyse --out {prev} first")
+        raise BadInputError(f"{prev} has no summary.json: run --analyse --out {prev} first")
     f = float(json.loads(settings.read_text())["slowdown"])
     lengths = {}
     for key, m in json.loads(summary.read_text()).get("per_key", {}).items():
@@ -89,9 +91,14 @@ def calibrated_lengths(prev: Path, target: float = 1.2) -> dict[str, int]:
 
 
 def measure(
-    pairs: int, suite: Path, slowdown: float, out: Path, lengths: dict[str, int] | None = None,
+    pairs: int,
+    suite: Path,
+    slowdown: float,
+    out: Path,
+    lengths: dict[str, int] | None = None,
     aa: bool = True,
-) -> None:  # fmt: skip
+    log: Callable[[str], None] = print,
+) -> None:
     from ecgbench.bench.runner import RunOptions, run_plan
     from ecgbench.bench.suite import load_suite
 
@@ -115,12 +122,23 @@ def measure(
         docs["c"] = _relabel(run_plan(slow, opts, log=lambda m: None), a.rows[0].input_shape)
         for tag, doc in docs.items():
             doc.write(runs / f"{i:03d}-{tag}.json")
-        print(f"pair {i + 1}/{pairs} timed", flush=True)
+        log(f"pair {i + 1}/{pairs} timed")
 
 
 def _rate(hits: list[tuple[int, int]]) -> float | None:
     total = sum(n for _, n in hits)
     return sum(k for k, _ in hits) / total if total else None
+
+
+def _key_counts(v: dict[str, list]) -> dict:
+    slow = [r for _, r in v["c"] if r]
+    return {
+        "false_alarms": sum(hit for hit, _ in v["b"]),
+        "aa_pairs": len(v["b"]),
+        "detections": sum(hit for hit, _ in v["c"]),
+        "slow_pairs": len(v["c"]),
+        "slow_ratio_median": float(np.median(slow)) if v["c"] else None,
+    }
 
 
 def analyse(out: Path, threshold: float) -> dict:
@@ -135,14 +153,13 @@ def analyse(out: Path, threshold: float) -> dict:
         for d in docs:
             for tag in (t for t in "bc" if t in d):
                 cmp = compare_runs(d["a"], d[tag], st)
-                found[tag].append(
-                    (sum(v.verdict == REGRESSION for v in cmp.verdicts), len(cmp.verdicts),
-                     [v.ratio for v in cmp.verdicts if v.ratio is not None])
-                )  # fmt: skip
+                regressions = sum(v.verdict == Verdict.REGRESSION for v in cmp.verdicts)
+                ratios = [v.ratio for v in cmp.verdicts if v.ratio is not None]
+                found[tag].append((regressions, len(cmp.verdicts), ratios))
                 for v in cmp.verdicts:
                     k = Variant(v.key["model"], v.key["backend"], v.key["precision"]).name
                     per_key.setdefault(k, {"b": [], "c": []})[tag].append(
-                        (v.verdict == REGRESSION, v.ratio)
+                        (v.verdict == Verdict.REGRESSION, v.ratio)
                     )
         aa, sl = found["b"], found["c"]
         aa_r = np.array([r for *_, rs in aa for r in rs])
@@ -158,15 +175,7 @@ def analyse(out: Path, threshold: float) -> dict:
             "keys_per_run": (aa or sl)[0][1] if (aa or sl) else 0,
         }
         if name == "model-round":  # the default gate, key by key
-            res["per_key"] = {
-                k: {
-                    "false_alarms": sum(hit for hit, _ in v["b"]), "aa_pairs": len(v["b"]),
-                    "detections": sum(hit for hit, _ in v["c"]), "slow_pairs": len(v["c"]),
-                    "slow_ratio_median": float(np.median([r for _, r in v["c"] if r]))
-                    if v["c"] else None,
-                }
-                for k, v in sorted(per_key.items())
-            }  # fmt: skip
+            res["per_key"] = {k: _key_counts(v) for k, v in sorted(per_key.items())}
     atomic_write_json(out / "summary.json", res)
     return res
 
@@ -175,42 +184,29 @@ def _pct(x: float | None, spec: str = ".1%") -> str:
     return "–" if x is None else format(x, spec)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--pairs", type=int, default=20)
-    ap.add_argument("--suite", type=Path, default=Path("runners/ci.toml"))
-    ap.add_argument("--slowdown", type=float, default=1.25, help="input length factor of run C")
-    ap.add_argument(
-        "--calibrate-from", type=Path, default=None, metavar="DIR",
-        help="lengthen each variant's input by what made it 20%% slower in the measurement in DIR",
-    )  # fmt: skip
-    ap.add_argument("--no-aa", action="store_true", help="time only A and C (detections)")
-    ap.add_argument("--threshold", type=float, default=1.10)
-    ap.add_argument("--out", type=Path, default=Path("gate_power"))
-    ap.add_argument("--analyse", action="store_true", help="only recompute the summary")
-    a = ap.parse_args()
-    if not a.analyse:
-        lengths = calibrated_lengths(a.calibrate_from) if a.calibrate_from else None
-        if lengths:
-            print("input lengths of run C:", json.dumps(lengths), flush=True)
-        measure(a.pairs, a.suite, a.slowdown, a.out, lengths, aa=not a.no_aa)
-    res = analyse(a.out, a.threshold)
-    for name, m in res["methods"].items():
-        print(
-            f"{name:15s} false alarms {_pct(m['false_alarm_rate_per_key'])}/key "
-            f"({_pct(m['false_alarm_rate_per_run'], '.0%')} of runs), detection "
-            f"{_pct(m['detection_rate_per_key'])}/key "
-            f"({_pct(m['detection_rate_per_run'], '.0%')} of runs), "
-            f"A/A ratio SD {_pct(m['aa_ratio_sd'], '.3f')}, "
-            f"slowdown median ratio {_pct(m['slow_ratio_median'], '.3f')}"
-        )
-    for k, m in res["per_key"].items():
-        print(
-            f"  {k:40s} false alarms {m['false_alarms']}/{m['aa_pairs']}, detections "
-            f"{m['detections']}/{m['slow_pairs']}, slowdown {_pct(m['slow_ratio_median'], '.3f')}"
-        )
-    print(json.dumps(res, indent=2))
+def summary_lines(res: dict) -> list[str]:
+    """The summary for a terminal: one line per method, then the default gate key by key."""
+    lines = [
+        f"{name:15s} false alarms {_pct(m['false_alarm_rate_per_key'])}/key "
+        f"({_pct(m['false_alarm_rate_per_run'], '.0%')} of runs), detection "
+        f"{_pct(m['detection_rate_per_key'])}/key "
+        f"({_pct(m['detection_rate_per_run'], '.0%')} of runs), "
+        f"A/A ratio SD {_pct(m['aa_ratio_sd'], '.3f')}, "
+        f"slowdown median ratio {_pct(m['slow_ratio_median'], '.3f')}"
+        for name, m in res["methods"].items()
+    ]
+    lines += [
+        f"  {k:40s} false alarms {m['false_alarms']}/{m['aa_pairs']}, detections "
+        f"{m['detections']}/{m['slow_pairs']}, slowdown {_pct(m['slow_ratio_median'], '.3f')}"
+        for k, m in res["per_key"].items()
+    ]
+    return lines
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # the same as `ecgbench gate-power`
+    import sys
+
+    from ecgbench.cli import main
+
+    sys.argv[1:1] = ["gate-power"]
     main()

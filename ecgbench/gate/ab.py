@@ -1,10 +1,13 @@
-"""A/B timing of two artifacts of one model in a single interleaved run: no drift between them."""
+"""A/B timing of two artifacts of one model in a single interleaved run: no drift between them.
+
+Behind ``ecgbench compare --ab OLD NEW``: one document per side, judged by the same gate.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ecgbench.backends.base import LoadSpec, get_backend
+from ecgbench.backends import LoadSpec, backend_for_artifact, get_backend
 from ecgbench.bench.ceilings import GemmCeiling
 from ecgbench.bench.fingerprint import collect_fingerprint
 from ecgbench.bench.results import ResultRow, RunDocument
@@ -13,15 +16,11 @@ from ecgbench.data.preprocess import Preprocessing
 from ecgbench.data.synthetic import synthetic_input
 from ecgbench.errors import BadInputError
 
-SUFFIX_BACKEND = {".xml": "openvino", ".onnx": "onnxruntime", ".pt": "torch"}
-
 
 def _backend_for(path: Path) -> str:
     if not path.is_file():
         raise BadInputError(f"artifact not found: {path}")
-    if path.suffix not in SUFFIX_BACKEND:
-        raise BadInputError(f"{path}: expected an OpenVINO .xml, an .onnx or a .pt checkpoint")
-    return SUFFIX_BACKEND[path.suffix]
+    return backend_for_artifact(path)
 
 
 def ab_documents(
@@ -46,29 +45,57 @@ def ab_documents(
         b = get_backend(name)
         # f32 on every CPU (OpenVINO's default is bf16 on some): A and B run the same arithmetic
         hint = "f32" if name in ("openvino", "torch") else None
-        info = b.load(LoadSpec(artifact=path, checkpoint=path, device=device, samples=samples,
-                               threads=threads, inference_precision=hint))  # fmt: skip
+        info = b.load(
+            LoadSpec(
+                artifact=path,
+                device=device,
+                samples=samples,
+                threads=threads,
+                inference_precision=hint,
+            )
+        )
         b.set_input(x)
         sides.append((path, name, b, info, TimedVariant(label=str(path), run=b.run)))
     gemm = GemmCeiling("f32", threads)
     g = TimedVariant(label=gemm.label, run=gemm.run)
     time_interleaved([s[4] for s in sides] + [g], rule)
     gstats = LatencyStats.from_ns(g.samples_ns)
-    ref = {"label": gemm.label, "median_ms": gstats.median_ms, "samples_ns": g.samples_ns,
-           "gflops": gemm.gflops(gstats.median_ms * 1e6)}  # fmt: skip
+    ref = {
+        "label": gemm.label,
+        "median_ms": gstats.median_ms,
+        "samples_ns": g.samples_ns,
+        "gflops": gemm.gflops(gstats.median_ms * 1e6),
+    }
     docs = []
     for path, name, b, info, tv in sides:
         st = LatencyStats.from_ns(tv.samples_ns)
         row = ResultRow(
-            model="A/B", backend=name, device=device, precision="-", scenario="latency", batch=1,
-            input_shape=[1, 12, samples], artifact=str(path), compile_ms=info.compile_ms,
-            first_infer_ms=(tv.first_call_ns or 0) / 1e6, samples_ns=tv.samples_ns, n=st.n,
-            median_ms=st.median_ms, mean_ms=st.mean_ms, p90_ms=st.p90_ms, p99_ms=st.p99_ms,
-            min_ms=st.min_ms, iqr_ms=st.iqr_ms, throughput_fps=st.throughput_fps, threads=threads,
-            execution_devices=info.execution_devices, inference_precision=info.inference_precision,
+            model="A/B",
+            backend=name,
+            device=device,
+            precision="-",
+            scenario="latency",
+            batch=1,
+            input_shape=[1, 12, samples],
+            artifact=str(path),
+            compile_ms=info.compile_ms,
+            first_infer_ms=(tv.first_call_ns or 0) / 1e6,
+            samples_ns=tv.samples_ns,
+            n=st.n,
+            median_ms=st.median_ms,
+            mean_ms=st.mean_ms,
+            p90_ms=st.p90_ms,
+            p99_ms=st.p99_ms,
+            min_ms=st.min_ms,
+            iqr_ms=st.iqr_ms,
+            throughput_fps=st.throughput_fps,
+            threads=threads,
+            execution_devices=info.execution_devices,
+            inference_precision=info.inference_precision,
             executed=info.inference_precision,
-            int8_layers=info.int8_layers, total_layers=info.total_layers,
-        )  # fmt: skip
+            int8_layers=info.int8_layers,
+            total_layers=info.total_layers,
+        )
         b.close()
         docs.append(RunDocument(fingerprint=dict(fp), rows=[row], reference=ref, complete=True))
     if docs[0].rows[0].backend != docs[1].rows[0].backend:

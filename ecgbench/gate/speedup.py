@@ -15,25 +15,16 @@ import numpy as np
 
 from ecgbench.bench.results import ResultRow, RunDocument
 from ecgbench.errors import BadInputError
-from ecgbench.regress import slice_levels
+from ecgbench.gate.stats import median_ci, paired_ratios, slice_levels
 
 FASTER, SLOWER, TIE = "faster", "slower", "tie"
 
 
 def paired_round_ratios(base: ResultRow, other: ResultRow) -> np.ndarray:
     """Per round both were timed in: other's slice median over base's."""
-    a = slice_levels(base.samples_ns, base.slices)
-    b = slice_levels(other.samples_ns, other.slices)
-    common = sorted(set(a) & set(b))
-    return np.array([b[r] / a[r] for r in common])
-
-
-def median_ci(x: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile-bootstrap 95 % interval of the median, resampling the elements of ``x``."""
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(x), size=(n_boot, len(x)))
-    lo, hi = np.percentile(np.median(x[idx], axis=1), [2.5, 97.5])
-    return float(lo), float(hi)
+    return paired_ratios(
+        slice_levels(other.samples_ns, other.slices), slice_levels(base.samples_ns, base.slices)
+    )
 
 
 @dataclass
@@ -86,10 +77,18 @@ def speedups(
         lo, hi = median_ci(ratios)
         out.append(
             Speedup(
-                model=r.model, backend=r.backend, precision=r.precision, executed=r.executed,
-                base=f"{b.backend} {b.precision} ({b.executed})", median_ms=r.median_ms,
-                base_ms=b.median_ms, time_ratio=float(np.median(ratios)), ci_low=lo, ci_high=hi,
-                rounds=len(ratios), verdict=_verdict(lo, hi),
+                model=r.model,
+                backend=r.backend,
+                precision=r.precision,
+                executed=r.executed,
+                base=f"{b.backend} {b.precision} ({b.executed})",
+                median_ms=r.median_ms,
+                base_ms=b.median_ms,
+                time_ratio=float(np.median(ratios)),
+                ci_low=lo,
+                ci_high=hi,
+                rounds=len(ratios),
+                verdict=_verdict(lo, hi),
             )
-        )  # fmt: skip
+        )
     return out

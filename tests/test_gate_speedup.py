@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ecgbench.bench.results import ResultRow, RunDocument
-from ecgbench.bench.speedup import FASTER, SLOWER, TIE, paired_round_ratios, speedups
 from ecgbench.cli import app
 from ecgbench.errors import BadInputError
+from ecgbench.gate.speedup import FASTER, SLOWER, TIE, paired_round_ratios, speedups
 
 
 def _row(

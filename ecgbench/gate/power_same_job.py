@@ -1,6 +1,6 @@
 """Measure the same-job gate: A/A false alarms and detections of a real ~20 % slowdown.
 
-    python -m ecgbench.bench.gate_power_same_job --runs 10 --suite runners/ci.toml --out DIR
+    ecgbench gate-power-same-job --runs 10 --suite runners/ci.toml --out DIR
 
 Each run times three zoos in the same interleaved rounds, as ``ecgbench gate`` times base and head
 when only models differ: A (the suite's zoo models), A' (a byte-identical copy: an A/A pair with
@@ -11,19 +11,22 @@ file: ×1.2 slower, measured and reported). (A, A') counts false alarms, (A, C) 
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from ecgbench.bench.gate import compare_same_run, time_zoos
+from ecgbench.bench.results import read_run
 from ecgbench.bench.suite import load_suite
 from ecgbench.checkpoint import load_checkpoint, save_checkpoint
 from ecgbench.fileio import atomic_write_json
-from ecgbench.regress import REGRESSION, GateSettings
+from ecgbench.gate.compare import GateSettings
+from ecgbench.gate.paired import compare_same_run
+from ecgbench.gate.same_job import time_zoos
+from ecgbench.gate.stats import Verdict
 from ecgbench.variant import Variant
 from ecgbench.zoo import Zoo
 
@@ -47,7 +50,9 @@ def build_zoos(models: list[str], slowdown: float, work: Path) -> list[Path]:
     return dirs
 
 
-def measure(runs: int, suite: Path, slowdown: float, out: Path) -> None:
+def measure(
+    runs: int, suite: Path, slowdown: float, out: Path, log: Callable[[str], None] = print
+) -> None:
     plan = load_suite(suite)
     names = [m for m in plan.models if m != "all"] or Zoo().names()
     zoos = build_zoos(names, slowdown, out / "zoos")
@@ -57,12 +62,10 @@ def measure(runs: int, suite: Path, slowdown: float, out: Path) -> None:
         docs = time_zoos(plan, zoos, log=lambda m: None)
         for tag, d in zip("abc", docs, strict=True):
             d.write(out / "runs" / f"{i:03d}-{tag}.json")
-        print(f"run {i + 1}/{runs} timed ({time.perf_counter() - t0:.0f} s)", flush=True)
+        log(f"run {i + 1}/{runs} timed ({time.perf_counter() - t0:.0f} s)")
 
 
 def analyse(out: Path, threshold: float = 1.10) -> dict:
-    from ecgbench.bench.results import read_run
-
     s = GateSettings(threshold=threshold)
     n = len(list((out / "runs").glob("*-a.json")))
     aa_runs, sl_runs, per_key = [], [], {}
@@ -70,11 +73,11 @@ def analyse(out: Path, threshold: float = 1.10) -> dict:
         a, a2, c = (read_run(out / "runs" / f"{i:03d}-{t}.json") for t in "abc")
         for tag, other, bucket in (("aa", a2, aa_runs), ("slow", c, sl_runs)):
             cmp = compare_same_run(a, other, s)
-            bucket.append(sum(v.verdict == REGRESSION for v in cmp.verdicts))
+            bucket.append(sum(v.verdict == Verdict.REGRESSION for v in cmp.verdicts))
             for v in cmp.verdicts:
                 k = Variant(v.key["model"], v.key["backend"], v.key["precision"]).name
                 per_key.setdefault(k, {"aa": [], "slow": []})[tag].append(
-                    (v.verdict == REGRESSION, v.ratio, v.ci_low, v.ci_high)
+                    (v.verdict == Verdict.REGRESSION, v.ratio, v.ci_low, v.ci_high)
                 )
     keys = len(per_key)
     res = {
@@ -102,31 +105,27 @@ def analyse(out: Path, threshold: float = 1.10) -> dict:
     return res
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--suite", type=Path, default=Path("runners/ci.toml"))
-    ap.add_argument("--slowdown", type=float, default=1.25, help="input window factor of C")
-    ap.add_argument("--threshold", type=float, default=1.10)
-    ap.add_argument("--out", type=Path, default=Path("gate_power_same_job"))
-    ap.add_argument("--analyse", action="store_true", help="only recompute the summary")
-    a = ap.parse_args()
-    if not a.analyse:
-        measure(a.runs, a.suite, a.slowdown, a.out)
-    res = analyse(a.out, a.threshold)
-    print(
+def summary_lines(res: dict) -> list[str]:
+    """The summary for a terminal: the totals, then key by key."""
+    lines = [
         f"{res['runs']} runs x {res['keys_per_run']} keys: A/A false alarms in "
         f"{res['false_alarm_runs']}/{res['runs']} runs ({res['false_alarm_keys']} keys); "
         f"slowdown detected in {res['detection_runs']}/{res['runs']} runs "
         f"({res['detected_keys']}/{res['runs'] * res['keys_per_run']} keys)"
-    )
-    for k, m in res["per_key"].items():
-        print(
-            f"  {k:40s} false alarms {m['false_alarms']}, detections {m['detections']}, "
-            f"A/A ×{m['aa_ratio_median']:.3f}, slowdown ×{m['slow_ratio_median']:.3f} "
-            f"(CI width {m['slow_ci_width_median']:.3f})"
-        )
+    ]
+    lines += [
+        f"  {k:40s} false alarms {m['false_alarms']}, detections {m['detections']}, "
+        f"A/A ×{m['aa_ratio_median']:.3f}, slowdown ×{m['slow_ratio_median']:.3f} "
+        f"(CI width {m['slow_ci_width_median']:.3f})"
+        for k, m in res["per_key"].items()
+    ]
+    return lines
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # the same as `ecgbench gate-power-same-job`
+    import sys
+
+    from ecgbench.cli import main
+
+    sys.argv[1:1] = ["gate-power-same-job"]
     main()

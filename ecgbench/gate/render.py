@@ -1,0 +1,157 @@
+"""A comparison as a rich table (the terminal) and as Markdown (a CI job summary).
+
+Both are drawn from one list of columns, so the terminal and the job summary cannot disagree on
+what a cell says; Markdown leaves out the columns a summary has no room for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+
+from ecgbench.gate.changes import CODE, LIBRARIES, MODELS, NONE
+from ecgbench.gate.compare import Comparison, KeyVerdict
+from ecgbench.gate.stats import Verdict
+
+if TYPE_CHECKING:
+    from ecgbench.gate.same_job import GateResult
+
+# verdict -> (rich colour, Markdown icon)
+STYLE = {
+    Verdict.REGRESSION: ("red", "🔴"),
+    Verdict.IMPROVEMENT: ("green", "🟢"),
+    Verdict.UNCHANGED: ("white", "⚪"),
+    Verdict.NOT_COMPARABLE: ("yellow", "⚠️"),
+}
+PAIRING = {
+    "round": "round by round (each time slice against the reference's slice of the same round)",
+    "run": "by the whole-run reference ratio",
+}
+SAME_JOB_HOW = {
+    MODELS: "one process, base and head interleaved round by round",
+    CODE: "whole runs alternating base/head in this environment",
+    LIBRARIES: "whole runs alternating, each side in its own environment",
+}
+
+
+def precision_shown(key: dict[str, Any]) -> str:
+    """``fp32 (f32)``: what was asked for and what ran."""
+    ex = key.get("executed")
+    return f"{key['precision']} ({ex})" if ex else str(key["precision"])
+
+
+def _num(x: float | None, spec: str) -> str:
+    return "–" if x is None or x != x else format(x, spec)  # None or NaN
+
+
+def _ci(v: KeyVerdict) -> str:
+    return f"{v.ci_low:.3f}–{v.ci_high:.3f}" if v.ci_low is not None else v.note
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    cell: Callable[[KeyVerdict], str]
+    markdown: bool = True  # also in the Markdown summary (the terminal shows every column)
+    numeric: bool = False  # right-aligned in Markdown
+
+
+COLUMNS = (
+    Column("model", lambda v: v.key["model"]),
+    Column("backend", lambda v: v.key["backend"]),
+    Column("device", lambda v: v.key["device"]),
+    Column("precision", lambda v: precision_shown(v.key)),
+    Column("scenario", lambda v: v.key["scenario"], markdown=False),
+    Column("baseline ms", lambda v: _num(v.baseline_ms, ".3f"), numeric=True),
+    Column("current ms", lambda v: _num(v.current_ms, ".3f"), numeric=True),
+    Column("ratio", lambda v: _num(v.ratio, ".3f"), numeric=True),
+    Column("raw ratio", lambda v: _num(v.raw_ratio, ".3f"), markdown=False, numeric=True),
+    Column("95% CI", _ci),
+    Column("p", lambda v: _num(v.p_value, ".1e"), numeric=True),
+)
+
+
+# --------------------------------------------------------------------------- terminal
+def comparison_table(cmp: Comparison, title: str = "latency gate") -> Table:
+    t = Table(title=title + (f" (drift {cmp.drift:.3f} removed)" if cmp.drift else ""))
+    t.add_column("verdict")
+    for c in COLUMNS:
+        t.add_column(c.header)
+    for v in cmp.verdicts:
+        t.add_row(f"[{STYLE[v.verdict][0]}]{v.verdict}[/]", *(c.cell(v) for c in COLUMNS))
+    return t
+
+
+def changed_notes(cmp: Comparison) -> list[str]:
+    """Same-job rows whose input or executed arithmetic differs between base and head."""
+    return [
+        f"{v.key['model']} {v.key['backend']} {v.key['precision']}: {v.note}"
+        for v in cmp.verdicts
+        if v.note and "→" in v.note
+    ]
+
+
+def cpu_line(fp: dict[str, Any]) -> str:
+    """The machine a gate ran on, in one line."""
+    from ecgbench.precision import int8_isa
+
+    return (
+        f"{fp.get('cpu_model', '?')} · {fp.get('threads', '?')} threads · "
+        f"INT8: {int8_isa(fp.get('isa', []))} · machine {fp.get('machine_id', '?')}"
+    )
+
+
+# --------------------------------------------------------------------------- Markdown
+def _md_row(cells: Sequence[str]) -> str:
+    return "|" + "".join(f" {c} |" if c else " |" for c in cells)
+
+
+def comparison_markdown(cmp: Comparison, title: str = "ecgbench latency gate") -> str:
+    n_reg = len(cmp.regressions)
+    lines = [f"## {title}: " + (f"{n_reg} regression(s)" if n_reg else "no regression"), ""]
+    s = cmp.settings
+    drift = f"{cmp.drift:.3f}" if cmp.drift else "n/a"
+    lines.append(
+        f"Threshold ×{s.threshold:.2f}, α={s.alpha}; machine drift ({s.reference} reference, "
+        f"current / baseline) {drift}"
+        + (f"; ratios normalised {PAIRING[s.pairing]}." if cmp.drift and s.normalise else ".")
+    )
+    if cmp.machine_note:
+        lines.append(f"\n> {cmp.machine_note}")
+    cols = [c for c in COLUMNS if c.markdown]
+    lines += [
+        "",
+        _md_row(["", *(c.header for c in cols)]),
+        "|" + "|".join(["---", *("---:" if c.numeric else "---" for c in cols)]) + "|",
+    ]
+    for v in cmp.verdicts:
+        lines.append(_md_row([f"{STYLE[v.verdict][1]} {v.verdict}", *(c.cell(v) for c in cols)]))
+    return "\n".join(lines) + "\n"
+
+
+def gate_markdown(r: GateResult) -> str:
+    """The same-job gate's job summary: the comparison, where it ran, and what changed."""
+    changed = ", ".join(r.change.files[:8]) + (" …" if len(r.change.files) > 8 else "")
+    if r.mode == NONE:
+        return (
+            f"## ecgbench same-job gate: nothing to time\n\n**Base:** {r.base} · **Head:** "
+            f"{r.head}  \n**Changed:** {changed or '(nothing)'}  \n{r.note}\n"
+        )
+    md = comparison_markdown(r.comparison, title=f"ecgbench same-job gate ({r.mode})")
+    head, _, rest = md.partition("\n")
+    info = (
+        f"\n\n**Ran on:** {cpu_line(r.fingerprint)}  \n**Base:** {r.base} · **Head:** {r.head} · "
+        f"{SAME_JOB_HOW[r.mode]} · {r.seconds:.0f} s  \n**Changed:** {changed or '(nothing)'}"
+    )
+    if r.note:
+        info += f"  \n**Note:** {r.note}"
+    notes = changed_notes(r.comparison)
+    tail = (
+        ("\nWhat else changed between base and head:\n\n" + "".join(f"- {n}\n" for n in notes))
+        if notes
+        else ""
+    )
+    return head + info + rest + tail

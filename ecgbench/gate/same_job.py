@@ -1,0 +1,271 @@
+"""The same-job latency gate: base and head timed on one machine, in one job, no stored baseline.
+
+A hosted runner's CPU changes from job to job, so a baseline recorded on another job compares two
+machines as much as two revisions. Like ``asv continuous BASE HEAD``, this times both revisions
+here and now, and what differs between them (:mod:`ecgbench.gate.changes`) decides how:
+
+- **models**: one process loads both zoos and times every variant of both sides in the same
+  interleaved rounds; each round gives head's slice over base's slice, the strongest pairing there
+  is.
+- **code** and **libraries**: each side runs ``ecgbench run`` from its own checkout, whole runs
+  alternating (:mod:`ecgbench.gate.sides`); a pair of adjacent runs is the unit.
+
+Verdicts follow the gate's rule on the paired ratios (:mod:`ecgbench.gate.paired`): anything
+inside the noise is unchanged.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from itertools import chain, zip_longest
+from pathlib import Path
+from typing import Any
+
+from ecgbench.bench.fingerprint import ModelReference, collect_fingerprint
+from ecgbench.bench.results import RunDocument
+from ecgbench.bench.suite import RunPlan, load_suite
+from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
+from ecgbench.errors import BadInputError
+from ecgbench.gate.changes import (
+    CODE,
+    LIBRARIES,
+    MODELS,
+    NONE,
+    Change,
+    changed_files,
+    checkout,
+    folder_change,
+    resolve_revision,
+)
+from ecgbench.gate.compare import Comparison, GateSettings
+from ecgbench.gate.paired import compare_run_pairs, compare_same_run
+from ecgbench.gate.sides import Side, alternate_runs, code_side, environment_side
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class GateResult:
+    mode: str
+    base: str
+    head: str
+    comparison: Comparison
+    fingerprint: dict[str, Any]
+    seconds: float
+    change: Change
+    documents: list[tuple[RunDocument, RunDocument]] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return self.comparison.exit_code
+
+
+# --------------------------------------------------------------------------- models: one process
+def time_zoos(
+    plan: RunPlan, zoo_dirs: list[Path], log: Log = print, show_progress: bool = False
+) -> list[RunDocument]:
+    """Every variant of ``plan`` from each zoo, all timed in the same interleaved rounds."""
+    from ecgbench.bench.runner import RunOptions, default_threads, load_variants, result_row
+    from ecgbench.zoo import Zoo
+
+    plan.validate()
+    threads = plan.threads or default_threads()
+    opts = RunOptions(use_store=False, show_progress=show_progress)
+    fp = collect_fingerprint(threads).to_dict()
+    sides = []
+    for root in zoo_dirs:
+        zoo = Zoo(root)
+        names = (
+            zoo.names() if "all" in plan.models else [m for m in plan.models if m in zoo.entries]
+        )
+        if not names:
+            raise BadInputError(f"{root}: none of the suite's models is in this zoo")
+        sides.append(load_variants(replace(plan, models=tuple(names)), opts, zoo, threads, log))
+    ref = ModelReference(threads)
+    ref_timed = TimedVariant(label=ref.label, run=ref.run)
+    rule = StopRule(
+        min_duration_s=plan.duration,
+        min_iters=plan.min_iters,
+        warmup_s=plan.warmup,
+        round_s=plan.round_s,
+        settle_s=plan.settle_s,
+    )
+    # base and head variant by variant (b0, h0, b1, h1, …): each pair has the same neighbours
+    order = [v for v in chain.from_iterable(zip_longest(*sides)) if v is not None]
+    try:
+        time_interleaved([it.timed for it in order] + [ref_timed], rule)
+    finally:
+        for side in sides:
+            for it in side:
+                it.backend.close()
+    reference = {
+        "model": {
+            "label": ref.label,
+            "samples_ns": list(ref_timed.samples_ns),
+            "slices": [list(x) for x in ref_timed.slices],
+            "median_ms": LatencyStats.from_ns(ref_timed.samples_ns).median_ms,
+        }
+    }
+    docs = []
+    for side in sides:
+        rows = [
+            result_row(it, plan, threads, {}, LatencyStats.from_ns(s, it.batch), s, True)
+            for it in side
+            if (s := list(it.timed.samples_ns))
+        ]
+        docs.append(
+            RunDocument(
+                fingerprint=dict(fp),
+                rows=rows,
+                reference=dict(reference),
+                complete=True,
+                suite=plan.name,
+            )
+        )
+    return docs
+
+
+# --------------------------------------------------------------------------- the command
+def what_changed(base: str, head: str, repo: Path) -> Change:
+    """Two folders compared by content, or two revisions of ``repo`` by ``git diff``."""
+    if Path(base).is_dir() or Path(head).is_dir():
+        if not (Path(base).is_dir() and Path(head).is_dir()):
+            raise BadInputError("give two folders or two revisions, not one of each")
+        return folder_change(Path(base).resolve(), Path(head).resolve())
+    resolve_revision(repo, base)
+    resolve_revision(repo, head)
+    return changed_files(repo, base, head)
+
+
+def _side_root(repo: Path, rev: str, work: Path, name: str) -> tuple[Path, str]:
+    """A directory given as is (a checkout, or a model folder); a revision checked out."""
+    p = Path(rev)
+    if p.is_dir():
+        return p.resolve(), str(p)
+    sha = resolve_revision(repo, rev) if rev else ""
+    if not sha:
+        raise BadInputError(f"{rev!r} is neither a folder nor a revision of {repo}")
+    return checkout(repo, sha, work / name), f"{rev} ({sha[:10]})"
+
+
+def _models_dir(root: Path) -> Path:
+    return root / "models" if (root / "models" / "zoo.toml").is_file() else root
+
+
+def _write_suite(src: Path, dest: Path, duration: float | None) -> None:
+    """The head's runner profile, with the gate's duration, for both sides' ``ecgbench run``."""
+    text = src.read_text()
+    if duration is not None:
+        lines = [ln for ln in text.splitlines() if not ln.strip().startswith("duration")]
+        text = "\n".join([f"duration = {duration}", *lines]) + "\n"
+    dest.write_text(text)
+
+
+def _sides(
+    use: str, broot: Path, hroot: Path, blabel: str, hlabel: str, log: Log
+) -> tuple[Side, Side]:
+    if use == CODE:
+        log(f"gate: code differs: whole runs of {blabel} and {hlabel} alternate, this env")
+        return code_side("base", broot), code_side("head", hroot)
+    log("gate: libraries differ: each side in its own environment, runs alternate")
+    from ecgbench.export.cache import default_cache_dir
+
+    envs = default_cache_dir().parent / "gate-envs"
+    return environment_side("base", broot, envs, log), environment_side("head", hroot, envs, log)
+
+
+def same_job_gate(
+    base: str,
+    head: str,
+    suite: str = "runners/ci.toml",
+    repo: Path = Path("."),
+    settings: GateSettings | None = None,
+    mode: str = "auto",
+    repeats: int = 6,
+    duration: float | None = None,
+    work: Path | None = None,
+    log: Log = print,
+) -> GateResult:
+    """Time ``base`` and ``head`` (revisions of ``repo``, or folders) here, and judge head."""
+    s = settings or GateSettings()
+    t0 = time.perf_counter()
+    own_work = work is None
+    work = work or Path(tempfile.mkdtemp(prefix="ecgbench-gate-"))
+    try:
+        r = _same_job_gate(base, head, suite, repo.resolve(), s, mode, repeats, duration, work, log)
+        r.seconds = time.perf_counter() - t0
+        return r
+    finally:
+        if own_work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _same_job_gate(
+    base: str,
+    head: str,
+    suite: str,
+    repo: Path,
+    s: GateSettings,
+    mode: str,
+    repeats: int,
+    duration: float | None,
+    work: Path,
+    log: Log,
+) -> GateResult:
+    change = what_changed(base, head, repo)
+    use = change.mode if mode == "auto" else mode
+    if use not in (MODELS, CODE, LIBRARIES, NONE):
+        raise BadInputError(f"--mode is auto, {MODELS}, {CODE} or {LIBRARIES}")
+    if use == NONE:  # docs, tests: nothing that runs differs (--mode models times an A/A anyway)
+        log("gate: nothing that runs differs between base and head: nothing to time")
+        only = ", ".join(change.files[:5])
+        return GateResult(
+            mode=NONE,
+            base=base,
+            head=head,
+            comparison=Comparison(verdicts=[], drift=None, settings=s),
+            fingerprint={},
+            seconds=0.0,
+            change=change,
+            note=f"nothing that runs differs (only {only}): nothing timed",
+        )
+    broot, blabel = _side_root(repo, base, work, "base")
+    hroot, hlabel = _side_root(repo, head, work, "head")
+    suite_path = hroot / suite if (hroot / suite).is_file() else Path(suite)
+    if not suite_path.is_file():
+        raise BadInputError(f"runner profile not found: {suite}")
+    plan = load_suite(suite_path)
+    if duration is not None:
+        plan = replace(plan, duration=duration)
+    if use == MODELS:
+        log(f"gate: models differ: one process times {blabel} and {hlabel} interleaved")
+        b, h = time_zoos(plan, [_models_dir(broot), _models_dir(hroot)], log)
+        pairs = [(b, h)]
+        cmp = compare_same_run(b, h, s)
+    else:
+        if not ((broot / "ecgbench").is_dir() and (hroot / "ecgbench").is_dir()):
+            raise BadInputError("code/libraries mode needs two checkouts with ecgbench/ in them")
+        prof = work / "suite.toml"
+        _write_suite(suite_path, prof, duration)
+        sides = _sides(use, broot, hroot, blabel, hlabel, log)
+        pairs = alternate_runs(sides[0], sides[1], prof, repeats, work, log)
+        cmp = compare_run_pairs(pairs, s)
+    note = ""
+    if any(f.startswith("runners/") for f in change.files):
+        note = f"the runner profile changed: both sides were timed with head's {suite}"
+    return GateResult(
+        mode=use,
+        base=blabel,
+        head=hlabel,
+        comparison=cmp,
+        fingerprint=pairs[0][1].fingerprint,
+        seconds=0.0,
+        change=change,
+        documents=pairs,
+        note=note,
+    )

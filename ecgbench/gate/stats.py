@@ -1,0 +1,144 @@
+"""The gate's statistics on plain arrays: levels, intervals, tests, and the one verdict rule.
+
+Like airspeed velocity's ``statistics.py``: no run documents here, so every number the gates
+report can be checked on arrays by hand. Which samples are compared is the caller's business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+import numpy as np
+
+
+class Verdict(str, Enum):
+    """What the gate says of one key; the values are what JSON and Markdown have always shown."""
+
+    REGRESSION = "regression"
+    IMPROVEMENT = "improvement"
+    UNCHANGED = "unchanged"
+    NOT_COMPARABLE = "not comparable"
+
+    def __str__(self) -> str:  # f-strings show the value on every Python version
+        return self.value
+
+
+class Rule(Protocol):
+    """What the verdict rule needs of the gate's settings."""
+
+    @property
+    def threshold(self) -> float: ...
+
+    @property
+    def alpha(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+
+def level_of(a: np.ndarray, q: float = 50.0, axis: int | None = None) -> np.ndarray | float:
+    """The median (``q=50``) or a lower quantile, which ignores more of interference's tail."""
+    return np.median(a, axis=axis) if q == 50.0 else np.percentile(a, q, axis=axis)
+
+
+def slice_levels(
+    samples_ns: list[int], slices: list[list[int]], q: float = 50.0
+) -> dict[int, float]:
+    """Level of each time slice, by round number (``slices``: [round, first sample index])."""
+    out: dict[int, float] = {}
+    a = np.asarray(samples_ns, dtype=np.float64)
+    starts = [int(s[1]) for s in slices] + [len(a)]
+    for (rnd, _), lo, hi in zip(slices, starts[:-1], starts[1:], strict=True):
+        if hi > lo:
+            out[int(rnd)] = float(level_of(a[lo:hi], q))
+    return out
+
+
+def paired_ratios(numerator: dict[int, float], denominator: dict[int, float]) -> np.ndarray:
+    """Per round both sides were timed in, in round order: numerator's level over denominator's."""
+    common = sorted(set(numerator) & set(denominator))
+    return np.array([numerator[r] / denominator[r] for r in common])
+
+
+def subsample(a: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """At most ``n`` elements: the bootstrap of a long run costs the same, and says as much."""
+    return a if len(a) <= n else rng.choice(a, size=n, replace=False)
+
+
+def bootstrap_ratio_ci(
+    base: np.ndarray,
+    cur: np.ndarray,
+    n_boot: int,
+    rng: np.random.Generator,
+    level: float = 0.95,
+    q: float = 50.0,
+) -> tuple[float, float]:
+    """Percentile bootstrap CI of level(cur)/level(base), resampling each side independently."""
+    bi = rng.integers(0, len(base), size=(n_boot, len(base)))
+    ci = rng.integers(0, len(cur), size=(n_boot, len(cur)))
+    ratios = level_of(cur[ci], q, axis=1) / level_of(base[bi], q, axis=1)
+    lo, hi = np.percentile(ratios, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
+    return float(lo), float(hi)
+
+
+def median_ci(x: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap 95 % interval of the median, resampling the elements of ``x``."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(x), size=(n_boot, len(x)))
+    lo, hi = np.percentile(np.median(x[idx], axis=1), [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def mannwhitney_p(cur: np.ndarray, base: np.ndarray) -> float:
+    """Two-sided Mann–Whitney U p of two independent samples."""
+    from scipy.stats import mannwhitneyu
+
+    return float(mannwhitneyu(cur, base, alternative="two-sided").pvalue)
+
+
+def wilcoxon_p(ratios: np.ndarray) -> float:
+    """Two-sided signed-rank p of log-ratios around 0 (1.0 when it cannot be computed)."""
+    from scipy.stats import wilcoxon
+
+    d = np.log(ratios)
+    if len(d) < 2 or not np.any(d):
+        return 1.0
+    return float(wilcoxon(d).pvalue)
+
+
+def log_t_interval(ratios: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]:
+    """Geometric mean of few paired ratios, its t-interval and the t-test p (log scale).
+
+    Whole runs are few (3–10 pairs): a bootstrap of so few points is no interval, and a rank
+    test cannot reach 5 % below 6 pairs; log-ratios of whole runs are near normal."""
+    from scipy import stats
+
+    d = np.log(ratios)
+    n, m = len(d), float(np.mean(d))
+    sd = float(np.std(d, ddof=1))
+    if sd == 0.0:
+        return float(np.exp(m)), float(np.exp(m)), float(np.exp(m)), 0.0 if m else 1.0
+    half = float(stats.t.ppf((1 + level) / 2, n - 1)) * sd / np.sqrt(n)
+    p = float(stats.ttest_1samp(d, 0.0).pvalue)
+    return float(np.exp(m)), float(np.exp(m - half)), float(np.exp(m + half)), p
+
+
+def judge(ratio: float, lo: float, hi: float, p: float, rule: Rule) -> Judgement:
+    """The gate's one rule: past the threshold, the interval clear of 1, and the test significant.
+
+    Both gates use it, so a stored-baseline verdict and a same-job verdict mean the same thing."""
+    if ratio > rule.threshold and lo > 1.0 and p < rule.alpha:
+        verdict = Verdict.REGRESSION
+    elif ratio < 1 / rule.threshold and hi < 1.0 and p < rule.alpha:
+        verdict = Verdict.IMPROVEMENT
+    else:
+        verdict = Verdict.UNCHANGED
+    return Judgement(verdict, ratio, lo, hi, p)

@@ -1,0 +1,93 @@
+"""Hand-made run documents with known timings for the gate's tests: samples, slices, references."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecgbench.bench.results import ResultRow, RunDocument
+
+FP = {
+    "cpu_model": "Test CPU",
+    "isa": ["avx2"],
+    "threads": 2,
+    "versions": {"openvino": "1", "onnxruntime": "1", "torch": "1", "nncf": "1", "onnx": "1"},
+    "machine_id": "abc",
+}
+
+
+def latency_samples(
+    median_ms: float, n: int = 400, spread: float = 0.03, seed: int = 0
+) -> list[int]:
+    rng = np.random.default_rng(seed)
+    return (median_ms * 1e6 * (1 + spread * rng.standard_normal(n))).astype(np.int64).tolist()
+
+
+def result_row(model: str, median_ms: float, seed: int, precision: str = "fp32") -> ResultRow:
+    s = latency_samples(median_ms, seed=seed)
+    m = float(np.median(s) / 1e6)
+    return ResultRow(
+        model=model,
+        backend="openvino",
+        device="CPU",
+        precision=precision,
+        scenario="latency",
+        batch=1,
+        input_shape=[1, 12, 5000],
+        artifact="x.xml",
+        compile_ms=1.0,
+        first_infer_ms=1.0,
+        samples_ns=s,
+        n=len(s),
+        median_ms=m,
+        mean_ms=m,
+        p90_ms=m,
+        p99_ms=m,
+        min_ms=m,
+        iqr_ms=0.0,
+        throughput_fps=1e3 / m,
+    )
+
+
+def run_doc(rows: list[ResultRow], ref_ms: float = 1.0, seed: int = 0, fp: dict | None = None):
+    ref = {"samples_ns": latency_samples(ref_ms, seed=seed + 100)}
+    return RunDocument(
+        fingerprint=dict(fp or FP),
+        rows=rows,
+        reference={
+            "label": "gemm",
+            **ref,
+            "model": {"samples_ns": latency_samples(ref_ms, seed=seed + 7)},
+        },
+        complete=True,
+    )
+
+
+def sliced(median_ms: float, factors: list[float], per_slice: int = 40, seed: int = 0):
+    """Samples in time slices, slice r scaled by the machine's factor in round r."""
+    samples: list[int] = []
+    slices: list[list[int]] = []
+    for r, f in enumerate(factors):
+        slices.append([r, len(samples)])
+        samples += latency_samples(median_ms * f, n=per_slice, spread=0.02, seed=seed + r)
+    return samples, slices
+
+
+def sliced_doc(key_ms: float, factors: list[float], seed: int = 0) -> RunDocument:
+    row = result_row("a", key_ms, seed)
+    row.samples_ns, row.slices = sliced(key_ms, factors, seed=seed)
+    ref_s, ref_sl = sliced(1.0, factors, seed=seed + 50)
+    gemm_s, gemm_sl = sliced(1.0, [1.0] * len(factors), seed=seed + 90)  # a GEMM blind to it
+    return RunDocument(
+        fingerprint=dict(FP),
+        rows=[row],
+        reference={
+            "samples_ns": gemm_s,
+            "slices": gemm_sl,
+            "model": {"samples_ns": ref_s, "slices": ref_sl},
+        },
+        complete=True,
+    )
+
+
+STEADY = [1.0] * 10
+BUSY = [1.0, 1.6, 1.6, 1.0, 1.6, 1.6, 1.0, 1.6, 1.6, 1.0]  # a neighbour loads 6 of 10 rounds
