@@ -33,12 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from ecgbench.bench.fingerprint import ModelReference, collect_fingerprint
+from ecgbench.bench.fingerprint import collect_fingerprint
+from ecgbench.bench.references import ModelReference
 from ecgbench.bench.results import ROW_KEY, ResultRow, RunDocument, read_run
 from ecgbench.bench.speedup import median_ci, paired_round_ratios
 from ecgbench.bench.suite import RunPlan, load_suite
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
 from ecgbench.errors import BadInputError
+from ecgbench.host import default_threads
 from ecgbench.regress import (
     NOT_COMPARABLE,
     Comparison,
@@ -338,12 +340,7 @@ def time_zoos(
     plan: RunPlan, zoo_dirs: list[Path], log=print, show_progress: bool = False
 ) -> list[RunDocument]:
     """Every variant of ``plan`` from each zoo, all timed in the same interleaved rounds."""
-    from ecgbench.bench.runner import (
-        RunOptions,
-        default_threads,
-        load_variants,
-        result_row,
-    )
+    from ecgbench.bench.runner import RunOptions, load_variants, result_row
     from ecgbench.zoo import Zoo
 
     plan.validate()

@@ -19,8 +19,11 @@ from typing import Any
 
 from ecgbench.errors import EcgbenchError
 from ecgbench.fileio import atomic_write_json, sha256_file
+from ecgbench.host import library_versions
 
 CACHE_ENV = "ECGBENCH_CACHE"
+# the libraries an export depends on: a new version of any of them is a new cache key
+EXPORT_LIBRARIES = ("torch", "openvino", "nncf", "onnx", "onnxscript")
 
 
 def default_cache_dir() -> Path:
@@ -30,25 +33,13 @@ def default_cache_dir() -> Path:
     return Path(base) / "ecgbench" / "exports"
 
 
-def export_versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {}
-    for pkg in ("torch", "openvino", "nncf", "onnx", "onnxscript"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = "absent"
-    return out
-
-
 def cache_key(checkpoint_sha256: str, fmt: str, precision: str, settings: dict[str, Any]) -> str:
     doc = {
         "checkpoint": checkpoint_sha256,
         "format": fmt,
         "precision": precision,
         "settings": settings,
-        "versions": export_versions(),
+        "versions": library_versions(EXPORT_LIBRARIES),
         "layout": 1,
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]

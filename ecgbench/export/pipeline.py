@@ -350,12 +350,11 @@ class ModelExporter:
             except BadInputError:
                 ids = []
         digest = sha256_file(v.path)
-        from ecgbench.bench.fingerprint import library_versions
-        from ecgbench.devices import cpu_description
         from ecgbench.export.verify import TOLERANCES
+        from ecgbench.host import cpu_description, library_versions
 
         # what ran depends on the CPU and the runtime, the verdict on the tolerances: all key it
-        where = [cpu_description(), library_versions().get("openvino")]
+        where = [cpu_description(), library_versions(["openvino"])["openvino"]]
         key = json.dumps(
             [digest, self.ckpt_sha, v.precision, hint, ids, TOLERANCES, where], sort_keys=True
         )
@@ -367,7 +366,7 @@ class ModelExporter:
 
     def default_hint(self, v: ExportedVariant) -> str | None:
         """The arithmetic a variant runs at when nothing else is asked: its own, on this CPU."""
-        from ecgbench.devices import device_arithmetic
+        from ecgbench.host import device_arithmetic
         from ecgbench.precision import plan_execution
 
         return plan_execution(v.backend, v.precision, device_arithmetic("CPU")).hint
