@@ -24,6 +24,17 @@ from ecgbench.nets.convnext1d import ConvNeXt1D, ConvNeXt1DConfig
 
 FORMAT = "ecgbench-checkpoint"
 FORMAT_VERSION = 1
+# what a checkpoint records it was trained with (``host.library_versions``; missing ones left out)
+CHECKPOINT_LIBRARIES = (
+    "python",
+    "ecgbench",
+    "torch",
+    "numpy",
+    "openvino",
+    "nncf",
+    "onnx",
+    "onnxruntime",
+)
 
 
 @dataclass
@@ -108,16 +119,3 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         )
     except (KeyError, TypeError, ValueError) as e:
         raise BadInputError(f"{p}: malformed ecgbench checkpoint ({e})") from None
-
-
-def library_versions() -> dict[str, str]:
-    import importlib.metadata as md
-    import platform
-
-    out = {"python": platform.python_version()}
-    for pkg in ("ecgbench", "torch", "numpy", "openvino", "nncf", "onnx", "onnxruntime"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            continue
-    return out

@@ -23,9 +23,9 @@ from ecgbench.backends import (
 )
 from ecgbench.backends.openvino_backend import runtime_precisions
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
-from ecgbench.devices import device_arithmetic
 from ecgbench.errors import BadInputError, DeviceNotFoundError
 from ecgbench.export.verify import TOLERANCES
+from ecgbench.host import device_arithmetic
 from ecgbench.precision import executed_label, plan_execution, tolerance_key
 from ecgbench.variant import Variant
 

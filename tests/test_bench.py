@@ -29,8 +29,8 @@ from ecgbench.bench.suite import BACKENDS, RunPlan, load_suite
 from ecgbench.bench.table import results_table
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
 from ecgbench.cli import app
-from ecgbench.devices import device_arithmetic
 from ecgbench.errors import BadInputError
+from ecgbench.host import device_arithmetic
 from ecgbench.zoo import Zoo
 
 RUNNERS = Path(__file__).resolve().parents[1] / "runners"

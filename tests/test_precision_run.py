@@ -12,11 +12,11 @@ from helpers_export import TinySession, tiny_input, tiny_session
 from test_precision import EPYC_AVX2
 from typer.testing import CliRunner
 
-from ecgbench.bench.ceilings import GemmCeiling, ceiling_arithmetics
 from ecgbench.bench.profile import kernel_arithmetic, profile_openvino, summarise_counters
+from ecgbench.bench.references import GemmCeiling, ceiling_arithmetics
 from ecgbench.bench.results import read_run
 from ecgbench.cli import app
-from ecgbench.devices import device_arithmetic
+from ecgbench.host import device_arithmetic
 
 CPU = device_arithmetic("CPU")
 NO_BF16 = f"this CPU does not execute BF16 ({CPU.describe()})"

@@ -12,9 +12,10 @@ import torch
 import torch.nn.functional as F
 from conftest import TINY, make_checkpoint, write_challenge_record, write_weights_csv
 
-from ecgbench.checkpoint import library_versions, load_checkpoint, save_checkpoint
+from ecgbench.checkpoint import CHECKPOINT_LIBRARIES, load_checkpoint, save_checkpoint
 from ecgbench.data.classes import SCORED_CLASSES, load_weights
 from ecgbench.errors import BadInputError
+from ecgbench.host import library_versions
 from ecgbench.metrics.challenge import compute_challenge_metric
 from ecgbench.nets.convnext1d import MODEL_SIZES, ConvNeXt1D
 from ecgbench.train.config import resolve_train_config
@@ -148,7 +149,7 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
     ckpt = make_checkpoint(
         thresholds=[0.25] * 26,
         metrics={"val": {"challenge_score": 0.5}},
-        versions=library_versions(),
+        versions=library_versions(CHECKPOINT_LIBRARIES, absent=None),
         command="ecgbench train ...",
         epoch=3,
         extra={"history": [{"epoch": 0, "loss": 1.0}]},

@@ -12,10 +12,10 @@ import numpy as np
 from ecgbench.backends import LoadSpec, format_of, get_backend
 from ecgbench.data.classes import load_weights
 from ecgbench.data.dataset import load_dataset
-from ecgbench.devices import cpu_description, device_arithmetic
 from ecgbench.errors import BadInputError
 from ecgbench.export.build import ExportOptions
 from ecgbench.export.pipeline import ModelExporter
+from ecgbench.host import cpu_description, device_arithmetic
 from ecgbench.metrics.challenge import ChallengeScores, score_arrays
 from ecgbench.metrics.scoring_io import write_output_file
 from ecgbench.precision import executed_label, plan_execution

@@ -11,8 +11,8 @@ from typing import ClassVar
 import numpy as np
 
 from ecgbench.backends.base import Backend, LoadInfo, LoadSpec
-from ecgbench.devices import check_openvino_device, device_kind
 from ecgbench.errors import EcgbenchError
+from ecgbench.host import check_openvino_device, device_kind
 
 
 def runtime_precisions(compiled) -> Counter[str]:

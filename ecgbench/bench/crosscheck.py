@@ -24,7 +24,7 @@ def benchmark_app_path() -> str | None:
 
 
 def _physical_cores() -> int:
-    from ecgbench.bench.runner import default_threads
+    from ecgbench.host import default_threads
 
     return default_threads()
 

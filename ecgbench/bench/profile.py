@@ -144,11 +144,10 @@ def profile_variant(
     cache_dir: Path | None = None,
 ) -> Profile:
     """``ecgbench profile``: export (cached) one zoo variant and profile it on OpenVINO."""
-    from ecgbench.bench.runner import default_threads
     from ecgbench.data.synthetic import synthetic_input
-    from ecgbench.devices import check_openvino_device, device_arithmetic
     from ecgbench.export.build import ExportOptions
     from ecgbench.export.pipeline import ModelExporter
+    from ecgbench.host import check_openvino_device, default_threads, device_arithmetic
     from ecgbench.precision import plan_execution
     from ecgbench.zoo import Zoo, checkpoint_from
 

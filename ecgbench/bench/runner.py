@@ -14,22 +14,28 @@ from typing import Any
 import numpy as np
 
 from ecgbench.backends import Backend, LoadInfo, LoadSpec, format_of, get_backend
-from ecgbench.bench.ceilings import GemmCeiling, build_ceilings, ceiling_arithmetics
-from ecgbench.bench.fingerprint import ModelReference, collect_fingerprint
+from ecgbench.bench.fingerprint import collect_fingerprint
+from ecgbench.bench.references import (
+    GemmCeiling,
+    ModelReference,
+    build_ceilings,
+    ceiling_arithmetics,
+)
 from ecgbench.bench.results import ResultRow, RunDocument, append_to_store
 from ecgbench.bench.suite import RunPlan
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
 from ecgbench.data.synthetic import synthetic_input
-from ecgbench.devices import (
-    check_openvino_device,
-    cpu_description,
-    device_arithmetic,
-    device_kind,
-)
 from ecgbench.errors import BadInputError
 from ecgbench.export.build import ExportedVariant, ExportOptions
 from ecgbench.export.pipeline import ModelExporter
 from ecgbench.export.verify import Verification
+from ecgbench.host import (
+    check_openvino_device,
+    cpu_description,
+    default_threads,
+    device_arithmetic,
+    device_kind,
+)
 from ecgbench.nets.flops import measure_complexity
 from ecgbench.precision import (
     Arithmetic,
@@ -104,12 +110,6 @@ def _signals_as_interrupt():
     finally:
         for s, h in old.items():
             signal.signal(s, h)
-
-
-def default_threads() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _check_devices(plan: RunPlan) -> None:

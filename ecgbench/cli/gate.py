@@ -258,9 +258,9 @@ def fingerprint(
 ) -> None:
     """This machine as the gate sees it; --key for a CI cache key of per-machine baselines."""
     from ecgbench.bench.fingerprint import collect_fingerprint
-    from ecgbench.bench.runner import default_threads
     from ecgbench.bench.suite import load_suite
     from ecgbench.gate.baselines import baseline_key, describe
+    from ecgbench.host import default_threads
 
     if threads is None and suite is not None:
         threads = load_suite(suite).threads

@@ -16,9 +16,8 @@ from ecgbench.cli._format import err, out
 @app.command()
 def devices() -> None:
     """What OpenVINO, ONNX Runtime and PyTorch can run on here."""
-    from ecgbench.bench.fingerprint import cpu_info, int8_isa
-    from ecgbench.devices import onnxruntime_providers, openvino_devices, torch_devices
-    from ecgbench.precision import Arithmetic
+    from ecgbench.host import cpu_info, onnxruntime_providers, openvino_devices, torch_devices
+    from ecgbench.precision import Arithmetic, int8_isa
 
     model, isa = cpu_info()
     out.print(f"CPU: {model}; ISA: {', '.join(isa)}; INT8: {int8_isa(isa)}")

@@ -21,11 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from ecgbench.errors import EcgbenchError
 from ecgbench.fileio import atomic_write_json, sha256_file
+from ecgbench.host import library_versions
 
 if TYPE_CHECKING:  # verify imports torch; the gate reads default_cache_dir without it
     from ecgbench.export.verify import Verification
 
 CACHE_ENV = "ECGBENCH_CACHE"
+# the libraries an export depends on: a new version of any of them is a new cache key
+EXPORT_LIBRARIES = ("torch", "openvino", "nncf", "onnx", "onnxscript")
 
 
 def default_cache_dir() -> Path:
@@ -35,25 +38,13 @@ def default_cache_dir() -> Path:
     return Path(base) / "ecgbench" / "exports"
 
 
-def export_versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {}
-    for pkg in ("torch", "openvino", "nncf", "onnx", "onnxscript"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = "absent"
-    return out
-
-
 def cache_key(checkpoint_sha256: str, fmt: str, precision: str, settings: dict[str, Any]) -> str:
     doc = {
         "checkpoint": checkpoint_sha256,
         "format": fmt,
         "precision": precision,
         "settings": settings,
-        "versions": export_versions(),
+        "versions": library_versions(EXPORT_LIBRARIES),
         "layout": 1,
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]
@@ -125,12 +116,11 @@ def verification_path(
     record_ids: list[str],
 ) -> Path:
     """Verification depends only on (artifact, checkpoint, records, arithmetic): cached."""
-    from ecgbench.bench.fingerprint import library_versions
-    from ecgbench.devices import cpu_description
     from ecgbench.export.verify import TOLERANCES
+    from ecgbench.host import cpu_description
 
     # what ran depends on the CPU and the runtime, the verdict on the tolerances: all key it
-    where = [cpu_description(), library_versions().get("openvino")]
+    where = [cpu_description(), library_versions(["openvino"])["openvino"]]
     doc = [sha256_file(artifact), checkpoint_sha256, precision, hint, record_ids, TOLERANCES, where]
     key = json.dumps(doc, sort_keys=True)
     return root / "verifications" / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")

@@ -8,13 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ecgbench.backends import LoadSpec, backend_for_artifact, get_backend
-from ecgbench.bench.ceilings import GemmCeiling
 from ecgbench.bench.fingerprint import collect_fingerprint
+from ecgbench.bench.references import GemmCeiling
 from ecgbench.bench.results import ResultRow, RunDocument
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.data.synthetic import synthetic_input
 from ecgbench.errors import BadInputError
+from ecgbench.host import default_threads
 
 
 def _backend_for(path: Path) -> str:
@@ -32,8 +33,6 @@ def ab_documents(
     samples: int = 5000,
 ) -> tuple[RunDocument, RunDocument]:
     """Time OLD and NEW interleaved (plus the GEMM reference); one document per side."""
-    from ecgbench.bench.runner import default_threads
-
     threads = threads or default_threads()
     rule = rule or StopRule(min_duration_s=5.0, min_iters=100, warmup_s=1.0)
     fp = collect_fingerprint(threads).to_dict()

@@ -25,7 +25,8 @@ from itertools import chain, zip_longest
 from pathlib import Path
 from typing import Any
 
-from ecgbench.bench.fingerprint import ModelReference, collect_fingerprint
+from ecgbench.bench.fingerprint import collect_fingerprint
+from ecgbench.bench.references import ModelReference
 from ecgbench.bench.results import RunDocument
 from ecgbench.bench.suite import RunPlan, load_suite
 from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
@@ -70,7 +71,8 @@ def time_zoos(
     plan: RunPlan, zoo_dirs: list[Path], log: Log = print, show_progress: bool = False
 ) -> list[RunDocument]:
     """Every variant of ``plan`` from each zoo, all timed in the same interleaved rounds."""
-    from ecgbench.bench.runner import RunOptions, default_threads, load_variants, result_row
+    from ecgbench.bench.runner import RunOptions, load_variants, result_row
+    from ecgbench.host import default_threads
     from ecgbench.zoo import Zoo
 
     plan.validate()

@@ -14,12 +14,18 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from ecgbench.checkpoint import Checkpoint, library_versions, load_checkpoint, save_checkpoint
+from ecgbench.checkpoint import (
+    CHECKPOINT_LIBRARIES,
+    Checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from ecgbench.data.classes import SCORED_CLASSES, load_weights
 from ecgbench.data.dataset import CropDataset, EcgSet, load_dataset
 from ecgbench.data.folds import FoldSplit
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.errors import BadInputError
+from ecgbench.host import library_versions
 from ecgbench.metrics.challenge import score_arrays
 from ecgbench.nets.convnext1d import ConvNeXt1D, ConvNeXt1DConfig
 from ecgbench.progress import progress_bar
@@ -201,7 +207,7 @@ def train_model(
             thresholds=thresholds,
             metrics=metrics,
             data=data_summary,
-            versions=library_versions(),
+            versions=library_versions(CHECKPOINT_LIBRARIES, absent=None),
             command=command,
             epoch=epoch,
             extra=extra,

@@ -1,12 +1,14 @@
-"""The machine's practical peak for each arithmetic it executes: one GEMM per precision.
+"""Fixed workloads timed interleaved with the models: drift references and arithmetic ceilings.
 
-A row's efficiency is its achieved GFLOP/s over the ceiling of the arithmetic it *executed*; an
-FP32 ceiling under a model that ran in BF16 on AMX read 120 % (issue 15). The ceilings are OpenVINO
-MatMuls (512 x 512 x 512) compiled at each inference precision on the CPU, with the run's threads,
-and timed interleaved with the models. OpenVINO rather than torch because it is the runtime the
-models are timed on (the same oneDNN / MLAS kernels), it reaches every arithmetic by one property
-(``INFERENCE_PRECISION_HINT``; INT8 by FakeQuantize on both inputs, as NNCF writes it), and its
-runtime graph says what executed, so a ceiling that silently fell back is caught, not trusted.
+``ModelReference`` (a fixed ConvNeXt-1D) and the f32 ``GemmCeiling`` are the references the gate
+normalises machine drift by. The ceilings are the machine's practical peak for each arithmetic it
+executes: a row's efficiency is its achieved GFLOP/s over the ceiling of the arithmetic it
+*executed*; an FP32 ceiling under a model that ran in BF16 on AMX read 120 % (issue 15). They are
+OpenVINO MatMuls (512 x 512 x 512) compiled at each inference precision on the CPU, with the run's
+threads. OpenVINO rather than torch because it is the runtime the models are timed on (the same
+oneDNN / MLAS kernels), it reaches every arithmetic by one property (``INFERENCE_PRECISION_HINT``;
+INT8 by FakeQuantize on both inputs, as NNCF writes it), and its runtime graph says what executed,
+so a ceiling that silently fell back is caught, not trusted.
 """
 
 from __future__ import annotations
@@ -105,3 +107,48 @@ def ceiling_arithmetics(float_types: list[str], int8: bool) -> list[str]:
 
 def build_ceilings(threads: int, arithmetics: list[str]) -> list[GemmCeiling]:
     return [GemmCeiling(a, threads) for a in arithmetics]
+
+
+class ModelReference:
+    """A fixed FP32 ConvNeXt-1D on OpenVINO CPU, timed in every run beside the models.
+
+    Built from a seeded initialisation (no file to ship or to drift), it does the same kind of work
+    as the models under test, so machine drift moves it the way it moves them, which the GEMM
+    reference does not always do (README, "Measuring the gate").
+    """
+
+    # "f32": compiled with an explicit f32 hint (runs before it ran at the CPU's default, bf16 on
+    # some CPUs); the gate refuses to normalise by references whose labels differ
+    label = "reference:convnext-f32"
+
+    def __init__(self, threads: int, samples: int = 5000) -> None:
+        import openvino as ov
+        import openvino.properties as props
+        import openvino.properties.hint as hints
+        import torch
+
+        from ecgbench.export.openvino_export import convert_to_openvino
+        from ecgbench.nets.convnext1d import ConvNeXt1D, ConvNeXt1DConfig
+
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            model = ConvNeXt1D(ConvNeXt1DConfig(depths=(1, 1, 2, 1), widths=(16, 32, 48, 64)))
+        x = torch.zeros(1, 12, samples)
+        ovm = convert_to_openvino(model.eval(), x)
+        ovm.reshape({ovm.inputs[0].get_any_name(): ov.PartialShape([1, 12, samples])})
+        compiled = ov.Core().compile_model(
+            ovm,
+            "CPU",
+            {
+                hints.performance_mode: hints.PerformanceMode.LATENCY,
+                props.inference_num_threads: threads,
+                # f32 on every CPU: the plugin's default is bf16 where AVX512-BF16/AMX exist
+                hints.inference_precision: ov.Type.f32,
+            },
+        )
+        self._req = compiled.create_infer_request()
+        self._x = np.random.default_rng(0).standard_normal((1, 12, samples)).astype(np.float32)
+        self._req.set_input_tensor(ov.Tensor(self._x, shared_memory=True))
+
+    def run(self) -> None:
+        self._req.infer()

@@ -1,17 +1,88 @@
-"""What can run here: OpenVINO devices, ONNX Runtime providers, torch devices; device-name checks."""
+"""This machine: CPU model and ISA, OpenVINO devices and what they execute, ONNX Runtime providers,
+torch devices, device-name checks, default thread count and installed library versions.
+
+Low-level on purpose: benchmarks, exports and checkpoints all describe the host through it, so it
+imports none of them; inference libraries are imported inside the functions that need them.
+"""
 
 from __future__ import annotations
 
+import importlib.metadata as md
+import os
+import platform
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ecgbench.errors import BadInputError, DeviceNotFoundError
+from ecgbench.precision import Arithmetic
 
+# The ISA flags (``/proc/cpuinfo`` names) that decide which kernels the runtimes can use.
+ISA_FLAGS = tuple(
+    [
+        "sse4_2",
+        "avx",
+        "avx2",
+        "fma",
+        "f16c",
+        "avx512f",
+        "avx512bw",
+        "avx512_vnni",
+        "avx512_bf16",
+        "avx512_fp16",
+        "avx_vnni",
+        "amx_tile",
+        "amx_int8",
+        "amx_bf16",
+        "amx_fp16",
+    ]
+)
 # OpenVINO's device names (plugins) and its virtual devices that take a device list.
 KNOWN_OV_DEVICES = ("CPU", "GPU", "NPU")
 VIRTUAL_OV_DEVICES = ("AUTO", "HETERO", "MULTI", "BATCH")
 _DEV = re.compile(r"^(CPU|GPU|NPU)(\.\d+)?$")
+
+
+def cpu_info() -> tuple[str, list[str]]:
+    """The CPU model name and which of :data:`ISA_FLAGS` it has."""
+    model, flags = platform.processor() or platform.machine(), []
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model in ("", platform.machine()):
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = line.split(":", 1)[1].split()
+                    break
+    except OSError:
+        pass
+    return model, [f for f in ISA_FLAGS if f in flags]
+
+
+def default_threads() -> int:
+    """The CPUs this process may run on (its affinity, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def library_versions(names: Iterable[str], absent: str | None = "absent") -> dict[str, str]:
+    """The installed version of each of ``names``, in order; ``python`` is the interpreter.
+
+    Each caller passes its own list and policy because the result is stored (fingerprints,
+    checkpoints, export cache keys): a package not installed reads ``absent``, or is left out
+    when ``absent`` is None.
+    """
+    out: dict[str, str] = {}
+    for name in names:
+        if name == "python":
+            out[name] = platform.python_version()
+            continue
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            if absent is not None:
+                out[name] = absent
+    return out
 
 
 @dataclass
@@ -45,12 +116,9 @@ def openvino_devices() -> list[DeviceInfo]:
     return out
 
 
-def device_arithmetic(device: str = "CPU"):
+def device_arithmetic(device: str = "CPU") -> Arithmetic:
     """What the physical device under ``device`` (``AUTO:GPU,CPU`` -> GPU) executes natively."""
     import openvino as ov
-
-    from ecgbench.bench.fingerprint import cpu_info
-    from ecgbench.precision import Arithmetic
 
     core = ov.Core()
     kind = device_kind(device)
@@ -66,8 +134,6 @@ def device_arithmetic(device: str = "CPU"):
 
 def cpu_description() -> str:
     """``AMD EPYC (FP32: AVX-512 · BF16: AVX512-BF16 · INT8: AVX512-VNNI)``: which CPU measured."""
-    from ecgbench.bench.fingerprint import cpu_info
-
     return f"{cpu_info()[0]} ({device_arithmetic('CPU').describe()})"
 
 

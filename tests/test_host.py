@@ -1,8 +1,11 @@
-"""Device names: what exists here, what is absent (a clear error naming what exists), OpenVINO's
-virtual devices (AUTO, HETERO, MULTI) really compiling, and the CLI's ``devices`` / ``run --device``."""
+"""This machine: CPU and ISA, library versions as each caller stores them, device names (what
+exists here, what is absent: a clear error naming what exists), OpenVINO's virtual devices (AUTO,
+HETERO, MULTI) really compiling, and the CLI's ``devices`` / ``run --device``."""
 
 from __future__ import annotations
 
+import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -22,14 +25,18 @@ from typer.testing import CliRunner
 
 from ecgbench.backends import LoadSpec, get_backend
 from ecgbench.cli import app
-from ecgbench.devices import (
+from ecgbench.errors import BadInputError, DeviceNotFoundError
+from ecgbench.host import (
+    ISA_FLAGS,
     check_openvino_device,
+    cpu_info,
+    default_threads,
     device_kind,
+    library_versions,
     onnxruntime_providers,
     openvino_devices,
     torch_devices,
 )
-from ecgbench.errors import BadInputError, DeviceNotFoundError
 
 HERE = list(ov.Core().available_devices)
 CPU_ONLY = ["CPU"]
@@ -50,6 +57,51 @@ def test_cpu_is_available_here() -> None:
     assert cpu.full_name and "FP32" in cpu.capabilities
     assert "CPUExecutionProvider" in onnxruntime_providers()
     assert torch_devices()[0] == "cpu"
+
+
+def test_cpu_info_and_threads() -> None:
+    model, isa = cpu_info()
+    assert model and set(isa) <= set(ISA_FLAGS)
+    assert isa == [f for f in ISA_FLAGS if f in isa]  # in ISA_FLAGS' order
+    assert 1 <= default_threads() <= (os.cpu_count() or 1)
+
+
+def test_host_imports_nothing_above_it() -> None:
+    code = (
+        "import sys, ecgbench.host; "
+        "print([m for m in sys.modules if m.split('.')[:2] in "
+        "(['ecgbench', 'bench'], ['ecgbench', 'export'], ['ecgbench', 'nets'])])"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "[]"
+
+
+def test_library_versions_keep_each_callers_keys_and_policy() -> None:
+    v = library_versions(["python", "numpy", "not-a-package-here"])
+    assert list(v) == ["python", "numpy", "not-a-package-here"]  # the caller's order
+    assert v["python"] == platform.python_version() and v["numpy"] == np.__version__
+    assert v["not-a-package-here"] == "absent"
+    assert "not-a-package-here" not in library_versions(["not-a-package-here"], absent=None)
+
+
+def test_stored_version_sets_are_unchanged() -> None:
+    """These key fingerprints, checkpoints and export cache entries: a change invalidates them."""
+    from ecgbench.bench.fingerprint import LIBRARIES
+    from ecgbench.checkpoint import CHECKPOINT_LIBRARIES
+    from ecgbench.export.cache import EXPORT_LIBRARIES
+
+    assert LIBRARIES == ("ecgbench", "openvino", "nncf", "onnxruntime", "onnx", "torch", "numpy")
+    assert CHECKPOINT_LIBRARIES == (
+        "python",
+        "ecgbench",
+        "torch",
+        "numpy",
+        "openvino",
+        "nncf",
+        "onnx",
+        "onnxruntime",
+    )
+    assert EXPORT_LIBRARIES == ("torch", "openvino", "nncf", "onnx", "onnxscript")
 
 
 @pytest.mark.parametrize("device", ["GPU", "NPU", "GPU.1", "HETERO:GPU,CPU", "AUTO:NPU"])
