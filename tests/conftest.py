@@ -265,15 +265,40 @@ def train_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def make_checkpoint(cfg: ConvNeXt1DConfig = TINY, seed: int = 0, **kw: object) -> Checkpoint:
+def make_checkpoint(
+    cfg: ConvNeXt1DConfig = TINY,
+    seed: int = 0,
+    preprocessing: Preprocessing | None = None,
+    decisive: bool = False,
+    **kw: object,
+) -> Checkpoint:
+    """The one tiny-checkpoint factory of the suite.
+
+    ``decisive``: an untrained head gives logits ~0, where any rounding flips a decision; a trained
+    model is decisive, so the head bias is set to +-2.5 (alternating classes) as training would
+    leave it (what the export and backend comparisons need).
+    """
     torch.manual_seed(seed)
     model = ConvNeXt1D(cfg)
+    if decisive:
+        with torch.no_grad():
+            signs = torch.tensor([1.0 if i % 3 == 0 else -1.0 for i in range(cfg.num_classes)])
+            model.head.bias.copy_(2.5 * signs)
     return Checkpoint(
         config=cfg,
         state_dict={k: v.detach().clone() for k, v in model.state_dict().items()},
-        preprocessing=Preprocessing(crop_samples=256),
+        preprocessing=preprocessing or Preprocessing(crop_samples=256),
         **kw,  # type: ignore[arg-type]
     )
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory):  # -> helpers_export.TinySession
+    """Every variant of the tiny checkpoint, exported once per test session (ONNX's dynamo export
+    alone costs ~10 s), in one cache that every test file reads."""
+    from helpers_export import build_tiny_session
+
+    return build_tiny_session(tmp_path_factory)
 
 
 @pytest.fixture

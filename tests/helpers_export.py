@@ -3,7 +3,7 @@
 A tiny ConvNeXt-1D checkpoint at 100 Hz (input [1, 12, 1000]), a folder of synthetic 12-lead records
 written with wfdb (the calibration records that exist anywhere), and one export of every variant per
 test session: the ONNX dynamo export alone costs ~10 s, so it happens once and every test file reads
-the same cache. The session is memoised in this module, which pytest imports once.
+the same cache. conftest's session fixture ``tiny`` builds it.
 """
 
 from __future__ import annotations
@@ -14,20 +14,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from conftest import PTBXL, SHARED, synthetic_uv, write_dat_record, write_metadata
+from conftest import (
+    PTBXL,
+    SHARED,
+    TINY,
+    make_checkpoint,
+    synthetic_uv,
+    write_dat_record,
+    write_metadata,
+)
 
-from ecgbench.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from ecgbench.checkpoint import load_checkpoint, save_checkpoint
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.data.synthetic import synthetic_input
 from ecgbench.export.build import ExportedVariant, ExportOptions
 from ecgbench.export.pipeline import ModelExporter
 from ecgbench.export.quantize import QuantSettings
 from ecgbench.export.verify import Verification
-from ecgbench.nets.convnext1d import ConvNeXt1D, ConvNeXt1DConfig
 from ecgbench.train.evaluate import predict_logits
 
-TINY_CFG = ConvNeXt1DConfig(depths=(1, 1), widths=(8, 16), drop_path_rate=0.0)
 TINY_PP = Preprocessing(fs=100.0, eval_seconds=10.0, crop_samples=256)
 TINY_SAMPLES = 1000  # 10 s at 100 Hz
 TINY_NAME = "tiny_bench"
@@ -50,29 +55,6 @@ def needs_real_data() -> pytest.MarkDecorator:
         + ", ".join(map(str, missing))
         + " (third-party material in ../shared or $ECGBENCH_SHARED)",
     )
-
-
-def write_tiny_checkpoint(path: Path, seed: int = 0) -> Path:
-    """A checkpoint in the trained format whose logits sit well away from the 0.5 thresholds.
-
-    An untrained head gives logits ~0, where any rounding flips a decision; a trained model is
-    decisive, so the head bias is set to +-2.5 (alternating classes) as training would leave it.
-    """
-    torch.manual_seed(seed)
-    model = ConvNeXt1D(TINY_CFG)
-    with torch.no_grad():
-        signs = torch.tensor([1.0 if i % 3 == 0 else -1.0 for i in range(TINY_CFG.num_classes)])
-        model.head.bias.copy_(2.5 * signs)
-    ckpt = Checkpoint(
-        config=TINY_CFG,
-        state_dict={k: v.detach().clone() for k, v in model.state_dict().items()},
-        preprocessing=TINY_PP,
-        metrics={"val": {"challenge_score": 0.1, "auroc": 0.5}},
-        command="tests: tiny checkpoint",
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(ckpt, path)
-    return path
 
 
 def reference_logits(ckpt_path: Path, x: np.ndarray) -> np.ndarray:
@@ -144,28 +126,31 @@ class TinySession:
         return self.variants[(fmt, precision)].path
 
 
-_SESSION: TinySession | None = None
-
-
-def tiny_session(factory: pytest.TempPathFactory) -> TinySession:
-    """Every variant of the tiny checkpoint, exported once per test session (INT8 calibrated on the
-    synthetic records), into one cache that the other tests read."""
-    global _SESSION
-    if _SESSION is None:
-        root = factory.mktemp("tiny_session")
-        ckpt = write_tiny_checkpoint(root / f"{TINY_NAME}.pt")
-        records = root / "records"
-        write_record_folder(records)
-        empty = root / "empty"
-        empty.mkdir()
-        cache = root / "cache"
-        opts = export_options(cache, records)
-        ex = ModelExporter(TINY_NAME, load_checkpoint(ckpt), ckpt, opts)
-        s = TinySession(root, ckpt, cache, records, empty, ex)
-        for fmt, prec in ALL_VARIANTS:
-            s.variants[(fmt, prec)] = ex.variant(fmt, prec)
-        _SESSION = s
-    return _SESSION
+def build_tiny_session(factory: pytest.TempPathFactory) -> TinySession:
+    """Every variant of the tiny checkpoint (INT8 calibrated on the synthetic records) in one cache;
+    built once per test session by conftest's ``tiny`` fixture."""
+    root = factory.mktemp("tiny_session")
+    ckpt = root / f"{TINY_NAME}.pt"
+    save_checkpoint(
+        make_checkpoint(
+            TINY,
+            preprocessing=TINY_PP,
+            decisive=True,
+            metrics={"val": {"challenge_score": 0.1, "auroc": 0.5}},
+            command="tests: tiny checkpoint",
+        ),
+        ckpt,
+    )
+    records = root / "records"
+    write_record_folder(records)
+    empty = root / "empty"
+    empty.mkdir()
+    cache = root / "cache"
+    ex = ModelExporter(TINY_NAME, load_checkpoint(ckpt), ckpt, export_options(cache, records))
+    s = TinySession(root, ckpt, cache, records, empty, ex)
+    for fmt, prec in ALL_VARIANTS:
+        s.variants[(fmt, prec)] = ex.variant(fmt, prec)
+    return s
 
 
 def exporter(s: TinySession, opts: ExportOptions) -> ModelExporter:

@@ -12,7 +12,6 @@ from helpers_export import (
     TinySession,
     needs_real_data,
     real_exports,
-    tiny_session,
 )
 
 from ecgbench.accuracy.evaluate import evaluate_variant
@@ -21,8 +20,7 @@ from ecgbench.zoo import Zoo
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory: pytest.TempPathFactory) -> RealExports:
-    tiny: TinySession = tiny_session(tmp_path_factory)
+def real(tiny: TinySession, tmp_path_factory: pytest.TempPathFactory) -> RealExports:
     return real_exports(tiny, tmp_path_factory)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers_export import TINY_SAMPLES, TinySession, reference_logits, tiny_input, tiny_session
+from helpers_export import TINY_SAMPLES, TinySession, reference_logits, tiny_input
 
 from ecgbench.backends import (
     BACKENDS,
@@ -28,12 +28,6 @@ from ecgbench.export.verify import TOLERANCES
 from ecgbench.host import device_arithmetic
 from ecgbench.precision import executed_label, plan_execution, tolerance_key
 from ecgbench.variant import Variant
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinySession:
-    return tiny_session(tmp_path_factory)
-
 
 CPU = device_arithmetic("CPU")
 NO_BF16 = f"this CPU does not execute BF16 ({CPU.describe()})"

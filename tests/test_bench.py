@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers_export import TINY_NAME, TINY_SAMPLES, TinySession, subprocess_env, tiny_session
+from helpers_export import TINY_NAME, TINY_SAMPLES, TinySession, subprocess_env
 from typer.testing import CliRunner
 
 from ecgbench.bench.results import ResultRow, RunDocument, append_to_store, load_store, read_run
@@ -35,10 +35,6 @@ from ecgbench.zoo import Zoo
 
 RUNNERS = Path(__file__).resolve().parents[1] / "runners"
 
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinySession:
-    return tiny_session(tmp_path_factory)
 
 
 # --------------------------------------------------------------------------- stop rule

@@ -19,7 +19,6 @@ from helpers_export import (
     real_exports,
     reference_logits,
     tiny_input,
-    tiny_session,
 )
 
 from ecgbench.backends import LoadSpec, get_backend
@@ -29,11 +28,6 @@ from ecgbench.export.pipeline import export_models
 from ecgbench.export.verify import TOLERANCES
 from ecgbench.fileio import sha256_file
 from ecgbench.zoo import Zoo
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinySession:
-    return tiny_session(tmp_path_factory)
 
 
 # --------------------------------------------------------------------------- every variant

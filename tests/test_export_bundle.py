@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers_export import SYNTH_QUANT, TINY_NAME, TinySession, tiny_session
+from helpers_export import SYNTH_QUANT, TINY_NAME, TinySession
 
 from ecgbench.checkpoint import load_checkpoint
 from ecgbench.errors import BadInputError, ChecksumError
@@ -13,11 +13,6 @@ from ecgbench.export.bundle import bundle_into_zoo
 from ecgbench.export.pipeline import ModelExporter
 from ecgbench.fileio import sha256_file
 from ecgbench.zoo import Zoo
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinySession:
-    return tiny_session(tmp_path_factory)
 
 
 def test_int8_bundled_in_the_zoo_is_used_without_records_and_checked(

@@ -8,17 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers_export import ALL_VARIANTS, TinySession, exporter, one_line, tiny_session
+from helpers_export import ALL_VARIANTS, TinySession, exporter, one_line
 
 from ecgbench.errors import EcgbenchError
 from ecgbench.export import pipeline
 from ecgbench.export.cache import ExportCache
 from ecgbench.export.quantize import QuantSettings
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinySession:
-    return tiny_session(tmp_path_factory)
 
 
 def test_cache_hit_is_the_same_artifact_and_much_faster(tiny: TinySession) -> None:

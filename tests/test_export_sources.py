@@ -6,16 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers_export import TinySession, exporter, one_line, tiny_session
+from helpers_export import TinySession, exporter, one_line
 
 from ecgbench.errors import BadInputError, EcgbenchError
 from ecgbench.export import sources
 from ecgbench.export.sources import default_data_dir, development_data_dir
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinySession:
-    return tiny_session(tmp_path_factory)
 
 
 def test_default_data_dir_honours_ecgbench_data(tmp_path: Path, monkeypatch) -> None:

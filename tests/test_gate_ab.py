@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
 from typer.testing import CliRunner
 
 from ecgbench.cli import app
 from ecgbench.gate.compare import GateSettings, Verdict, compare_runs
 
 
-def test_ab_mode_times_both_artifacts_in_one_run(tmp_path_factory: pytest.TempPathFactory):
-    from helpers_export import tiny_session
-
+def test_ab_mode_times_both_artifacts_in_one_run(tiny):
     from ecgbench.bench.timing import StopRule
     from ecgbench.gate.ab import ab_documents
 
-    s = tiny_session(tmp_path_factory)
+    s = tiny
     old, new = s.artifact("openvino", "fp32"), s.artifact("openvino", "int8")
     rule = StopRule(min_duration_s=0.2, min_iters=5, warmup_s=0.05, round_s=0.05, settle_s=0.0)
     a, b = ab_documents(old, new, threads=1, rule=rule, samples=1000)
@@ -27,10 +24,8 @@ def test_ab_mode_times_both_artifacts_in_one_run(tmp_path_factory: pytest.TempPa
     assert len(cmp.verdicts) == 1 and cmp.verdicts[0].verdict != Verdict.NOT_COMPARABLE
 
 
-def test_ab_mode_refuses_mixed_artifacts(tmp_path_factory: pytest.TempPathFactory):
-    from helpers_export import tiny_session
-
-    s = tiny_session(tmp_path_factory)
+def test_ab_mode_refuses_mixed_artifacts(tiny):
+    s = tiny
     r = CliRunner().invoke(
         app,
         ["compare", "--ab", str(s.artifact("openvino", "fp32")), str(s.artifact("onnx", "fp32")),

@@ -19,7 +19,6 @@ from helpers_export import (
     reference_logits,
     subprocess_env,
     tiny_input,
-    tiny_session,
 )
 from typer.testing import CliRunner
 
@@ -41,10 +40,6 @@ from ecgbench.host import (
 HERE = list(ov.Core().available_devices)
 CPU_ONLY = ["CPU"]
 
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinySession:
-    return tiny_session(tmp_path_factory)
 
 
 def test_cpu_is_available_here() -> None:

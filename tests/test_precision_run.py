@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers_export import TinySession, tiny_input, tiny_session
+from helpers_export import TinySession, tiny_input
 from test_precision import EPYC_AVX2
 from typer.testing import CliRunner
 
@@ -21,10 +21,6 @@ from ecgbench.host import device_arithmetic
 CPU = device_arithmetic("CPU")
 NO_BF16 = f"this CPU does not execute BF16 ({CPU.describe()})"
 
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinySession:
-    return tiny_session(tmp_path_factory)
 
 
 def _run(tiny: TinySession, *args: object):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers_export import TinySession, tiny_session
+from helpers_export import TinySession
 from typer.testing import CliRunner
 
 from ecgbench.bench.results import read_run
@@ -54,8 +54,8 @@ def read_tables(path: Path) -> list[pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    s: TinySession = tiny_session(tmp_path_factory)
+def real_run(tiny: TinySession, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    s = tiny
     out = tmp_path_factory.mktemp("report_run") / "run.json"
     plan = RunPlan(
         models=(str(s.ckpt),), backends=("openvino", "onnxruntime", "torch"),
