@@ -1,0 +1,45 @@
+"""Runner profiles: every runners/*.toml loads and means what it says; a bad one is one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers_bench import BAD_SUITES
+
+from ecgbench.bench.suite import BACKENDS, load_suite
+from ecgbench.errors import BadInputError
+
+RUNNERS = Path(__file__).resolve().parents[1] / "runners"
+
+
+@pytest.mark.parametrize("path", sorted(RUNNERS.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_runner_profile_loads(path: Path) -> None:
+    plan = load_suite(path)
+    assert plan.name == path.stem
+    assert set(plan.backends) <= set(BACKENDS) and plan.devices and plan.batch
+    assert plan.duration > 0 and plan.min_iters >= 1
+
+
+def test_runner_profiles_mean_what_they_say() -> None:
+    assert len(list(RUNNERS.glob("*.toml"))) >= 5
+    lat = load_suite(RUNNERS / "cpu-latency.toml")
+    assert lat.threads is None and lat.models == ("all",) and lat.scenario == "latency"
+    assert set(lat.precisions) == {"fp32", "bf16", "fp16", "int8"}
+    assert load_suite(RUNNERS / "cpu-throughput.toml").batch == (1, 8)
+    npu = load_suite(RUNNERS / "intel-npu.toml")
+    assert npu.devices == ("NPU",) and npu.static_shape is True
+    assert load_suite(RUNNERS / "auto-hetero.toml").devices == ("AUTO", "HETERO:CPU")
+    ci = load_suite(RUNNERS / "ci.toml")  # enough rounds for the gate's round-paired statistics
+    assert ci.duration / ci.round_s >= 30 and set(ci.precisions) == {"fp32", "bf16", "int8"}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SUITES))
+def test_a_bad_runner_file_is_one_line(tmp_path: Path, case: str) -> None:
+    text, says = BAD_SUITES[case]
+    p = tmp_path / f"{case}.toml"
+    p.write_text(text)
+    with pytest.raises(BadInputError) as e:
+        load_suite(p)
+    msg = str(e.value)
+    assert says in msg and "\n" not in msg, msg

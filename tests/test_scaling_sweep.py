@@ -1,0 +1,202 @@
+"""Optuna sweeps on SQLite and PostgreSQL: concurrent workers, racing table creation, failed
+trials, a bad storage.
+
+Sweeps are real: optuna, training on ~40 synthetic 10 s records, one step per trial.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import optuna
+import pytest
+from conftest import write_weights_csv
+from helpers_scaling import (
+    PER_FOLD,
+    check_trial_attrs,
+    cli,
+    concurrent_workers,
+    ecgbench_exe,
+    sweep_args,
+    write_sweep_folder,
+)
+from pg_server import PgServer, unavailable
+
+from ecgbench.data.classes import SCORED_CLASSES
+from ecgbench.errors import BadInputError
+from ecgbench.scaling.sweep import SweepConfig, open_study, run_sweep, trials_frame
+
+
+@pytest.fixture(scope="module")
+def sweep_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(record folder, weights.csv) shared by the sweeps of this module."""
+    root = tmp_path_factory.mktemp("sweep")
+    write_sweep_folder(root / "data")
+    return root / "data", write_weights_csv(root / "weights.csv")
+
+
+@pytest.fixture
+def own_tmpdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Temporary files of in-process sweeps go to a fresh folder (to check that none are left)."""
+    d = tmp_path / "tmpdir"
+    d.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(d))
+    return d
+
+
+# --------------------------------------------------------------------------- sweeps (SQLite)
+def test_two_concurrent_workers_fill_one_sqlite_study(sweep_data, tmp_path: Path) -> None:
+    data, weights = sweep_data
+    storage = f"sqlite:///{tmp_path}/s.db"
+    cmd = [ecgbench_exe(), *sweep_args(data, storage, weights)]
+    for code, stdout, stderr in concurrent_workers([cmd, cmd], tmp_path):
+        assert code == 0, stdout + stderr
+        assert "Traceback" not in stderr and "trial " in stdout, stdout + stderr
+    df = trials_frame(storage, "convnext1d-ecg")
+    assert len(df) == 2 and sorted(df["trial"]) == [0, 1]
+    check_trial_attrs(df)
+    assert df["pid"].nunique() == 2  # one trial from each worker
+    assert (df["train_fraction"] == 1.0).all() and (df["n_train"] == 8 * PER_FOLD).all()
+    assert (df["samples_per_s"] > 0).all()  # one real optimiser step each
+    assert not list(tmp_path.glob("ecgbench-sweep-*"))  # the workers' checkpoints are gone
+
+    # a third worker on a fraction of the training records, into the same study
+    cli(*sweep_args(data, storage, weights, "--data-fraction", "0.5"))
+    df = trials_frame(storage, "convnext1d-ecg").set_index("trial")
+    assert len(df) == 3
+    assert df.loc[2, "train_fraction"] == 0.5 and df.loc[2, "n_train"] == 4 * PER_FOLD
+    assert (df.loc[[0, 1], "train_fraction"] == 1.0).all()
+
+
+def open_at_once(storage: str, study: str, n: int = 4) -> list[Exception]:
+    """``open_study`` from ``n`` threads released together; the exceptions they raised."""
+    barrier, errors = threading.Barrier(n), []
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            open_study(storage, study)
+        except Exception as e:  # collected: an exception in a thread would be lost
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return errors
+
+
+def test_workers_opening_a_fresh_storage_at_once_all_succeed(tmp_path: Path) -> None:
+    """Every worker creates optuna's tables on a fresh storage; the losers of that race retry.
+
+    (Without the retry, 4 threads lose it nearly every time.)
+    """
+    storage = f"sqlite:///{tmp_path}/race.db"
+    assert open_at_once(storage, "race") == []
+    assert len(open_study(storage, "race", create=False).trials) == 0
+
+
+def test_a_failed_trial_is_recorded_and_the_study_goes_on(
+    sweep_data, tmp_path: Path, own_tmpdir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data, weights = sweep_data
+    shuffled = write_weights_csv(tmp_path / "shuffled.csv", SCORED_CLASSES[::-1])
+    storage = f"sqlite:///{tmp_path}/f.db"
+    cfg = SweepConfig(data_dir=data, storage=storage, study="f", trials=2, epochs=1, max_steps=1,
+                      threads=1, weights_path=str(shuffled))  # fmt: skip
+    with caplog.at_level("WARNING", logger="optuna"):
+        r = run_sweep(cfg, log=lambda m: None)
+    assert (r["trials"], r["complete"], r["failed"]) == (2, 0, 2)  # both trials ran and failed
+    why = [m for m in caplog.messages if "official order" in m]
+    assert len(why) == 2, caplog.messages  # the reason is in the worker's log
+    study = open_study(storage, "f", create=False)
+    for t in study.trials:
+        assert t.state == optuna.trial.TrialState.FAIL
+        assert t.user_attrs["flops"] > 0  # recorded before the failure
+    with pytest.raises(BadInputError, match="no completed trial"):
+        trials_frame(storage, "f")
+
+    r = run_sweep(replace(cfg, trials=1, weights_path=str(weights)), log=lambda m: None)
+    assert (r["trials"], r["complete"], r["failed"]) == (3, 1, 2)
+    states = [t.state.name for t in open_study(storage, "f", create=False).trials]
+    assert states == ["FAIL", "FAIL", "COMPLETE"]
+    df = trials_frame(storage, "f")
+    assert list(df["trial"]) == [2]
+    check_trial_attrs(df)
+    assert df["pid"].iloc[0] == os.getpid()
+    assert not list(own_tmpdir.glob("ecgbench-sweep-*"))  # no trial checkpoint is left behind
+
+
+# --------------------------------------------------------------------------- sweeps (PostgreSQL)
+@pytest.fixture
+def pg_server():
+    reason = unavailable()
+    if reason:
+        pytest.skip(f"no throwaway PostgreSQL server: {reason}")
+    with PgServer() as pg:
+        yield pg
+
+
+def test_two_workers_fill_one_postgresql_study(pg_server: PgServer, sweep_data, tmp_path) -> None:
+    """Workers open a fresh database at once, then two fill one study at the same time.
+
+    One worker is a child process; the other runs in this process, started once the child's trial
+    is running (a second child would double this test's CPU; two pids either way).
+    """
+    data, weights = sweep_data
+    storage = pg_server.create_database("sweep")
+    assert storage.startswith("postgresql://")  # the plain URL the README shows
+    assert open_at_once(storage, "convnext1d-ecg") == []  # table creation races on PostgreSQL too
+    study = open_study(storage, "convnext1d-ecg", create=False)
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "ECGBENCH_QUIET": "1", "TMPDIR": str(tmp_path)}
+    cmd = [ecgbench_exe(), *sweep_args(data, storage, weights)]
+    child = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        deadline = time.monotonic() + 180
+        running = ()
+        while not running and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.25)
+            running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        if running:  # the second worker starts while the child's trial runs
+            cli(*sweep_args(data, storage, weights))
+        stdout, stderr = child.communicate(timeout=240)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert running and child.returncode == 0, stdout + stderr
+    df = trials_frame(storage, "convnext1d-ecg")
+    assert len(df) == 2 and set(df["pid"]) == {child.pid, os.getpid()}
+    check_trial_attrs(df)
+    states = [t.state.name for t in open_study(storage, "convnext1d-ecg", create=False).trials]
+    assert states == ["COMPLETE", "COMPLETE"]
+
+
+# --------------------------------------------------------------------------- a bad storage
+@pytest.mark.parametrize(
+    ("storage", "message"),
+    [
+        ("postgresql://u@127.0.0.1:1/x", "postgresql://u@127.0.0.1:1/x"),
+        ("notaurl", "cannot open optuna storage 'notaurl'"),
+    ],
+    ids=["unreachable-server", "not-a-url"],
+)
+def test_sweep_with_a_bad_storage_is_one_line(
+    sweep_data, tmp_path: Path, storage: str, message: str
+) -> None:
+    data, weights = sweep_data
+    text = cli(*sweep_args(data, storage, weights), code=2)
+    assert message in text
+    if storage.startswith("postgresql") and importlib.util.find_spec("psycopg2"):
+        assert "cannot open optuna storage" in text and "not installed" not in text
