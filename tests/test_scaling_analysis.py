@@ -181,7 +181,7 @@ def test_scaling_command_writes_the_report(tmp_path: Path) -> None:
     assert "| adamw |" in md and "| 0.682 |" in md and "| 0.531 |" in md
     assert f"x^−{summary['power_law_flops']['alpha']:.4f}" in md
     assert f"x^−{summary['power_law_data']['alpha']:.4f}" in md
-    assert summary["seed"]["best_by_optimizer"]["adamw"] == 0.682
+    assert summary["seed_study"]["best_by_optimizer"]["adamw"] == 0.682
     csv = pd.read_csv(out / "trials.csv")
     assert len(csv) == len(df) and set(df.columns) <= set(csv.columns)
     assert sorted(csv["score"]) == pytest.approx(sorted(df["score"]))

@@ -91,7 +91,7 @@ class OpenVINOBackend(Backend):
                 f"{spec.artifact.name}: not a readable IR ({_ov_error(e)})"
             ) from None
         # Static shapes: NPU requires them, and on CPU a dynamic-shape INT8 IR runs much slower
-        # than the same IR reshaped (see README, "INT8 gap").
+        # than the same IR reshaped (docs/measurements.md, "INT8 gap").
         if spec.static_shape or device_kind(device) == "NPU":
             model.reshape({model.inputs[0].get_any_name(): ov.PartialShape(list(spec.shape))})
         config: dict = {

@@ -121,10 +121,9 @@ def _burst_server(
 class _FreshProcessLoop:
     """Our loop in a fresh process, as benchmark_app runs in one.
 
-    Measured here: after an interleaved run (eighteen compiled models, ONNX Runtime and torch thread
-    pools, the GEMM reference) the same IR read 2-12 % slower in that process than in a new one,
-    while a new process agreed with benchmark_app to 0.2 %. The cross-check compares loops, not
-    process histories, so both tools start clean.
+    After an interleaved run (many compiled models, thread pools, the GEMM reference) an IR times
+    slower in that process than in a new one (docs/design-choices.md); the cross-check compares
+    loops, not process histories, so both tools start clean.
     """
 
     def __init__(

@@ -114,7 +114,7 @@ class ModelReference:
 
     Built from a seeded initialisation (no file to ship or to drift), it does the same kind of work
     as the models under test, so machine drift moves it the way it moves them, which the GEMM
-    reference does not always do (README, "Measuring the gate").
+    reference does not always do (docs/gate.md).
     """
 
     # "f32": compiled with an explicit f32 hint (runs before it ran at the CPU's default, bf16 on

@@ -24,7 +24,7 @@ class StopRule:
     max_duration_s: float = 600.0  # hard cap per variant, for slow devices
     # Pause between slices: thread pools that spin after their work (ONNX Runtime, OpenMP in
     # torch) otherwise steal cores from the next variant's first calls.
-    # Measured here: without it ONNX Runtime read 48% and OpenVINO FP32 27% slower than alone.
+    # (docs/design-choices.md has what leaving it out costs).
     settle_s: float = 0.05
 
     def done(self, elapsed_ns: int, n: int) -> bool:

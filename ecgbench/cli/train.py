@@ -117,7 +117,7 @@ def scaling(
 ) -> None:
     """Pareto fronts, CV-scored regressor, importances and power laws, beside the seed's numbers."""
     from ecgbench.errors import BadInputError
-    from ecgbench.scaling.analysis import SEED, analyse, write_scaling_report
+    from ecgbench.scaling.analysis import SEED_STUDY, analyse, write_scaling_report
     from ecgbench.scaling.sweep import trials_frame
 
     df = trials_frame(storage, study)
@@ -132,7 +132,7 @@ def scaling(
     for opt, b in sorted(s.best_by_optimizer.items(), key=lambda kv: -kv[1]["val_score"]):
         t.add_row(opt, str(b["trials"]), fmt(b["val_score"]), fmt(b["test_score"]),
                   f"{b['params'] / 1e6:.2f} M", f"{b['flops'] / 1e6:.0f}", str(b["stages"]),
-                  fmt(SEED["best_by_optimizer"].get(opt)))  # fmt: skip
+                  fmt(SEED_STUDY["best_by_optimizer"].get(opt)))  # fmt: skip
     out.print(t)
     out.print("CV Pearson r per fold: " + ", ".join(f"{r:.3f}" for r in s.cv_pearson_r))
     allr = [r for r in s.cv_pearson_r_repeated if r == r]

@@ -19,7 +19,8 @@ from ecgbench.errors import BadInputError
 
 FEATURES = ["depth", "w0", "wa", "wm", "expansion", "kernel_size", "log10_lr", "stages",
             "opt_adamw", "opt_sgd", "opt_sgd-momentum"]  # fmt: skip
-SEED = {
+# The published seed study's results, printed beside this sweep's (not an RNG seed).
+SEED_STUDY = {
     "best_by_optimizer": {"adamw": 0.682, "sgd-momentum": 0.638, "sgd": 0.531},
     "best_model": "AdamW, 14.7 M params, 29 MFLOPs, 5 stages",
     "most_important": "stages",
@@ -52,7 +53,7 @@ class ScalingSummary:
     power_law_data: PowerLaw | None
     # every fold of every repetition: with a few dozen trials, r depends on the split
     cv_pearson_r_repeated: list[float] = field(default_factory=list)
-    seed: dict[str, Any] = field(default_factory=lambda: dict(SEED))
+    seed_study: dict[str, Any] = field(default_factory=lambda: dict(SEED_STUDY))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: an undefined value (a correlation with a constant feature) becomes None."""
@@ -250,7 +251,7 @@ def write_scaling_report(
 
 def summary_markdown(s: ScalingSummary) -> str:
     """The study beside the seed's findings, as Markdown (for a README or a CI job page)."""
-    seed = s.seed["best_by_optimizer"]
+    seed = s.seed_study["best_by_optimizer"]
     lines = [
         f"**{s.n_trials} completed trials.** Best validation Challenge score per optimiser "
         "(test = PTB-XL fold 10 of the same trial):",
@@ -279,10 +280,10 @@ def summary_markdown(s: ScalingSummary) -> str:
     lines += [
         "",
         f"- Gradient-boosting regressor, hyper-parameters → score, {len(s.cv_pearson_r)}-fold CV "
-        f"Pearson r per fold: {rs}{rep} (seed: {s.seed['regressor']}).",
+        f"Pearson r per fold: {rs}{rep} (seed: {s.seed_study['regressor']}).",
         "- Permutation importance on held-out folds (Spearman ρ with the score): "
         + ", ".join(f"{k} {v:.3f} (ρ {_fmt_rho(s.spearman.get(k))})" for k, v in imp[:6])
-        + f'; seed: most important "{s.seed["most_important"]}".',
+        + f'; seed: most important "{s.seed_study["most_important"]}".',
     ]
     for pl, what in ((s.power_law_flops, "FLOPs (Pareto frontier)"),
                      (s.power_law_data, "training records (best trial per size)")):  # fmt: skip
@@ -291,7 +292,7 @@ def summary_markdown(s: ScalingSummary) -> str:
                 f"- Power law of error (1 − val score) against {what}: error = {pl.a:.3g} · "
                 f"x^−{pl.alpha:.4f}, R² {pl.r2:.2f}, {pl.n_points} points."
             )
-    lines.append(f"- Seed's best model: {s.seed['best_model']}.")
+    lines.append(f"- Seed's best model: {s.seed_study['best_model']}.")
     return "\n".join(lines) + "\n"
 
 
