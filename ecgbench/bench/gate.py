@@ -338,11 +338,11 @@ def time_zoos(
     plan: RunPlan, zoo_dirs: list[Path], log=print, show_progress: bool = False
 ) -> list[RunDocument]:
     """Every variant of ``plan`` from each zoo, all timed in the same interleaved rounds."""
+    from ecgbench.bench.rows import result_row
     from ecgbench.bench.runner import (
         RunOptions,
         default_threads,
         load_variants,
-        result_row,
     )
     from ecgbench.zoo import Zoo
 
