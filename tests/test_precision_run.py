@@ -35,8 +35,10 @@ def _run(tiny: TinySession, *args: object):
 def avx2_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     """This process believes it runs on the recorded AVX2-only AMD EPYC (no BF16, no VNNI)."""
     import ecgbench.bench.runner as runner
+    import ecgbench.bench.variants as variants
 
-    monkeypatch.setattr(runner, "device_arithmetic", lambda device="CPU": EPYC_AVX2)
+    for module in (runner, variants):
+        monkeypatch.setattr(module, "device_arithmetic", lambda device="CPU": EPYC_AVX2)
 
 
 def test_bf16_asked_for_by_name_where_the_cpu_lacks_it_is_one_line(tiny, avx2_cpu) -> None:

@@ -71,7 +71,8 @@ def time_zoos(
     plan: RunPlan, zoo_dirs: list[Path], log: Log = print, show_progress: bool = False
 ) -> list[RunDocument]:
     """Every variant of ``plan`` from each zoo, all timed in the same interleaved rounds."""
-    from ecgbench.bench.runner import RunOptions, load_variants, result_row
+    from ecgbench.bench.rows import result_row
+    from ecgbench.bench.runner import RunOptions, load_variants
     from ecgbench.host import default_threads
     from ecgbench.zoo import Zoo
 

@@ -1,0 +1,193 @@
+"""From a run plan to loaded variants: every job planned, exported (cached), verified and loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecgbench.backends import Backend, LoadInfo, LoadSpec, format_of, get_backend
+from ecgbench.bench.options import RunOptions
+from ecgbench.bench.suite import RunPlan
+from ecgbench.bench.timing import TimedVariant
+from ecgbench.data.synthetic import synthetic_input
+from ecgbench.errors import BadInputError
+from ecgbench.export.build import ExportedVariant
+from ecgbench.export.pipeline import ModelExporter
+from ecgbench.export.verify import Verification
+from ecgbench.host import cpu_description, device_arithmetic, device_kind
+from ecgbench.nets.flops import measure_complexity
+from ecgbench.precision import (
+    Arithmetic,
+    Execution,
+    ExecutionCheck,
+    PrecisionUnsupportedError,
+    executed_label,
+    plan_execution,
+)
+from ecgbench.variant import Variant
+from ecgbench.zoo import Zoo, checkpoint_from
+
+
+@dataclass
+class LoadedVariant:
+    """One job exported, verified and loaded: what timing runs and what its row reports."""
+
+    model: str
+    backend_name: str
+    device: str
+    precision: str
+    batch: int
+    shape: tuple[int, int, int]
+    artifact: Path
+    backend: Backend
+    info: LoadInfo
+    flops: int
+    params: int
+    variant: ExportedVariant | None
+    timed: TimedVariant
+    accuracy: dict[str, Any]
+    x: np.ndarray
+    check: ExecutionCheck
+    verification: Verification | None = None
+    profile: dict[str, Any] | None = None
+
+
+Job = tuple[str, str, str, str, int, Execution]
+
+
+def plan_jobs(plan: RunPlan, names: list[str], log) -> list[Job]:
+    """Every (model, backend, device, precision, batch) with how it executes; before any export.
+
+    A precision the device does not execute is an error when named on the command line, and a
+    note (one per backend, device and precision) when it came from ``all`` or a profile.
+    """
+    arith: dict[tuple[str, str], Arithmetic] = {}
+    jobs: list[Job] = []
+    noted: set[tuple[str, str, str]] = set()
+    for model, bname, device, precision, batch in plan.jobs(names):
+        dev = device if bname == "openvino" else "CPU"
+        if (bname, dev) not in arith:
+            arith[(bname, dev)] = device_arithmetic(dev)
+        try:
+            ex = plan_execution(bname, precision, arith[(bname, dev)], plan.int8_rest)
+        except PrecisionUnsupportedError as e:
+            if not plan.skip_unsupported:
+                raise
+            if (bname, device, precision) not in noted:
+                noted.add((bname, device, precision))
+                log(f"[yellow]skipped[/] {bname} {precision} on {device}: {e}")
+            continue
+        jobs.append((model, bname, device, precision, batch, ex))
+    return jobs
+
+
+def _verification_hint(
+    backend: str, precision: str, device: str, ex: Execution, plan: RunPlan
+) -> str | None:
+    """Verification runs on the CPU: a GPU/NPU row's hint (f16) is re-planned for the CPU."""
+    if device_kind(device) == "CPU" or backend != "openvino":
+        return ex.hint
+    try:
+        return plan_execution(backend, precision, device_arithmetic("CPU"), plan.int8_rest).hint
+    except PrecisionUnsupportedError:
+        return None  # the CPU's own default for that artifact
+
+
+def load_variants(
+    plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log
+) -> list[LoadedVariant]:
+    """Export (cached), verify and load every job of ``plan`` from ``zoo``; nothing timed yet."""
+    names = zoo.names() if "all" in plan.models else list(plan.models)
+    if not names:
+        raise BadInputError("no models to run: the zoo is empty and no checkpoint was given")
+    jobs = plan_jobs(plan, names, log)
+    here = cpu_description()
+    if not jobs:
+        raise BadInputError("nothing to run: no requested precision executes on this device")
+    loaded: list[LoadedVariant] = []
+    exporters: dict[str, ModelExporter] = {}
+    complexity: dict[tuple[str, int], tuple[int, int]] = {}
+    for model, bname, device, precision, batch, ex in jobs:
+        name, ckpt, ckpt_path = checkpoint_from(model, zoo)
+        samples = (
+            plan.samples_by_variant.get(Variant(name, bname, precision).name)
+            or plan.samples
+            or ckpt.preprocessing.eval_samples
+        )
+        shape = (batch, ckpt.config.in_channels, samples)
+        variant = None
+        verification = None
+        if bname == "torch":
+            artifact = ckpt_path
+        else:
+            if name not in exporters:
+                exporters[name] = ModelExporter(
+                    name, ckpt, ckpt_path, opts.export, zoo.entries.get(name)
+                )
+            variant = exporters[name].variant(format_of(bname), ex.artifact)
+            if opts.verify:
+                verification = exporters[name].verify(
+                    variant, _verification_hint(bname, precision, device, ex, plan), precision
+                )
+                if not verification.passed:
+                    log(
+                        f"[red bold]VERIFICATION FAILED[/] {name} {bname} {precision}: "
+                        f"{verification.summary()}"
+                    )
+            artifact = variant.path
+        backend = get_backend(bname)
+        info = backend.load(
+            LoadSpec(
+                artifact=artifact,
+                device=device,
+                batch=batch,
+                channels=ckpt.config.in_channels,
+                samples=samples,
+                threads=threads,
+                scenario=plan.scenario,
+                static_shape=plan.static_shape,
+                inference_precision=ex.hint,
+            )
+        )
+        check = ExecutionCheck(ex, executed_label(precision, info.inference_precision))
+        if not check.as_planned:
+            log(f"[red bold]PRECISION[/] {name} {bname} {device}: {check.summary()}")
+        x = synthetic_input(ckpt.preprocessing, batch=batch, samples=samples)
+        backend.set_input(x)
+        if (name, samples) not in complexity:
+            cx = measure_complexity(ckpt.config, (1, ckpt.config.in_channels, samples))
+            complexity[(name, samples)] = (cx.flops, cx.params)
+        flops, params = complexity[(name, samples)]
+        entry = zoo.entries.get(name)
+        acc = entry.scores_for(bname, precision, check.executed) if entry else {}
+        if acc.get("measured_on") and acc["measured_on"] != here:
+            # INT8 (and any) scores can differ by CPU: shown, and said where they come from
+            acc = {**acc, "note": f"score measured on {acc['measured_on']}"}
+        label = f"{name} {bname} {device} {precision} b{batch}"
+        loaded.append(
+            LoadedVariant(
+                model=name,
+                backend_name=bname,
+                device=device,
+                precision=precision,
+                batch=batch,
+                shape=shape,
+                artifact=artifact,
+                backend=backend,
+                info=info,
+                flops=flops,
+                params=params,
+                variant=variant,
+                timed=TimedVariant(
+                    label=label, run=backend.run, runtime_probe=backend.runtime_probe()
+                ),
+                accuracy=acc,
+                x=x,
+                check=check,
+                verification=verification,
+            )
+        )
+    return loaded
