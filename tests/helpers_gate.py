@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgbench.bench.results import ResultRow, RunDocument
+from ecgbench.bench.results import RunDocument
+from ecgbench.bench.schema import (
+    Footprint,
+    Latency,
+    References,
+    ReferenceTiming,
+    ResultRow,
+    Throughput,
+)
 
 FP = {
     "cpu_model": "Test CPU",
@@ -34,30 +42,22 @@ def result_row(model: str, median_ms: float, seed: int, precision: str = "fp32")
         batch=1,
         input_shape=[1, 12, 5000],
         artifact="x.xml",
-        compile_ms=1.0,
-        first_infer_ms=1.0,
-        samples_ns=s,
-        n=len(s),
-        median_ms=m,
-        mean_ms=m,
-        p90_ms=m,
-        p99_ms=m,
-        min_ms=m,
-        iqr_ms=0.0,
-        throughput_fps=1e3 / m,
+        latency=Latency(
+            samples_ns=s, n=len(s), median_ms=m, mean_ms=m, p90_ms=m, p99_ms=m, min_ms=m, iqr_ms=0.0
+        ),
+        throughput=Throughput(fps=1e3 / m),
+        footprint=Footprint(compile_ms=1.0, first_infer_ms=1.0),
     )
 
 
 def run_doc(rows: list[ResultRow], ref_ms: float = 1.0, seed: int = 0, fp: dict | None = None):
-    ref = {"samples_ns": latency_samples(ref_ms, seed=seed + 100)}
     return RunDocument(
         fingerprint=dict(fp or FP),
         rows=rows,
-        reference={
-            "label": "gemm",
-            **ref,
-            "model": {"samples_ns": latency_samples(ref_ms, seed=seed + 7)},
-        },
+        reference=References(
+            gemm=ReferenceTiming(label="gemm", samples_ns=latency_samples(ref_ms, seed=seed + 100)),
+            model=ReferenceTiming(samples_ns=latency_samples(ref_ms, seed=seed + 7)),
+        ),
         complete=True,
     )
 
@@ -74,17 +74,16 @@ def sliced(median_ms: float, factors: list[float], per_slice: int = 40, seed: in
 
 def sliced_doc(key_ms: float, factors: list[float], seed: int = 0) -> RunDocument:
     row = result_row("a", key_ms, seed)
-    row.samples_ns, row.slices = sliced(key_ms, factors, seed=seed)
+    row.latency.samples_ns, row.latency.slices = sliced(key_ms, factors, seed=seed)
     ref_s, ref_sl = sliced(1.0, factors, seed=seed + 50)
     gemm_s, gemm_sl = sliced(1.0, [1.0] * len(factors), seed=seed + 90)  # a GEMM blind to it
     return RunDocument(
         fingerprint=dict(FP),
         rows=[row],
-        reference={
-            "samples_ns": gemm_s,
-            "slices": gemm_sl,
-            "model": {"samples_ns": ref_s, "slices": ref_sl},
-        },
+        reference=References(
+            gemm=ReferenceTiming(samples_ns=gemm_s, slices=gemm_sl),
+            model=ReferenceTiming(samples_ns=ref_s, slices=ref_sl),
+        ),
         complete=True,
     )
 

@@ -132,10 +132,10 @@ def test_interrupted_run_keeps_its_rows_and_exits_130(interrupted, sig: str) -> 
     doc = read_run(c.out)
     assert doc.complete is False and len(doc.rows) >= 1
     row = doc.rows[0]
-    assert row.complete is False and row.n == len(row.samples_ns) >= 1
-    assert row.model == TINY_NAME and row.median_ms > 0
+    assert row.complete is False and row.latency.n == len(row.latency.samples_ns) >= 1
+    assert row.model == TINY_NAME and row.latency.median_ms > 0
     assert json.loads(c.out.read_text())["complete"] is False
     assert len(load_store(c.store)) == len(doc.rows)  # the finished rows reached the store too
     if c.partial is not None:  # what a run killed hard at that moment would have left
         assert not c.partial.complete and c.partial.rows and not c.partial.rows[0].complete
-        assert row.n >= c.partial.rows[0].n
+        assert row.latency.n >= c.partial.rows[0].latency.n

@@ -15,13 +15,18 @@ from ecgbench.errors import BadInputError
     [
         "{not json",
         "[1, 2]",
-        '{"schema": 2, "rows": []}',
+        '{"schema": 3, "rows": []}',
         '{"schema": 1}',
         '{"schema": 1, "rows": 5}',
         '{"schema": 1, "rows": [7]}',
         '{"schema": 1, "rows": [{"model": "m", "backend": "openvino"}]}',
         '{"schema": 1, "rows": [{"model": "m", "backend": "openvino", "device": "CPU", '
         '"precision": "fp32", "samples_ns": [1, 2]}]}',  # lacks n, median_ms, ...
+        '{"schema": 2, "rows": [{"model": "m", "backend": "openvino", "device": "CPU", '
+        '"precision": "fp32", "samples_ns": [1, 2]}]}',  # schema 2 nests them in latency
+        '{"schema": 2, "rows": [{"model": "m", "backend": "openvino", "device": "CPU", '
+        '"precision": "fp32", "latency": {"samples_ns": [1, 2]}}]}',
+        '{"schema": 2, "rows": [], "reference": {"gemm": 5}}',
         "\udcff",
     ],
 )

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from helpers_export import TINY_NAME, TINY_SAMPLES, TinySession
 
-from ecgbench.bench.results import ResultRow, RunDocument, append_to_store, load_store, read_run
+from ecgbench.bench.results import RunDocument, append_to_store, load_store, read_run
 from ecgbench.bench.runner import RunOptions, run_plan
+from ecgbench.bench.schema import GROUPS, ResultRow
 from ecgbench.bench.suite import RunPlan
 from ecgbench.bench.table import results_table
 from ecgbench.errors import BadInputError
@@ -58,7 +59,7 @@ def test_run_plan_writes_a_document_that_follows_the_schema(tiny: TinySession, l
     assert set(raw) == {"schema", "run_id", "created", "complete", "command", "suite",
                         "fingerprint", "reference", "rows"}  # fmt: skip
     assert raw["suite"] == "adhoc"
-    assert raw["schema"] == 1 and raw["complete"] is True and raw["run_id"] == doc.run_id
+    assert raw["schema"] == 2 and raw["complete"] is True and raw["run_id"] == doc.run_id
     assert raw["command"] == "pytest latency run"
     fp = raw["fingerprint"]
     for k in ("cpu_model", "isa", "int8_isa", "threads", "versions", "machine_id", "gemm_gflops"):
@@ -68,10 +69,12 @@ def test_run_plan_writes_a_document_that_follows_the_schema(tiny: TinySession, l
     assert {"openvino", "onnxruntime", "torch"} <= set(fp["versions"])
     assert "CPU" in fp["openvino_devices"]
     ref = raw["reference"]
-    assert ref["label"] == "reference:gemm-f32-openvino" and len(ref["samples_ns"]) >= 5
+    assert set(ref) == {"gemm", "ceilings", "model"}
+    gemm = ref["gemm"]
+    assert gemm["label"] == "reference:gemm-f32-openvino" and len(gemm["samples_ns"]) >= 5
     assert ref["model"]["label"] == "reference:convnext-f32"
-    assert ref["median_ms"] == pytest.approx(np.median(ref["samples_ns"]) / 1e6)
-    assert fp["gemm_gflops"] == pytest.approx(2 * ref["n"] ** 3 / (ref["median_ms"] * 1e6))
+    assert gemm["median_ms"] == pytest.approx(np.median(gemm["samples_ns"]) / 1e6)
+    assert fp["gemm_gflops"] == pytest.approx(2 * gemm["n"] ** 3 / (gemm["median_ms"] * 1e6))
     # a ceiling per arithmetic the CPU executes, each a GEMM that ran in that arithmetic
     cpu = device_arithmetic("CPU")
     ceilings = ref["ceilings"]
@@ -81,7 +84,7 @@ def test_run_plan_writes_a_document_that_follows_the_schema(tiny: TinySession, l
         assert c["as_asked"], (a, c["executed"])
         assert c["gflops"] == pytest.approx(2 * c["n"] ** 3 / (c["median_ms"] * 1e6))
     assert fp["native_precisions"]["CPU"] == cpu.native()
-    assert ref["slices"] and ref["model"]["slices"] and len(ref["model"]["samples_ns"]) >= 5
+    assert gemm["slices"] and ref["model"]["slices"] and len(ref["model"]["samples_ns"]) >= 5
 
     rows = raw["rows"]
     assert {(r["backend"], r["precision"]) for r in rows} == {
@@ -91,49 +94,56 @@ def test_run_plan_writes_a_document_that_follows_the_schema(tiny: TinySession, l
     assert len(rows) == 5
     for r in rows:
         assert set(r) == {f.name for f in fields(ResultRow)}
-        s = np.asarray(r["samples_ns"], dtype=np.float64)
+        for g, cls in GROUPS.items():
+            assert set(r[g]) == {f.name for f in fields(cls)}, g
+        lat, tp, acc, ex, fo = (r[g] for g in GROUPS)
+        s = np.asarray(lat["samples_ns"], dtype=np.float64)
         label = (r["backend"], r["precision"])
-        assert len(s) == r["n"] >= 5 and s.sum() >= 0.2e9, label
-        assert r["median_ms"] == pytest.approx(np.median(s) / 1e6), label
-        assert r["p90_ms"] == pytest.approx(np.percentile(s, 90) / 1e6)
-        assert r["mean_ms"] == pytest.approx(s.mean() / 1e6)
-        assert r["min_ms"] == pytest.approx(s.min() / 1e6)
-        assert r["throughput_fps"] == pytest.approx(1e3 / r["mean_ms"])
+        assert len(s) == lat["n"] >= 5 and s.sum() >= 0.2e9, label
+        assert lat["median_ms"] == pytest.approx(np.median(s) / 1e6), label
+        assert lat["p90_ms"] == pytest.approx(np.percentile(s, 90) / 1e6)
+        assert lat["mean_ms"] == pytest.approx(s.mean() / 1e6)
+        assert lat["min_ms"] == pytest.approx(s.min() / 1e6)
+        assert lat["max_ms"] == pytest.approx(s.max() / 1e6)
+        assert lat["std_ms"] == pytest.approx(s.std() / 1e6)
+        assert tp["fps"] == pytest.approx(1e3 / lat["mean_ms"])
         assert r["model"] == TINY_NAME and r["device"] == "CPU" and r["scenario"] == "latency"
         assert r["batch"] == 1 and r["input_shape"] == [1, 12, TINY_SAMPLES]
-        assert Path(r["artifact"]).is_file() and r["compile_ms"] > 0 and r["first_infer_ms"] > 0
-        assert r["complete"] is True and r["threads"] == 1 and r["execution_devices"]
-        assert r["flops"] > 0 and r["params"] > 0
-        starts = [st for _, st in r["slices"]]  # time slices: rounds ascend, cover every sample
+        assert Path(r["artifact"]).is_file() and fo["compile_ms"] > 0 and fo["first_infer_ms"] > 0
+        assert r["complete"] is True and ex["threads"] == 1 and ex["devices"]
+        assert fo["flops"] > 0 and fo["params"] > 0
+        starts = [st for _, st in lat["slices"]]  # time slices: rounds ascend, cover every sample
         assert starts[0] == 0 and starts == sorted(starts) and starts[-1] < len(s)
-        assert [rd for rd, _ in r["slices"]] == sorted({rd for rd, _ in r["slices"]})
-        assert r["gflops"] == pytest.approx(r["flops"] / (r["median_ms"] * 1e6))
+        assert [rd for rd, _ in lat["slices"]] == sorted({rd for rd, _ in lat["slices"]})
+        assert tp["gflops"] == pytest.approx(fo["flops"] / (lat["median_ms"] * 1e6))
         # what ran, and efficiency against the ceiling of that arithmetic
         assert r["executed"] == ("int8+f32" if r["precision"] == "int8" else "f32"), label
-        assert r["inference_precision"] == "f32" and r["precision_as_planned"] is True, label
-        assert r["ceiling"] == ("int8" if r["precision"] == "int8" else "f32"), label
-        assert r["ceiling_gflops"] == fp["ceilings_gflops"][r["ceiling"]]
-        assert r["gemm_fraction"] == pytest.approx(r["gflops"] / r["ceiling_gflops"])
+        assert ex["inference_precision"] == "f32" and ex["as_planned"] is True, label
+        assert tp["ceiling"] == ("int8" if r["precision"] == "int8" else "f32"), label
+        assert tp["ceiling_gflops"] == fp["ceilings_gflops"][tp["ceiling"]]
+        assert tp["gemm_fraction"] == pytest.approx(tp["gflops"] / tp["ceiling_gflops"])
         # a tiny model outside the zoo: no score, and it says so instead of borrowing one
-        assert r["challenge_score"] is None
-        assert r["accuracy_note"] == f"not measured for {r['executed']}"
+        assert acc["challenge_score"] is None
+        assert acc["note"] == f"not measured for {r['executed']}"
         if r["backend"] == "openvino":  # the runtime's own latency, below the wall time
-            assert 0 < r["runtime_median_ms"] <= r["median_ms"], label
-            assert r["call_overhead_ms"] >= 0, label
+            assert 0 < lat["runtime_median_ms"] <= lat["median_ms"], label
+            assert lat["call_overhead_ms"] >= 0, label
         else:  # only OpenVINO keeps one
-            assert r["runtime_median_ms"] is None and r["call_overhead_ms"] is None, label
+            assert lat["runtime_median_ms"] is None and lat["call_overhead_ms"] is None, label
         if r["backend"] == "torch":
-            assert r["artifact"] == str(tiny.ckpt) and r["verification"] is None
+            assert r["artifact"] == str(tiny.ckpt) and acc["verification"] is None
             assert r["extra"]["source"] == "checkpoint"
         else:
-            assert r["verification"].startswith(f"ok ({r['executed']}):"), r["verification"]
+            assert acc["verification"].startswith(f"ok ({r['executed']}):"), acc["verification"]
             assert r["extra"]["source"] == "cache"
     ov_int8 = next(r for r in rows if r["backend"] == "openvino" and r["precision"] == "int8")
-    assert ov_int8["int8_layers"] > 0 and ov_int8["total_layers"] > ov_int8["int8_layers"]
+    ex = ov_int8["execution"]
+    assert ex["int8_layers"] > 0 and ex["total_layers"] > ex["int8_layers"]
     # the returned document, the file and read_run agree
     back = read_run(d / "run.json")
     assert [r.key() for r in back.rows] == [r.key() for r in doc.rows]
-    assert [r.samples_ns for r in back.rows] == [r["samples_ns"] for r in rows]
+    assert [r.latency.samples_ns for r in back.rows] == [r["latency"]["samples_ns"] for r in rows]
+    assert back.to_dict() == raw
 
 
 def test_run_plan_adds_rows_to_the_store(latency_run) -> None:
@@ -146,7 +156,7 @@ def test_run_plan_adds_rows_to_the_store(latency_run) -> None:
         assert col in df.columns, col
     assert "samples_ns" not in df.columns
     assert (df["machine_id"].astype(str) == doc.fingerprint["machine_id"]).all()
-    by = {(r.backend, r.precision): r.median_ms for r in doc.rows}
+    by = {(r.backend, r.precision): r.latency.median_ms for r in doc.rows}
     for _, row in df.iterrows():
         assert row["median_ms"] == pytest.approx(by[(row["backend"], row["precision"])])
     # appending the same run again replaces it; another run adds its rows
@@ -176,8 +186,9 @@ def test_run_plan_throughput_scenario(tiny: TinySession, tmp_path: Path) -> None
     doc = run_plan(plan, opts, zoo=Zoo(tmp_path / "no_zoo"), log=lambda m: None)
     (r,) = doc.rows
     assert r.scenario == "throughput" and r.complete and doc.complete
-    assert r.n == len(r.samples_ns) >= 5 and sum(r.samples_ns) >= 0.2e9
-    assert r.throughput_fps == pytest.approx(1e3 / r.mean_ms) and r.throughput_fps > 0
+    lat = r.latency
+    assert lat.n == len(lat.samples_ns) >= 5 and sum(lat.samples_ns) >= 0.2e9
+    assert r.throughput.fps == pytest.approx(1e3 / lat.mean_ms) and r.throughput.fps > 0
     assert not (tmp_path / "results").exists()
     assert read_run(tmp_path / "tp.json").rows[0].scenario == "throughput"
 
@@ -211,7 +222,8 @@ def test_one_variant_can_get_its_own_input_length(tiny: TinySession, tmp_path: P
     shapes = {r.precision: r.input_shape for r in doc.rows}
     assert shapes == {"fp32": [1, 12, TINY_SAMPLES], "int8": [1, 12, longer]}
     by = {r.precision: r for r in doc.rows}
-    assert by["int8"].flops > 1.4 * by["fp32"].flops  # the work follows the length
+    work = {p: r.footprint.flops for p, r in by.items()}
+    assert work["int8"] > 1.4 * work["fp32"]  # the work follows the length
 
 
 # The cross-check of the module's run lives here so that the plan runs once (latency_run).

@@ -68,4 +68,5 @@ def test_cli_run_crosscheck_takes_its_rounds_from_the_command_line(
     assert "crosscheck fp32: ecgbench / benchmark_app" in said and "median of 3 rounds" in said
     (row,) = read_run(out).rows
     assert len(row.extra["crosscheck_bursts"]["benchmark_app"]) == 3
-    assert row.runtime_median_ms is not None and 0 < row.runtime_median_ms <= row.median_ms
+    lat = row.latency
+    assert lat.runtime_median_ms is not None and 0 < lat.runtime_median_ms <= lat.median_ms

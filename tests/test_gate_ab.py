@@ -19,7 +19,7 @@ def test_ab_mode_times_both_artifacts_in_one_run(tiny):
     assert a.fingerprint == b.fingerprint and a.reference is b.reference
     assert a.rows[0].key() == b.rows[0].key()
     assert (a.rows[0].artifact, b.rows[0].artifact) == (str(old), str(new))
-    assert a.rows[0].n >= 5 and b.rows[0].n >= 5
+    assert a.rows[0].latency.n >= 5 and b.rows[0].latency.n >= 5
     cmp = compare_runs(a, b, GateSettings(n_boot=100, normalise=False))
     assert len(cmp.verdicts) == 1 and cmp.verdicts[0].verdict != Verdict.NOT_COMPARABLE
 

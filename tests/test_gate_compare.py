@@ -102,7 +102,7 @@ def test_references_of_another_kind_are_refused_not_normalised_by() -> None:
         Path(__file__).resolve().parents[1] / "runners" / "baselines" / "baseline-22853bd3c53e.json"
     )
     old = copy.deepcopy(cur)
-    old.reference["model"]["label"] = "reference:convnext-fp32"
+    old.reference.model.label = "reference:convnext-fp32"
     with pytest.raises(BadInputError, match=r"reference workload .* is not this run.s"):
         compare_runs(old, cur)
     cmp = compare_runs(old, cur, GateSettings(normalise=False))

@@ -134,9 +134,9 @@ def test_a_heavier_model_in_head_is_a_regression(project: Path, tmp_path: Path) 
         read_run(tmp_path / "docs" / "head-00.json"),
     )
     # one run: both sides in the same rounds (either may stop a round before the other)
-    rb, rh = ({s[0] for s in d.rows[0].slices} for d in (base, head))
+    rb, rh = ({s[0] for s in d.rows[0].latency.slices} for d in (base, head))
     assert len(rb & rh) >= 10 and len(rb & rh) >= len(rb | rh) - 2
-    assert head.rows[0].median_ms > 2 * base.rows[0].median_ms
+    assert head.rows[0].latency.median_ms > 2 * base.rows[0].latency.median_ms
 
 
 def test_a_longer_input_in_head_is_a_regression_and_says_so(project: Path) -> None:

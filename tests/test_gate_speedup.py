@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from ecgbench.bench.results import ResultRow, RunDocument
+from ecgbench.bench.results import RunDocument
+from ecgbench.bench.schema import Footprint, Latency, ResultRow, Throughput
 from ecgbench.cli import app
 from ecgbench.errors import BadInputError
 from ecgbench.gate.speedup import FASTER, SLOWER, TIE, paired_round_ratios, speedups
@@ -25,12 +26,29 @@ def _row(
         samples += [int(v) for v in rng.normal(lvl * 1e6, lvl * 0.02e6, 20)]
     a = np.asarray(samples) / 1e6
     return ResultRow(
-        model="m", backend="openvino", device="CPU", precision=precision, scenario="latency",
-        batch=1, input_shape=[1, 12, 5000], artifact="x", compile_ms=1.0, first_infer_ms=1.0,
-        samples_ns=samples, n=len(samples), median_ms=float(np.median(a)), mean_ms=float(a.mean()),
-        p90_ms=0, p99_ms=0, min_ms=0, iqr_ms=0, throughput_fps=0, slices=slices,
+        model="m",
+        backend="openvino",
+        device="CPU",
+        precision=precision,
+        scenario="latency",
+        batch=1,
+        input_shape=[1, 12, 5000],
+        artifact="x",
+        latency=Latency(
+            samples_ns=samples,
+            n=len(samples),
+            median_ms=float(np.median(a)),
+            mean_ms=float(a.mean()),
+            p90_ms=0,
+            p99_ms=0,
+            min_ms=0,
+            iqr_ms=0,
+            slices=slices,
+        ),
+        throughput=Throughput(fps=0),
+        footprint=Footprint(compile_ms=1.0, first_infer_ms=1.0),
         executed=executed or {"fp32": "f32", "bf16": "bf16", "int8": "int8+f32"}[precision],
-    )  # fmt: skip
+    )
 
 
 def _doc() -> RunDocument:

@@ -22,7 +22,6 @@ CPU = device_arithmetic("CPU")
 NO_BF16 = f"this CPU does not execute BF16 ({CPU.describe()})"
 
 
-
 def _run(tiny: TinySession, *args: object):
     base = ["run", "--model", tiny.ckpt, "--duration", "0.1", "--min-iters", "3", "--warmup",
             "0.02", "--threads", "1", "--no-store", "--cache-dir", tiny.cache]  # fmt: skip
@@ -60,9 +59,9 @@ def test_all_skips_bf16_with_a_note_and_labels_fp16_as_what_ran(tiny, avx2_cpu, 
     assert set(rows) == {("openvino", "fp32"), ("openvino", "fp16"), ("openvino", "int8"),
                          ("torch", "fp32")}  # fmt: skip
     fp16 = rows[("openvino", "fp16")]
-    assert fp16.executed == "f32" and fp16.precision_as_planned is True
-    assert "FP16 weights, FP32 arithmetic" in fp16.precision_note
-    assert fp16.ceiling == "f32"
+    assert fp16.executed == "f32" and fp16.execution.as_planned is True
+    assert "FP16 weights, FP32 arithmetic" in fp16.execution.note
+    assert fp16.throughput.ceiling == "f32"
     assert "FP16 weights, FP32 arithmetic" in " ".join(res.output.split())
 
 
@@ -80,11 +79,13 @@ def test_bf16_runs_bf16_verifies_at_bf16_and_is_measured_against_the_bf16_ceilin
     assert len(by) == 4
     for (backend, prec), r in by.items():
         want = {"fp32": "f32", "bf16": "bf16"}[prec]
-        assert r.executed == want and r.inference_precision == want, (backend, prec)
-        assert r.precision_as_planned is True and r.precision_note is None
-        assert r.ceiling == want and r.ceiling_gflops == doc.fingerprint["ceilings_gflops"][want]
+        assert r.executed == want and r.execution.inference_precision == want, (backend, prec)
+        assert r.execution.as_planned is True and r.execution.note is None
+        tp = r.throughput
+        assert tp.ceiling == want and tp.ceiling_gflops == doc.fingerprint["ceilings_gflops"][want]
     ov = by[("openvino", "bf16")]
-    assert ov.verification.startswith("ok (bf16):"), ov.verification  # the bf16 tolerance
+    verification = ov.accuracy.verification
+    assert verification.startswith("ok (bf16):"), verification  # the bf16 tolerance
     assert ov.extra["runtime_precisions"].get("bf16", 0) > 0
     assert by[("openvino", "fp32")].extra["runtime_precisions"].get("bf16", 0) == 0
     assert ov.key() != by[("openvino", "fp32")].key()  # the gate never compares them

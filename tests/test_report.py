@@ -132,7 +132,7 @@ def test_report_answers_the_latency_budget_question(real_run: Path, tmp_path: Pa
     doc = json.loads(real_run.read_text())
     scores = {("openvino", "int8"): 0.48, ("onnxruntime", "int8"): 0.47}
     for r in doc["rows"]:
-        r["challenge_score"] = scores.get((r["backend"], r["precision"]), 0.5)
+        r["accuracy"]["challenge_score"] = scores.get((r["backend"], r["precision"]), 0.5)
     scored = tmp_path / "scored.json"
     scored.write_text(json.dumps(doc))
     html = build_report([scored], tmp_path / "rep").index.read_text()
@@ -140,9 +140,9 @@ def test_report_answers_the_latency_budget_question(real_run: Path, tmp_path: Pa
     t = next(t for t in read_tables(tmp_path / "rep" / "index.html") if "budget_ms" in t.columns)
     assert set(t["precision"]) == {"fp32", "int8"}
     int8 = [r for r in doc["rows"] if r["precision"] == "int8"]
-    slowest = max(r["median_ms"] for r in int8)
+    slowest = max(r["latency"]["median_ms"] for r in int8)
     roomy = t[(t["precision"] == "int8") & (t["budget_ms"].astype(float) >= slowest)]
     assert len(roomy) and (roomy["backend"] == "openvino").all()  # the better int8 variant fits
     assert [float(x) for x in roomy["score_drop"]] == pytest.approx([0.02] * len(roomy))
-    tight = t[t["budget_ms"].astype(float) < min(r["median_ms"] for r in doc["rows"])]
+    tight = t[t["budget_ms"].astype(float) < min(r["latency"]["median_ms"] for r in doc["rows"])]
     assert (tight["model"] == "nothing fits").all()

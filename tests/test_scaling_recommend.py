@@ -93,22 +93,44 @@ def test_trials_get_a_predicted_latency_from_the_runtime_model() -> None:
 
 def write_store_rows(store: Path) -> None:
     """``store_rows()`` as real runs in a results store: one run per creation date."""
-    from ecgbench.bench.results import ResultRow, RunDocument, append_to_store
+    from ecgbench.bench.results import RunDocument, append_to_store
+    from ecgbench.bench.schema import Accuracy, Footprint, Latency, ResultRow, Throughput
 
     for created, g in store_rows().groupby("created"):
         rows = []
         for r in g.to_dict("records"):
             ms = r["median_ms"]
-            rows.append(ResultRow(
-                model=r["model"], backend=r["backend"], device=r["device"],
-                precision=r["precision"], scenario=r["scenario"], batch=int(r["batch"]),
-                input_shape=[int(r["batch"]), 12, 5000], artifact="-", compile_ms=1.0,
-                first_infer_ms=1.0, samples_ns=[int(ms * 1e6)], n=1, median_ms=ms, mean_ms=ms,
-                p90_ms=ms, p99_ms=r["p99_ms"], min_ms=ms, iqr_ms=0.0, throughput_fps=1e3 / ms,
-                flops=int(r["flops"]), executed="int8+f32",
+            lat = Latency(
+                samples_ns=[int(ms * 1e6)],
+                n=1,
+                median_ms=ms,
+                mean_ms=ms,
+                p90_ms=ms,
+                p99_ms=r["p99_ms"],
+                min_ms=ms,
+                iqr_ms=0.0,
+            )
+            acc = Accuracy(
                 challenge_score=None if pd.isna(r["challenge_score"]) else r["challenge_score"],
                 auroc=None if pd.isna(r["auroc"]) else r["auroc"],
-            ))  # fmt: skip
+            )
+            rows.append(
+                ResultRow(
+                    model=r["model"],
+                    backend=r["backend"],
+                    device=r["device"],
+                    precision=r["precision"],
+                    scenario=r["scenario"],
+                    batch=int(r["batch"]),
+                    input_shape=[int(r["batch"]), 12, 5000],
+                    artifact="-",
+                    executed="int8+f32",
+                    latency=lat,
+                    throughput=Throughput(fps=1e3 / ms),
+                    accuracy=acc,
+                    footprint=Footprint(compile_ms=1.0, first_infer_ms=1.0, flops=int(r["flops"])),
+                )
+            )
         doc = RunDocument(fingerprint={"machine_id": "m1", "cpu_model": "test"}, rows=rows,
                           run_id=f"run-{created}", created=str(created), complete=True)  # fmt: skip
         append_to_store(doc, store)

@@ -179,12 +179,11 @@ def test_baseline_from_the_store_by_machine_and_window(tmp_path, baseline_doc) -
     two = baseline_from_store(url, "lab-box", "ci", window=2)
     r0 = baseline_doc.rows[0]
     merged = next(r for r in two.rows if r.key() == r0.key())
-    assert len(merged.samples_ns) == 2 * len(r0.samples_ns)
-    rounds = [rnd for rnd, _ in merged.slices]
-    assert len(set(rounds)) == len(rounds) == 2 * len(r0.slices)  # each run keeps its rounds
-    assert len(two.reference["model"]["samples_ns"]) == 2 * len(
-        baseline_doc.reference["model"]["samples_ns"]
-    )
+    assert len(merged.latency.samples_ns) == 2 * len(r0.latency.samples_ns)
+    rounds = [rnd for rnd, _ in merged.latency.slices]
+    # each run keeps its rounds
+    assert len(set(rounds)) == len(rounds) == 2 * len(r0.latency.slices)
+    assert len(two.reference.model.samples_ns) == 2 * len(baseline_doc.reference.model.samples_ns)
     assert merge_runs([baseline_doc]) is baseline_doc
     with pytest.raises(NoBaselineError, match="no baseline for this machine"):
         baseline_from_store(url, "other-box", "ci")

@@ -194,7 +194,7 @@ def crosscheck_rows(
                 continue
             npy = str(Path(tmp) / "input.npy")
             np.save(npy, crosscheck_input(r.input_shape))
-            hint = r.inference_precision  # both tools run the arithmetic the row executed
+            hint = r.execution.inference_precision  # both tools run the arithmetic the row executed
             loop = _FreshProcessLoop(r.artifact, r.device, r.input_shape, threads, npy, hint)
             ours: list[tuple[float, float]] = []
             theirs: list[float | None] = []
@@ -232,7 +232,7 @@ def crosscheck_rows(
                 f"crosscheck {r.model} {r.precision} {r.device}: ecgbench {own:.3f} ms "
                 f"(wall {w:.3f}), benchmark_app {t:.3f} ms, ratio {ratio:.3f} (wall "
                 f"{wall_ratio:.3f}; median of {len(pairs)} paired bursts; interleaved run: "
-                f"{r.median_ms:.3f} ms)"
+                f"{r.latency.median_ms:.3f} ms)"
             )
     summary = {
         p: {"ratio": float(np.median(v["ratio"])), "wall_ratio": float(np.median(v["wall_ratio"])),

@@ -14,12 +14,12 @@ so a ceiling that silently fell back is caught, not trusted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from ecgbench.bench.results import RunDocument
-from ecgbench.bench.timing import LatencyStats, TimedVariant
+from ecgbench.bench.schema import References, ReferenceTiming
+from ecgbench.bench.timing import TimedVariant
 from ecgbench.precision import Arithmetic
 
 GEMM_N = 512
@@ -160,7 +160,7 @@ class ModelReference:
 
 
 @dataclass
-class References:
+class ReferenceWorkloads:
     """The references of one run, timed in the same interleaved rounds as its variants."""
 
     ceilings: list[GemmCeiling]
@@ -169,7 +169,7 @@ class References:
     model_timed: TimedVariant
 
     @classmethod
-    def build(cls, threads: int, cpu: Arithmetic, log) -> References:
+    def build(cls, threads: int, cpu: Arithmetic, log) -> ReferenceWorkloads:
         """A ceiling for each arithmetic ``cpu`` executes, then the reference model."""
         arithmetics = ceiling_arithmetics(cpu.float_types(), cpu.executes("int8"))
         ceilings = build_ceilings(threads, arithmetics)
@@ -190,36 +190,31 @@ class References:
         gemm_gflops = None
         per_arith: dict[str, float] = {}
         if gemm_timed.samples_ns:
-            doc.reference = _ceiling_doc(gemm, gemm_timed)
-            gemm_gflops = doc.reference["gflops"]
-            doc.reference["ceilings"] = {
-                c.arithmetic: _ceiling_doc(c, t)
+            ceilings = {
+                c.arithmetic: _ceiling_timing(c, t)
                 for c, t in zip(self.ceilings, self.ceiling_timed, strict=True)
                 if t.samples_ns
             }
-            per_arith = {a: d["gflops"] for a, d in doc.reference["ceilings"].items()}
+            doc.reference = References(gemm=_ceiling_timing(gemm, gemm_timed), ceilings=ceilings)
+            gemm_gflops = doc.reference.gemm.gflops
+            per_arith = {a: c.gflops for a, c in ceilings.items()}
         doc.fingerprint["gemm_gflops"] = gemm_gflops
         doc.fingerprint["ceilings_gflops"] = per_arith
         if self.model_timed.samples_ns:
-            doc.reference["model"] = {
-                "label": self.model.label,
-                "median_ms": LatencyStats.from_ns(self.model_timed.samples_ns).median_ms,
-                "samples_ns": list(self.model_timed.samples_ns),
-                "slices": [list(x) for x in self.model_timed.slices],
-            }
+            m = self.model_timed
+            doc.reference.model = ReferenceTiming.timed(self.model.label, m.samples_ns, m.slices)
         return per_arith
 
 
-def _ceiling_doc(c: GemmCeiling, t: TimedVariant) -> dict[str, Any]:
-    st = LatencyStats.from_ns(t.samples_ns)
-    return {
-        "label": c.label,
-        "arithmetic": c.arithmetic,
-        "executed": c.executed,
-        "as_asked": c.as_asked,
-        "n": c.n,
-        "median_ms": st.median_ms,
-        "gflops": c.gflops(st.median_ms * 1e6),
-        "samples_ns": list(t.samples_ns),
-        "slices": [list(x) for x in t.slices],
-    }
+def _ceiling_timing(c: GemmCeiling, t: TimedVariant) -> ReferenceTiming:
+    r = ReferenceTiming.timed(
+        c.label,
+        t.samples_ns,
+        t.slices,
+        arithmetic=c.arithmetic,
+        executed=c.executed,
+        as_asked=c.as_asked,
+        n=c.n,
+    )
+    r.gflops = c.gflops(r.median_ms * 1e6)
+    return r

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgbench.bench.references import References
+from ecgbench.bench.references import ReferenceWorkloads
 from ecgbench.bench.suite import RunPlan
 from ecgbench.bench.timing import StopRule, TimedVariant, time_interleaved
 from ecgbench.bench.variants import LoadedVariant
@@ -30,7 +30,7 @@ def stop_rule(plan: RunPlan) -> StopRule:
 
 def time_all(
     loaded: list[LoadedVariant],
-    refs: References,
+    refs: ReferenceWorkloads,
     plan: RunPlan,
     rule: StopRule,
     after_round: Callable[[], None],
@@ -94,7 +94,7 @@ class _RoundProgress:
 
 def _latency_rounds(
     loaded: list[LoadedVariant],
-    refs: References,
+    refs: ReferenceWorkloads,
     duration: float,
     rule: StopRule,
     bar,

@@ -7,7 +7,7 @@ import sys
 
 from ecgbench.bench.fingerprint import collect_fingerprint
 from ecgbench.bench.options import RunOptions
-from ecgbench.bench.references import References
+from ecgbench.bench.references import ReferenceWorkloads
 from ecgbench.bench.results import RunDocument, append_to_store
 from ecgbench.bench.rounds import signals_as_interrupt, stop_rule, time_all
 from ecgbench.bench.suite import RunPlan
@@ -25,7 +25,7 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
     _check_devices(plan)
     doc = _new_document(plan, opts, threads)
     loaded = load_variants(plan, opts, zoo, threads, log)
-    refs = References.build(threads, device_arithmetic("CPU"), log)
+    refs = ReferenceWorkloads.build(threads, device_arithmetic("CPU"), log)
     rule = stop_rule(plan)
     writer = RunWriter(doc, plan, threads, loaded, refs, rule, opts.output)
     finished = time_all(loaded, refs, plan, rule, writer.maybe_write, opts.show_progress)

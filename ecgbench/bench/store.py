@@ -22,18 +22,16 @@ import datetime as dt
 import json
 import os
 import time
-import typing
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from ecgbench.bench.results import ResultRow, RunDocument, default_store, read_run_dict
+from ecgbench.bench.results import RunDocument, default_store, read_run_dict
+from ecgbench.bench.schema import RAW_FIELDS, References, ResultRow, flat_types
 from ecgbench.errors import BadInputError, EcgbenchError, NoBaselineError
 
 SCHEMA_VERSION = 1
 SCHEMA_LOCK_KEY = 0x45434742  # 'ECGB': the advisory lock that serialises table creation
 STORE_FILE = "ecgbench.db"
-_ROW_SKIP = {"samples_ns", "slices", "extra"}  # kept in the run document
 
 
 def store_url(store: str | os.PathLike[str] | None = None) -> str:
@@ -48,13 +46,12 @@ def store_url(store: str | os.PathLike[str] | None = None) -> str:
 
 
 def _row_columns() -> list[tuple[str, str]]:
-    """(name, kind) of every scalar ResultRow field; lists are stored as JSON text."""
-    hints = typing.get_type_hints(ResultRow)
+    """(name, kind) of every scalar ResultRow field, flat; lists are stored as JSON text."""
     out = []
-    for f in fields(ResultRow):
-        if f.name in _ROW_SKIP:
+    for name, hint in flat_types().items():
+        if name in RAW_FIELDS:  # kept in the run document
             continue
-        t = str(hints[f.name])
+        t = str(hint)
         kind = (
             "json" if "list" in t or "dict" in t
             else "bool" if "bool" in t
@@ -62,7 +59,7 @@ def _row_columns() -> list[tuple[str, str]]:
             else "int" if "int" in t
             else "str"
         )  # fmt: skip
-        out.append((f.name, kind))
+        out.append((name, kind))
     return out
 
 
@@ -320,8 +317,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def _row_record(run_id: str, r: ResultRow) -> dict[str, Any]:
     out: dict[str, Any] = {"run_id": run_id}
+    flat = r.flat()
     for n, k in ROW_COLUMNS:
-        v = getattr(r, n)
+        v = flat[n]
         out[n] = json.dumps(v) if k == "json" else v
     return out
 
@@ -355,21 +353,20 @@ def merge_runs(docs: list[RunDocument]) -> RunDocument:
             tgt = by_key.get(r.key())
             if tgt is None:
                 continue
-            _append_slices(tgt.__dict__, r.samples_ns, r.slices, offset)
-            tgt.n = len(tgt.samples_ns)
+            _append_slices(tgt.latency.__dict__, r.latency.samples_ns, r.latency.slices, offset)
+            tgt.latency.n = len(tgt.latency.samples_ns)
         for ref_out, ref_in in _references(out.reference, d.reference):
-            _append_slices(ref_out, ref_in.get("samples_ns") or [], ref_in.get("slices") or [],
-                           offset)  # fmt: skip
+            _append_slices(ref_out.__dict__, ref_in.samples_ns, ref_in.slices, offset)
         offset += _max_round(d) + 1
     out.command = f"merged baseline of {len(docs)} runs: " + ", ".join(d.run_id for d in docs)
     return out
 
 
-def _references(a: dict, b: dict):
-    if a.get("samples_ns") is not None and b.get("samples_ns") is not None:
-        yield a, b
-    if "model" in a and "model" in b:
-        yield a["model"], b["model"]
+def _references(a: References, b: References):
+    if a.gemm is not None and b.gemm is not None:
+        yield a.gemm, b.gemm
+    if a.model is not None and b.model is not None:
+        yield a.model, b.model
 
 
 def _append_slices(target: dict, samples: list[int], slices: list[list[int]], offset: int) -> None:
@@ -379,9 +376,8 @@ def _append_slices(target: dict, samples: list[int], slices: list[list[int]], of
 
 
 def _max_round(d: RunDocument) -> int:
-    rounds = [rnd for r in d.rows for rnd, _ in r.slices]
-    rounds += [rnd for rnd, _ in d.reference.get("slices") or []]
-    rounds += [rnd for rnd, _ in (d.reference.get("model") or {}).get("slices") or []]
+    rounds = [rnd for r in d.rows for rnd, _ in r.latency.slices]
+    rounds += [rnd for ref in (d.reference.gemm, d.reference.model) if ref for rnd, _ in ref.slices]
     return max(rounds, default=0)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from ecgbench.bench.results import ResultRow, RunDocument
+from ecgbench.bench.results import RunDocument
+from ecgbench.bench.schema import ResultRow
 from ecgbench.precision import matches_request
 
 ABOVE_CEILING = (
@@ -27,10 +28,11 @@ def ceilings_text(fp: dict) -> str:
 
 def ran_as(r: ResultRow) -> str:
     """What executed, coloured where it is not what the name says (red: not what was planned)."""
-    ran = r.executed or r.inference_precision or "?"
-    if r.int8_layers is not None and r.precision == "int8":
-        ran += f" ({r.int8_layers}/{r.total_layers} int8)"
-    if r.precision_as_planned is False:
+    ex = r.execution
+    ran = r.executed or ex.inference_precision or "?"
+    if ex.int8_layers is not None and r.precision == "int8":
+        ran += f" ({ex.int8_layers}/{ex.total_layers} int8)"
+    if ex.as_planned is False:
         return f"[red]{escape(ran)}[/]"
     if not matches_request(r.precision, r.executed):
         return f"[yellow]{escape(ran)}[/]"
@@ -38,11 +40,16 @@ def ran_as(r: ResultRow) -> str:
 
 
 def efficiency(r: ResultRow) -> str:
-    if r.gemm_fraction is None:
+    tp = r.throughput
+    if tp.gemm_fraction is None:
         return "–"
-    mark = "†" if r.gemm_fraction > 1 else ""
+    mark = "†" if tp.gemm_fraction > 1 else ""
     # runs written before ceilings per arithmetic: against the FP32 GEMM, whatever executed
-    return f"{r.gemm_fraction * 100:.0f}%{mark} {r.ceiling or 'f32 GEMM (older run)'}"
+    return f"{tp.gemm_fraction * 100:.0f}%{mark} {tp.ceiling or 'f32 GEMM (older run)'}"
+
+
+def _order(r: ResultRow) -> tuple:
+    return (r.footprint.flops or 0, r.model, r.backend, r.precision)
 
 
 def results_table(doc: RunDocument) -> Table:
@@ -64,26 +71,38 @@ def results_table(doc: RunDocument) -> Table:
     for c in cols:
         left = c in ("model", "backend", "device", "ran as", "of ceiling")
         t.add_column(c, justify="left" if left else "right")
-    for r in sorted(doc.rows, key=lambda r: (r.flops or 0, r.model, r.backend, r.precision)):
-        prec = r.precision if not (r.verification or "").startswith("FAILED") else r.precision + "!"
-        score = _f(r.challenge_score, ".3f") if r.challenge_score is not None else "n/m"
+    for r in sorted(doc.rows, key=_order):
+        lat, tp, acc = r.latency, r.throughput, r.accuracy
+        failed = (acc.verification or "").startswith("FAILED")
+        prec = r.precision + "!" if failed else r.precision
+        score = _f(acc.challenge_score, ".3f") if acc.challenge_score is not None else "n/m"
         t.add_row(
-            r.model, r.backend, ",".join(r.execution_devices) or r.device, prec, ran_as(r),
-            r.scenario, _f(r.median_ms, ".3f"), _f(r.p90_ms, ".3f"), _f(r.p99_ms, ".3f"),
-            _f(r.throughput_fps, ".0f"), _f(r.gflops, ".1f"), efficiency(r), score,
-            _f(r.auroc, ".3f"),
-        )  # fmt: skip
-        if r.precision_note:
-            notes.append(f"{r.model} {r.backend} {r.precision}: {r.precision_note}")
-    above = [r for r in doc.rows if r.gemm_fraction and r.gemm_fraction > 1]
-    if any(r.ceiling for r in above):
+            r.model,
+            r.backend,
+            ",".join(r.execution.devices) or r.device,
+            prec,
+            ran_as(r),
+            r.scenario,
+            _f(lat.median_ms, ".3f"),
+            _f(lat.p90_ms, ".3f"),
+            _f(lat.p99_ms, ".3f"),
+            _f(tp.fps, ".0f"),
+            _f(tp.gflops, ".1f"),
+            efficiency(r),
+            score,
+            _f(acc.auroc, ".3f"),
+        )
+        if r.execution.note:
+            notes.append(f"{r.model} {r.backend} {r.precision}: {r.execution.note}")
+    above = [r for r in doc.rows if (r.throughput.gemm_fraction or 0) > 1]
+    if any(r.throughput.ceiling for r in above):
         notes.append(ABOVE_CEILING)
-    if any(not r.ceiling for r in above):
+    if any(not r.throughput.ceiling for r in above):
         notes.append(
             "† older run: efficiency against the FP32 GEMM, whatever arithmetic executed "
             "(a model that ran bf16 or int8 can exceed it)"
         )
-    missing = sorted({r.accuracy_note for r in doc.rows if r.accuracy_note})
+    missing = sorted({r.accuracy.note for r in doc.rows if r.accuracy.note})
     if missing:
         notes.append(
             "score n/m: " + "; ".join(missing) + " (ecgbench evaluate … --zoo measures it)"

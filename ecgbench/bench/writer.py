@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecgbench.bench.references import References
+from ecgbench.bench.references import ReferenceWorkloads
 from ecgbench.bench.results import RunDocument
 from ecgbench.bench.rows import result_rows
 from ecgbench.bench.suite import RunPlan
@@ -21,7 +21,7 @@ class RunWriter:
     plan: RunPlan
     threads: int
     loaded: list[LoadedVariant]
-    refs: References
+    refs: ReferenceWorkloads
     rule: StopRule
     output: Path | None
     every_s: float = 5.0

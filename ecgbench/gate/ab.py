@@ -10,8 +10,17 @@ from pathlib import Path
 from ecgbench.backends import LoadSpec, backend_for_artifact, get_backend
 from ecgbench.bench.fingerprint import collect_fingerprint
 from ecgbench.bench.references import GemmCeiling
-from ecgbench.bench.results import ResultRow, RunDocument
-from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
+from ecgbench.bench.results import RunDocument
+from ecgbench.bench.schema import (
+    Execution,
+    Footprint,
+    Latency,
+    References,
+    ReferenceTiming,
+    ResultRow,
+    Throughput,
+)
+from ecgbench.bench.timing import StopRule, TimedVariant, time_interleaved
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.data.synthetic import synthetic_input
 from ecgbench.errors import BadInputError
@@ -58,42 +67,36 @@ def ab_documents(
     gemm = GemmCeiling("f32", threads)
     g = TimedVariant(label=gemm.label, run=gemm.run)
     time_interleaved([s[4] for s in sides] + [g], rule)
-    gstats = LatencyStats.from_ns(g.samples_ns)
-    ref = {
-        "label": gemm.label,
-        "median_ms": gstats.median_ms,
-        "samples_ns": g.samples_ns,
-        "gflops": gemm.gflops(gstats.median_ms * 1e6),
-    }
+    gemm_ref = ReferenceTiming.timed(gemm.label, g.samples_ns)
+    gemm_ref.gflops = gemm.gflops(gemm_ref.median_ms * 1e6)
+    ref = References(gemm=gemm_ref)
     docs = []
     for path, name, b, info, tv in sides:
-        st = LatencyStats.from_ns(tv.samples_ns)
+        lat = Latency.from_samples(
+            tv.samples_ns
+        )  # no slices, like the GEMM: A/B normalises whole runs
         row = ResultRow(
             model="A/B",
             backend=name,
             device=device,
             precision="-",
+            executed=info.inference_precision,
             scenario="latency",
             batch=1,
             input_shape=[1, 12, samples],
             artifact=str(path),
-            compile_ms=info.compile_ms,
-            first_infer_ms=(tv.first_call_ns or 0) / 1e6,
-            samples_ns=tv.samples_ns,
-            n=st.n,
-            median_ms=st.median_ms,
-            mean_ms=st.mean_ms,
-            p90_ms=st.p90_ms,
-            p99_ms=st.p99_ms,
-            min_ms=st.min_ms,
-            iqr_ms=st.iqr_ms,
-            throughput_fps=st.throughput_fps,
-            threads=threads,
-            execution_devices=info.execution_devices,
-            inference_precision=info.inference_precision,
-            executed=info.inference_precision,
-            int8_layers=info.int8_layers,
-            total_layers=info.total_layers,
+            latency=lat,
+            throughput=Throughput(fps=lat.fps(1)),
+            execution=Execution(
+                threads=threads,
+                devices=info.execution_devices,
+                inference_precision=info.inference_precision,
+                int8_layers=info.int8_layers,
+                total_layers=info.total_layers,
+            ),
+            footprint=Footprint(
+                compile_ms=info.compile_ms, first_infer_ms=(tv.first_call_ns or 0) / 1e6
+            ),
         )
         b.close()
         docs.append(RunDocument(fingerprint=dict(fp), rows=[row], reference=ref, complete=True))

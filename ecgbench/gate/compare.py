@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ecgbench.bench.results import ROW_KEY, ResultRow, RunDocument
+from ecgbench.bench.results import RunDocument
+from ecgbench.bench.schema import ROW_KEY, ReferenceTiming, ResultRow
 from ecgbench.errors import BadInputError
 from ecgbench.gate.stats import (
     Verdict,
@@ -125,15 +126,17 @@ def key_dict(row: ResultRow) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- the reference
-def _reference(doc: RunDocument, which: str) -> dict[str, Any]:
-    if which == "model" and "model" in doc.reference:
-        return doc.reference["model"]
-    return doc.reference
+def _reference(doc: RunDocument, which: str) -> ReferenceTiming:
+    """The model reference, or the GEMM (runs written before the model was timed, A/B)."""
+    ref = doc.reference
+    if which == "model" and ref.model is not None:
+        return ref.model
+    return ref.gemm or ReferenceTiming()
 
 
 def check_references(base: RunDocument, cur: RunDocument, which: str) -> None:
     """Both runs must have timed the same reference, or the ratios would move with it."""
-    lb, lc = _reference(base, which).get("label"), _reference(cur, which).get("label")
+    lb, lc = _reference(base, which).label, _reference(cur, which).label
     if lb and lc and lb != lc:
         raise BadInputError(
             f"the baseline's reference workload ({lb}) is not this run's ({lc}): the ratios "
@@ -146,8 +149,8 @@ def reference_drift(
     base: RunDocument, cur: RunDocument, which: str = "model", q: float = 50.0
 ) -> float | None:
     """Ratio (current / baseline) of the level of a reference workload timed inside each run."""
-    b = _reference(base, which).get("samples_ns") or []
-    c = _reference(cur, which).get("samples_ns") or []
+    b = _reference(base, which).samples_ns
+    c = _reference(cur, which).samples_ns
     if not b or not c:
         return None
     return float(level_of(c, q) / level_of(b, q))
@@ -156,18 +159,19 @@ def reference_drift(
 def reference_levels(doc: RunDocument, which: str, q: float = 50.0) -> dict[int, float]:
     """The reference workload's level per round (empty for runs written without slices)."""
     ref = _reference(doc, which)
-    if not ref.get("slices"):
+    if not ref.slices:
         return {}
-    return slice_levels(ref.get("samples_ns") or [], ref["slices"], q)
+    return slice_levels(ref.samples_ns, ref.slices, q)
 
 
 def round_ratios(
     row: ResultRow, ref_levels: dict[int, float], q: float = 50.0
 ) -> np.ndarray | None:
     """Per round: the key's slice level over the reference's level in the same round."""
-    if not row.slices or not ref_levels:
+    lat = row.latency
+    if not lat.slices or not ref_levels:
         return None
-    ratios = paired_ratios(slice_levels(row.samples_ns, row.slices, q), ref_levels)
+    ratios = paired_ratios(slice_levels(lat.samples_ns, lat.slices, q), ref_levels)
     return ratios if len(ratios) >= MIN_ROUNDS else None
 
 
@@ -211,8 +215,8 @@ def judge_key(
 ) -> KeyVerdict:
     """One key present in both runs: normalised ratio, bootstrap interval, rank test, verdict."""
     q, scale = s.quantile, norm.drift or 1.0
-    b = np.asarray(b_row.samples_ns, dtype=np.float64)
-    c = np.asarray(c_row.samples_ns, dtype=np.float64) / scale
+    b = np.asarray(b_row.latency.samples_ns, dtype=np.float64)
+    c = np.asarray(c_row.latency.samples_ns, dtype=np.float64) / scale
     if len(b) < MIN_SAMPLES or len(c) < MIN_SAMPLES:
         return KeyVerdict(
             key_dict(b_row), Verdict.NOT_COMPARABLE, note=f"fewer than {MIN_SAMPLES} samples"

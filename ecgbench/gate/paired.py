@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ecgbench.bench.results import ResultRow, RunDocument
+from ecgbench.bench.results import RunDocument
+from ecgbench.bench.schema import ResultRow
 from ecgbench.gate.compare import Comparison, GateSettings, KeyVerdict, key_dict
 from ecgbench.gate.speedup import paired_round_ratios
 from ecgbench.gate.stats import Verdict, judge, log_t_interval, median_ci, wilcoxon_p
@@ -95,7 +96,8 @@ def compare_same_run(base: RunDocument, head: RunDocument, s: GateSettings) -> C
             )
             continue
         ratios = paired_round_ratios(b[k], h[k])
-        v = paired_verdict(key_dict(h[k]), ratios, b[k].median_ms, h[k].median_ms, s, "round")
+        bm, hm = b[k].latency.median_ms, h[k].latency.median_ms
+        v = paired_verdict(key_dict(h[k]), ratios, bm, hm, s, "round")
         out.append(_with_note(v, _what_changed(b[k], h[k])))
     return Comparison(verdicts=out, drift=None, settings=s)
 
@@ -115,11 +117,12 @@ def compare_run_pairs(pairs: list[tuple[RunDocument, RunDocument]], s: GateSetti
             if k not in b or k not in h:
                 only[k] = "base" if k in b else "head"
                 continue
-            ratios.setdefault(k, []).append(h[k].median_ms / b[k].median_ms)
+            bm, hm = b[k].latency.median_ms, h[k].latency.median_ms
+            ratios.setdefault(k, []).append(hm / bm)
             changed[k] = _what_changed(b[k], h[k])
             mb, mh = med.setdefault(k, ([], []))
-            mb.append(b[k].median_ms)
-            mh.append(h[k].median_ms)
+            mb.append(bm)
+            mh.append(hm)
     out = []
     for k in sorted(keys, key=str):
         if k not in ratios:

@@ -28,8 +28,9 @@ from typing import Any
 from ecgbench.bench.fingerprint import collect_fingerprint
 from ecgbench.bench.references import ModelReference
 from ecgbench.bench.results import RunDocument
+from ecgbench.bench.schema import References, ReferenceTiming
 from ecgbench.bench.suite import RunPlan, load_suite
-from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
+from ecgbench.bench.timing import StopRule, TimedVariant, time_interleaved
 from ecgbench.errors import BadInputError
 from ecgbench.gate.changes import (
     CODE,
@@ -106,26 +107,15 @@ def time_zoos(
         for side in sides:
             for it in side:
                 it.backend.close()
-    reference = {
-        "model": {
-            "label": ref.label,
-            "samples_ns": list(ref_timed.samples_ns),
-            "slices": [list(x) for x in ref_timed.slices],
-            "median_ms": LatencyStats.from_ns(ref_timed.samples_ns).median_ms,
-        }
-    }
+    model_ref = ReferenceTiming.timed(ref.label, ref_timed.samples_ns, ref_timed.slices)
     docs = []
     for side in sides:
-        rows = [
-            result_row(it, plan, threads, {}, LatencyStats.from_ns(s, it.batch), s, True)
-            for it in side
-            if (s := list(it.timed.samples_ns))
-        ]
+        rows = [result_row(it, plan, threads, {}, True) for it in side if it.timed.samples_ns]
         docs.append(
             RunDocument(
                 fingerprint=dict(fp),
                 rows=rows,
-                reference=dict(reference),
+                reference=References(model=model_ref),
                 complete=True,
                 suite=plan.name,
             )

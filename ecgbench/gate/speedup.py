@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgbench.bench.results import ResultRow, RunDocument
+from ecgbench.bench.results import RunDocument
+from ecgbench.bench.schema import ResultRow
 from ecgbench.errors import BadInputError
 from ecgbench.gate.stats import median_ci, paired_ratios, slice_levels
 
@@ -22,9 +23,8 @@ FASTER, SLOWER, TIE = "faster", "slower", "tie"
 
 def paired_round_ratios(base: ResultRow, other: ResultRow) -> np.ndarray:
     """Per round both were timed in: other's slice median over base's."""
-    return paired_ratios(
-        slice_levels(other.samples_ns, other.slices), slice_levels(base.samples_ns, base.slices)
-    )
+    o, b = other.latency, base.latency
+    return paired_ratios(slice_levels(o.samples_ns, o.slices), slice_levels(b.samples_ns, b.slices))
 
 
 @dataclass
@@ -82,8 +82,8 @@ def speedups(
                 precision=r.precision,
                 executed=r.executed,
                 base=f"{b.backend} {b.precision} ({b.executed})",
-                median_ms=r.median_ms,
-                base_ms=b.median_ms,
+                median_ms=r.latency.median_ms,
+                base_ms=b.latency.median_ms,
                 time_ratio=float(np.median(ratios)),
                 ci_low=lo,
                 ci_high=hi,
