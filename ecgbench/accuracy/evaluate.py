@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,18 +11,36 @@ from typing import Any
 import numpy as np
 
 from ecgbench.backends import LoadSpec, format_of, get_backend
-from ecgbench.data.classes import load_weights
+from ecgbench.data.classes import Weights, load_weights
 from ecgbench.data.dataset import load_dataset
 from ecgbench.errors import BadInputError
 from ecgbench.export.build import ExportOptions
 from ecgbench.export.pipeline import ModelExporter
 from ecgbench.host import cpu_description, device_arithmetic
+from ecgbench.metrics.bootstrap import PairedDrop, ScoreIntervals, bootstrap_scores, paired_drop
 from ecgbench.metrics.challenge import ChallengeScores, score_arrays
 from ecgbench.metrics.scoring_io import write_output_file
 from ecgbench.precision import executed_label, plan_execution
 from ecgbench.progress import progress_bar
 from ecgbench.train.evaluate import sigmoid
 from ecgbench.zoo import Zoo, checkpoint_from, variant_score_key
+
+CI_LEVEL = 0.95  # the JSON and manifest keys say "ci95"
+
+
+@dataclass(frozen=True)
+class RecordOutputs:
+    """What a variant answered on each record: a paired comparison resamples these."""
+
+    names: tuple[str, ...]
+    labels: np.ndarray
+    binary: np.ndarray
+    probs: np.ndarray
+    weights: Weights
+
+
+def _json_float(x: float) -> float | None:
+    return x if math.isfinite(x) else None
 
 
 @dataclass
@@ -38,13 +57,16 @@ class VariantScores:
     executed: str | None = None  # what ran: f32, bf16, f16, int8+f32, int8+bf16
     # The CPU that ran it: INT8 kernels differ by ISA (AVX2 / VNNI / AMX), and so can the score.
     measured_on: str = ""
+    intervals: ScoreIntervals | None = None  # None: bootstrap off
+    drop_vs_fp32: tuple[PairedDrop, ...] = ()  # against the FP32 of this model and backend
+    outputs: RecordOutputs | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:
         return variant_score_key(self.backend, self.precision, self.executed or "?")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "model": self.model,
             "backend": self.backend,
             "precision": self.precision,
@@ -55,6 +77,20 @@ class VariantScores:
             "n_records": self.n_records,
             **self.scores.to_json_dict(),
         }
+        if self.intervals is not None:
+            d["challenge_score_ci95"] = self.intervals.challenge_score.bounds()
+            d["auroc_ci95"] = self.intervals.auroc.bounds()
+            d["bootstrap"] = {"resamples": self.intervals.n_boot, "seed": self.intervals.seed}
+        if self.drop_vs_fp32:
+            d["drop_vs_fp32"] = {
+                x.metric: {
+                    "point": _json_float(x.point),
+                    "ci95": x.bounds(),
+                    "distinguishable": x.distinguishable,
+                }
+                for x in self.drop_vs_fp32
+            }
+        return d
 
 
 def evaluate_variant(
@@ -69,8 +105,14 @@ def evaluate_variant(
     zoo: Zoo | None = None,
     show_progress: bool = True,
     int8_rest: str = "f32",
+    bootstrap: int = 1000,
+    seed: int = 0,
 ) -> VariantScores:
-    """Score exactly one variant as it executes on this machine's CPU (``executed`` says how)."""
+    """Score exactly one variant as it executes on this machine's CPU (``executed`` says how).
+
+    ``bootstrap`` resamples of the records give the scores' intervals (0: none); the per-record
+    outputs stay on the result so that variants can be compared record by record.
+    """
     fmt = format_of(backend)  # an unknown backend is bad input before anything loads
     zoo = zoo or Zoo()
     weights = load_weights(weights_path)
@@ -102,7 +144,11 @@ def evaluate_variant(
     probs = sigmoid(np.concatenate(logits).astype(np.float64))
     thr = np.asarray(ckpt.thresholds)
     binary = probs >= thr
-    scores = score_arrays(data.labels.astype(bool), binary, probs, weights)
+    labels = data.labels.astype(bool)
+    scores = score_arrays(labels, binary, probs, weights)
+    intervals = None
+    if bootstrap > 0:
+        intervals = bootstrap_scores(labels, binary, probs, weights, bootstrap, seed, CI_LEVEL)
     if outputs_dir is not None:
         for rec, bi, pr in zip(data.names, binary, probs, strict=True):
             write_output_file(Path(outputs_dir) / f"{rec}.csv", rec, weights.classes, bi, pr)
@@ -118,7 +164,52 @@ def evaluate_variant(
         artifact=str(artifact),
         executed=executed_label(precision, info.inference_precision),
         measured_on=cpu_description(),
+        intervals=intervals,
+        outputs=RecordOutputs(tuple(data.names), labels, binary, probs, weights),
     )
+
+
+def drop_against(
+    ref: VariantScores, vs: VariantScores, n_boot: int = 1000, seed: int = 0
+) -> tuple[PairedDrop, PairedDrop]:
+    """``ref`` − ``vs`` of the Challenge score and AUROC, paired on the records both scored."""
+    a, b = ref.outputs, vs.outputs
+    if a is None or b is None or a.names != b.names:
+        raise BadInputError(
+            f"{ref.key} and {vs.key} were not scored on the same records; no paired drop"
+        )
+    return paired_drop(
+        a.labels, a.binary, a.probs, b.binary, b.probs, a.weights, n_boot, seed, CI_LEVEL
+    )
+
+
+class Fp32Pairing:
+    """Pairs each variant with the FP32 of its model and backend scored in the same call.
+
+    Variants may arrive in any order: one that comes before its FP32 waits for it.
+    """
+
+    def __init__(self, n_boot: int = 1000, seed: int = 0) -> None:
+        self.n_boot, self.seed = n_boot, seed
+        self._refs: dict[tuple[str, str], VariantScores] = {}
+        self._waiting: dict[tuple[str, str], list[VariantScores]] = {}
+
+    def add(self, vs: VariantScores) -> list[VariantScores]:
+        """The variants whose ``drop_vs_fp32`` ``vs`` completed: itself, or those that waited."""
+        if self.n_boot < 1 or vs.outputs is None:
+            return []
+        key = (vs.model, vs.backend)
+        if vs.precision == "fp32":
+            self._refs[key] = vs
+            done = self._waiting.pop(key, [])
+        elif key in self._refs:
+            done = [vs]
+        else:
+            self._waiting.setdefault(key, []).append(vs)
+            return []
+        for v in done:
+            v.drop_vs_fp32 = drop_against(self._refs[key], v, self.n_boot, self.seed)
+        return done
 
 
 def store_variant_scores(zoo: Zoo, vs: VariantScores, command: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -13,6 +13,10 @@ from rich.table import Table
 from ecgbench.cli._app import app
 from ecgbench.cli._format import err, fmt, out
 from ecgbench.errors import EcgbenchError
+
+if TYPE_CHECKING:  # the command imports its libraries when it runs
+    from ecgbench.accuracy.evaluate import VariantScores
+    from ecgbench.metrics.bootstrap import Interval, PairedDrop
 
 
 def _export_options(
@@ -79,6 +83,50 @@ def export(
         raise typer.Exit(1)
 
 
+def _with_ci(point: float, interval: Interval | PairedDrop | None, signed: bool = False) -> str:
+    """``0.450 [0.412, 0.489]``: a score and its 95% interval ("–" where undefined)."""
+
+    def f(x: float) -> str:
+        if x != x:  # NaN
+            return "–"
+        return f"{x:+.3f}" if signed else f"{x:.3f}"
+
+    return f(point) + ("" if interval is None else f" [{f(interval.lo)}, {f(interval.hi)}]")
+
+
+def _scores_table(title: str, scored: list[VariantScores], intervals: bool) -> Table:
+    t = Table(title=title)
+    ci = " [95% CI]" if intervals else ""
+    for c in ("model", "backend", "asked", "ran as", "records", "challenge", "AUROC"):
+        t.add_column(c + (ci if c in ("challenge", "AUROC") else ""))
+    for c in ("AUPRC", "accuracy", "F1"):
+        t.add_column(c)
+    for vs in scored:
+        sc, iv = vs.scores, vs.intervals
+        if intervals:
+            cs = _with_ci(sc.challenge_score, iv.challenge_score if iv else None)
+            auc = _with_ci(sc.auroc, iv.auroc if iv else None)
+        else:
+            cs, auc = fmt(sc.challenge_score, 4), fmt(sc.auroc, 4)
+        ran = (vs.model, vs.backend, vs.precision, vs.executed or "?", str(vs.n_records))
+        t.add_row(*ran, cs, auc, fmt(sc.auprc, 4), fmt(sc.accuracy, 4), fmt(sc.f_measure, 4))
+    return t
+
+
+def _drops_table(paired: list[VariantScores]) -> Table:
+    t = Table(
+        title="drop against FP32 (paired bootstrap)",
+        caption="drop = FP32 − variant on the same resampled records; tie: the 95% interval "
+        "contains 0, the drop is not distinguishable from zero",
+    )
+    for c in ("model", "backend", "asked", "ran as", "challenge", "AUROC"):
+        t.add_column(c + (" drop [95% CI]" if c in ("challenge", "AUROC") else ""))
+    for vs in paired:
+        cells = [f"{_with_ci(d.point, d, signed=True)} {d.verdict}" for d in vs.drop_vs_fp32]
+        t.add_row(vs.model, vs.backend, vs.precision, vs.executed or "?", *cells)
+    return t
+
+
 @app.command()
 def evaluate(
     model: Annotated[str, typer.Option(help="Zoo name, checkpoint path, or all")],
@@ -102,9 +150,17 @@ def evaluate(
     max_drop: Annotated[
         float | None, typer.Option(help="INT8: the accuracy-controlled variant with this max drop")
     ] = None,
+    bootstrap: Annotated[
+        int, typer.Option(min=0, help="Record resamples for the 95% intervals (0: no intervals)")
+    ] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap resamples")] = 0,
 ) -> None:
-    """Challenge metrics of exact variants (model × backend × precision) on a record folder."""
-    from ecgbench.accuracy.evaluate import evaluate_variant, store_variant_scores
+    """Challenge metrics of exact variants (model × backend × precision) on a record folder.
+
+    Scores come with 95% percentile bootstrap intervals over records; each non-FP32 variant also
+    gets its paired drop against the FP32 of the same model and backend scored in the same call.
+    """
+    from ecgbench.accuracy.evaluate import Fp32Pairing, evaluate_variant, store_variant_scores
     from ecgbench.backends import BACKENDS, precisions_of, precisions_summary
     from ecgbench.data.folds import parse_folds
     from ecgbench.export.build import parse_precisions
@@ -126,11 +182,9 @@ def evaluate(
         raise EcgbenchError("--zoo records the zoo's own variants; drop --calibration/--max-drop")
     opts = _export_options(cache_dir, False, calibration, 300, max_drop)
     fold_t = parse_folds(folds) if folds else None
-    results = []
-    t = Table(title=f"Challenge metrics on {data}" + (f" folds {folds}" if folds else ""))
-    for c in ("model", "backend", "asked", "ran as", "records", "challenge", "AUROC", "AUPRC",
-              "accuracy", "F1"):  # fmt: skip
-        t.add_column(c)
+    scored = []
+    pairing = Fp32Pairing(bootstrap, seed)
+    command = "ecgbench " + " ".join(sys.argv[1:])
     for m, b, p in combos:
         for rest in rests if (p == "int8" and b == "openvino") else ["f32"]:
             sub = Variant(m, b, p).slug + (f"-{rest}" if rest != "f32" else "")
@@ -139,21 +193,26 @@ def evaluate(
                     m, b, p, data, fold_t, opts,
                     outputs_dir=(outputs / sub) if outputs and len(combos) > 1 else outputs,
                     weights_path=str(weights) if weights else None, zoo=z, int8_rest=rest,
+                    bootstrap=bootstrap, seed=seed,
                 )  # fmt: skip
             except PrecisionUnsupportedError as e:
                 if precision != "all":
                     raise
                 err.print(f"[yellow]skipped[/] {m} {b} {p}: {escape(str(e))}")
                 continue
-            results.append(vs.to_dict())
-            sc = vs.scores
-            t.add_row(m, b, p, vs.executed or "?", str(vs.n_records), fmt(sc.challenge_score, 4),
-                      fmt(sc.auroc, 4), fmt(sc.auprc, 4), fmt(sc.accuracy, 4),
-                      fmt(sc.f_measure, 4))  # fmt: skip
+            scored.append(vs)
             for prob in vs.skipped:
                 err.print(f"[yellow]skipped[/] {prob}")
+            # a variant scored before its FP32 gets its drop (and its manifest entry) now
+            paired = pairing.add(vs)
             if store_in_zoo:
-                store_variant_scores(z, vs, "ecgbench " + " ".join(sys.argv[1:]))
-    out.print(t)
+                for v in [vs, *(u for u in paired if u is not vs)]:
+                    store_variant_scores(z, v, command)
+    title = f"Challenge metrics on {data}" + (f" folds {folds}" if folds else "")
+    out.print(_scores_table(title, scored, bootstrap > 0))
+    with_drops = [vs for vs in scored if vs.drop_vs_fp32]
+    if with_drops:
+        out.print(_drops_table(with_drops))
+    results = [vs.to_dict() for vs in scored]
     if json_out:
         atomic_write_json(json_out, results[0] if len(results) == 1 else results)

@@ -1,5 +1,12 @@
 """Scoring: the PhysioNet/CinC Challenge 2021 metrics, on arrays or on Challenge-format folders."""
 
+from ecgbench.metrics.bootstrap import (
+    Interval,
+    PairedDrop,
+    ScoreIntervals,
+    bootstrap_scores,
+    paired_drop,
+)
 from ecgbench.metrics.challenge import (
     ChallengeScores,
     compute_accuracy,
@@ -20,6 +27,10 @@ from ecgbench.metrics.scoring_io import (
 
 __all__ = [
     "ChallengeScores",
+    "Interval",
+    "PairedDrop",
+    "ScoreIntervals",
+    "bootstrap_scores",
     "compute_accuracy",
     "compute_auc",
     "compute_challenge_metric",
@@ -29,6 +40,7 @@ __all__ = [
     "load_output_file",
     "load_output_folder",
     "normal_class_index",
+    "paired_drop",
     "score_arrays",
     "score_folders",
     "write_output_file",
