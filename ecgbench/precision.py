@@ -194,9 +194,13 @@ def plan_execution(
             if arith.executes("f16"):
                 return Execution(backend, precision, art, "f16", "f16")
             return Execution(
-                backend, precision, art, "f32", "f32",
+                backend,
+                precision,
+                art,
+                "f32",
+                "f32",
                 note=f"FP16 weights, FP32 arithmetic ({arith.device} has no FP16 arithmetic)",
-            )  # fmt: skip
+            )
         if not arith.executes("int8"):
             raise _unsupported("INT8", arith)
         rest = int8_rest if arith.executes("f32") or int8_rest != "f32" else "f16"
@@ -214,8 +218,9 @@ def plan_execution(
         if precision == "bf16":
             if not arith.executes("bf16"):
                 raise _unsupported("BF16", arith)
-            return Execution(backend, precision, "checkpoint", "bf16", "bf16",
-                             note="torch.autocast(bfloat16)")  # fmt: skip
+            return Execution(
+                backend, precision, "checkpoint", "bf16", "bf16", note="torch.autocast(bfloat16)"
+            )
         raise BadInputError(f"torch runs fp32 and bf16 (autocast), not {precision}")
     raise BadInputError(f"unknown backend {backend!r}")
 

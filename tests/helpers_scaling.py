@@ -44,17 +44,36 @@ def ecgbench_exe() -> str:
 
 def sweep_args(data: Path, storage: str, weights: Path, *extra: str) -> list[str]:
     return [
-        "sweep", "--data", str(data), "--trials", "1", "--storage", storage, "--epochs", "1",
-        "--max-steps", "1", "--weights", str(weights), "--threads", "1", *extra,
-    ]  # fmt: skip
+        "sweep",
+        "--data",
+        str(data),
+        "--trials",
+        "1",
+        "--storage",
+        storage,
+        "--epochs",
+        "1",
+        "--max-steps",
+        "1",
+        "--weights",
+        str(weights),
+        "--threads",
+        "1",
+        *extra,
+    ]
 
 
 def concurrent_workers(
     commands: list[list[str]], tmp: Path, timeout: float = 240
 ) -> list[tuple[int, str, str]]:
     """Start every command at once (Popen all, then wait); (returncode, stdout, stderr) each."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200", "ECGBENCH_QUIET": "1",
-           "TMPDIR": str(tmp)}  # fmt: skip
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "COLUMNS": "200",
+        "ECGBENCH_QUIET": "1",
+        "TMPDIR": str(tmp),
+    }
     procs = [
         subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         for c in commands
@@ -81,8 +100,18 @@ def write_sweep_folder(d: Path) -> None:
 
 
 def check_trial_attrs(df: pd.DataFrame) -> None:
-    for attr in ("params", "flops", "wall_seconds", "samples_per_s", "val_challenge_score",
-                 "test_challenge_score", "n_train", "train_fraction", "pid", "host"):  # fmt: skip
+    for attr in (
+        "params",
+        "flops",
+        "wall_seconds",
+        "samples_per_s",
+        "val_challenge_score",
+        "test_challenge_score",
+        "n_train",
+        "train_fraction",
+        "pid",
+        "host",
+    ):
         assert attr in df and df[attr].notna().all(), attr
     assert (df["params"] > 0).all() and (df["flops"] > 0).all() and (df["wall_seconds"] > 0).all()
     assert np.allclose(df["score"], df["val_challenge_score"])

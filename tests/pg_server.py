@@ -91,16 +91,32 @@ class PgServer:
         """The commands ``start`` runs, as they would be typed (for documentation)."""
         return [
             self._as_server_user(
-                self.bin / "initdb", "-D", self.data, "-U", self.user, "-A", "trust",
-                "-E", "UTF8", "--no-sync",
+                self.bin / "initdb",
+                "-D",
+                self.data,
+                "-U",
+                self.user,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
             ),
             self._as_server_user(
-                self.bin / "pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60",
-                "-o", f"-h 127.0.0.1 -p {self.port} -k {self.root} -F "
+                self.bin / "pg_ctl",
+                "-D",
+                self.data,
+                "-l",
+                self.log,
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-h 127.0.0.1 -p {self.port} -k {self.root} -F "
                 "-c synchronous_commit=off -c full_page_writes=off",
                 "start",
             ),
-        ]  # fmt: skip
+        ]
 
     def start(self) -> PgServer:
         if os.geteuid() == 0:

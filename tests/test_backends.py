@@ -41,9 +41,11 @@ def spec_for(tiny: TinySession, backend: str, precision: str = "fp32", **kw: obj
     else:
         artifact = tiny.artifact("openvino" if backend == "openvino" else "onnx", ex.artifact)
     base: dict[str, object] = {
-        "artifact": artifact, "samples": TINY_SAMPLES, "threads": 1,
+        "artifact": artifact,
+        "samples": TINY_SAMPLES,
+        "threads": 1,
         "inference_precision": ex.hint,
-    }  # fmt: skip
+    }
     base.update(kw)
     return LoadSpec(**base)  # type: ignore[arg-type]
 
@@ -195,8 +197,12 @@ def test_unknown_backend_and_devices_are_clear_errors(tiny: TinySession) -> None
         get_backend("torch").load(spec_for(tiny, "torch", device="TPU"))
     with pytest.raises(DeviceNotFoundError, match="NPU"):
         get_backend("torch").load(spec_for(tiny, "torch", device="NPU"))
-    gpu_providers = {"CUDAExecutionProvider", "ROCMExecutionProvider", "DmlExecutionProvider",
-                     "OpenVINOExecutionProvider"}  # fmt: skip
+    gpu_providers = {
+        "CUDAExecutionProvider",
+        "ROCMExecutionProvider",
+        "DmlExecutionProvider",
+        "OpenVINOExecutionProvider",
+    }
     if not gpu_providers & set(ort.get_available_providers()):
         with pytest.raises(DeviceNotFoundError, match="CPUExecutionProvider"):
             get_backend("onnxruntime").load(spec_for(tiny, "onnxruntime", device="GPU"))

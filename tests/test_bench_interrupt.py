@@ -41,10 +41,25 @@ class _Child:
     def __init__(self, tiny: TinySession, d: Path, tty: bool) -> None:
         self.out, self.store, self.text = d / "out.json", d / "store", ""
         cmd = [
-            _ecgbench(), "run", "--model", str(tiny.ckpt), "--backend", "openvino",
-            "--precision", "fp32", "--duration", "30", "--warmup", "0.1", "--threads", "1",
-            "--output", str(self.out), "--store", str(self.store),
-        ]  # fmt: skip
+            _ecgbench(),
+            "run",
+            "--model",
+            str(tiny.ckpt),
+            "--backend",
+            "openvino",
+            "--precision",
+            "fp32",
+            "--duration",
+            "30",
+            "--warmup",
+            "0.1",
+            "--threads",
+            "1",
+            "--output",
+            str(self.out),
+            "--store",
+            str(self.store),
+        ]
         env = subprocess_env(tiny)
         self.master = None
         if tty:

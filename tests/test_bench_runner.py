@@ -56,8 +56,17 @@ def test_run_plan_writes_a_document_that_follows_the_schema(tiny: TinySession, l
     d, doc, logs = latency_run
     assert not [m for m in logs if "FAILED" in m], logs
     raw = json.loads((d / "run.json").read_text())
-    assert set(raw) == {"schema", "run_id", "created", "complete", "command", "suite",
-                        "fingerprint", "reference", "rows"}  # fmt: skip
+    assert set(raw) == {
+        "schema",
+        "run_id",
+        "created",
+        "complete",
+        "command",
+        "suite",
+        "fingerprint",
+        "reference",
+        "rows",
+    }
     assert raw["suite"] == "adhoc"
     assert raw["schema"] == 2 and raw["complete"] is True and raw["run_id"] == doc.run_id
     assert raw["command"] == "pytest latency run"
@@ -88,9 +97,12 @@ def test_run_plan_writes_a_document_that_follows_the_schema(tiny: TinySession, l
 
     rows = raw["rows"]
     assert {(r["backend"], r["precision"]) for r in rows} == {
-        ("openvino", "fp32"), ("openvino", "int8"), ("onnxruntime", "fp32"),
-        ("onnxruntime", "int8"), ("torch", "fp32"),
-    }  # fmt: skip
+        ("openvino", "fp32"),
+        ("openvino", "int8"),
+        ("onnxruntime", "fp32"),
+        ("onnxruntime", "int8"),
+        ("torch", "fp32"),
+    }
     assert len(rows) == 5
     for r in rows:
         assert set(r) == {f.name for f in fields(ResultRow)}
@@ -181,8 +193,9 @@ def test_results_table_lists_every_row(latency_run) -> None:
 
 def test_run_plan_throughput_scenario(tiny: TinySession, tmp_path: Path) -> None:
     plan = tiny_plan(tiny, backends=("openvino",), precisions=("fp32",), scenario="throughput")
-    opts = RunOptions(export=tiny.opts(), output=tmp_path / "tp.json", use_store=False,
-                      show_progress=False)  # fmt: skip
+    opts = RunOptions(
+        export=tiny.opts(), output=tmp_path / "tp.json", use_store=False, show_progress=False
+    )
     doc = run_plan(plan, opts, zoo=Zoo(tmp_path / "no_zoo"), log=lambda m: None)
     (r,) = doc.rows
     assert r.scenario == "throughput" and r.complete and doc.complete
@@ -200,8 +213,12 @@ def test_run_plan_rejects_an_absent_device_before_exporting(
 
     cache = tmp_path / "cache"
     plan = tiny_plan(tiny, backends=("openvino",), devices=("NPU",))
-    opts = RunOptions(export=tiny.opts(cache_dir=cache), output=tmp_path / "o.json",
-                      store=tmp_path / "s", show_progress=False)  # fmt: skip
+    opts = RunOptions(
+        export=tiny.opts(cache_dir=cache),
+        output=tmp_path / "o.json",
+        store=tmp_path / "s",
+        show_progress=False,
+    )
     import openvino as ov
 
     if "NPU" in ov.Core().available_devices:
@@ -215,8 +232,9 @@ def test_run_plan_rejects_an_absent_device_before_exporting(
 
 def test_one_variant_can_get_its_own_input_length(tiny: TinySession, tmp_path: Path) -> None:
     longer = TINY_SAMPLES + TINY_SAMPLES // 2
-    plan = tiny_plan(tiny, backends=("openvino",), samples_by_variant={
-        f"{TINY_NAME}/openvino/int8": longer})  # fmt: skip
+    plan = tiny_plan(
+        tiny, backends=("openvino",), samples_by_variant={f"{TINY_NAME}/openvino/int8": longer}
+    )
     opts = RunOptions(export=tiny.opts(), use_store=False, show_progress=False, verify=False)
     doc = run_plan(plan, opts, zoo=Zoo(tmp_path / "no_zoo"), log=lambda m: None)
     shapes = {r.precision: r.input_shape for r in doc.rows}

@@ -37,11 +37,29 @@ def test_cli_run_prints_the_table_and_writes_the_document(
 ) -> None:
     out = tmp_path / "o.json"
     res = _cli(
-        "run", "--model", tiny.ckpt, "--backend", "openvino,torch", "--duration", "0.1",
-        "--min-iters", "3", "--warmup", "0.02", "--threads", "1", "--output", out,
-        "--store", tmp_path / "store", "--cache-dir", tiny.cache, "--calibration", tiny.records,
+        "run",
+        "--model",
+        tiny.ckpt,
+        "--backend",
+        "openvino,torch",
+        "--duration",
+        "0.1",
+        "--min-iters",
+        "3",
+        "--warmup",
+        "0.02",
+        "--threads",
+        "1",
+        "--output",
+        out,
+        "--store",
+        tmp_path / "store",
+        "--cache-dir",
+        tiny.cache,
+        "--calibration",
+        tiny.records,
         env={"ECGBENCH_ZOO": str(tiny.empty)},
-    )  # fmt: skip
+    )
     assert res.exit_code == 0, res.output
     assert res.output.count(TINY_NAME) == 2 and "median ms" in res.output
     doc = read_run(out)
@@ -58,11 +76,31 @@ def test_cli_run_crosscheck_takes_its_rounds_from_the_command_line(
         pytest.skip("benchmark_app is not installed beside this Python (it ships with openvino)")
     out = tmp_path / "o.json"
     res = _cli(
-        "run", "--model", tiny.ckpt, "--backend", "openvino", "--precision", "fp32",
-        "--duration", "0.1", "--min-iters", "3", "--warmup", "0.02", "--threads", "1",
-        "--crosscheck", "--crosscheck-rounds", "3", "--output", out, "--no-store",
-        "--cache-dir", tiny.cache, env={"ECGBENCH_ZOO": str(tiny.empty)},
-    )  # fmt: skip
+        "run",
+        "--model",
+        tiny.ckpt,
+        "--backend",
+        "openvino",
+        "--precision",
+        "fp32",
+        "--duration",
+        "0.1",
+        "--min-iters",
+        "3",
+        "--warmup",
+        "0.02",
+        "--threads",
+        "1",
+        "--crosscheck",
+        "--crosscheck-rounds",
+        "3",
+        "--output",
+        out,
+        "--no-store",
+        "--cache-dir",
+        tiny.cache,
+        env={"ECGBENCH_ZOO": str(tiny.empty)},
+    )
     assert res.exit_code == 0, res.output
     said = " ".join(res.stderr.split())
     assert "crosscheck fp32: ecgbench / benchmark_app" in said and "median of 3 rounds" in said

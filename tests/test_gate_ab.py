@@ -28,7 +28,13 @@ def test_ab_mode_refuses_mixed_artifacts(tiny):
     s = tiny
     r = CliRunner().invoke(
         app,
-        ["compare", "--ab", str(s.artifact("openvino", "fp32")), str(s.artifact("onnx", "fp32")),
-         "--duration", "0.1"],
-    )  # fmt: skip
+        [
+            "compare",
+            "--ab",
+            str(s.artifact("openvino", "fp32")),
+            str(s.artifact("onnx", "fp32")),
+            "--duration",
+            "0.1",
+        ],
+    )
     assert r.exit_code == 2 and "same kind" in r.output and "Traceback" not in r.output

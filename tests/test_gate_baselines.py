@@ -63,8 +63,12 @@ def test_the_baseline_is_chosen_by_fingerprint_among_recorded_machines(tmp_path:
     d = tmp_path / "baselines"
     d.mkdir()
     paths = {name: _as_baseline(p, d / f"{name}.json") for name, p in _recorded().items()}
-    avx2 = _as_baseline(ZEN4_BASELINE, d / "epyc-avx2.json",
-                        isa=["sse4_2", "avx", "avx2", "fma", "f16c"], native_precisions={})  # fmt: skip
+    avx2 = _as_baseline(
+        ZEN4_BASELINE,
+        d / "epyc-avx2.json",
+        isa=["sse4_2", "avx", "avx2", "fma", "f16c"],
+        native_precisions={},
+    )
     keys = {baseline_key(_fp(p)) for p in [*paths.values(), avx2]}
     assert len(keys) == 3  # three machine classes, three keys
     xeon = _fp(XEON_RUN)
@@ -99,8 +103,12 @@ def test_fingerprint_key_is_what_a_baseline_of_the_suite_carries(tmp_path: Path)
     """The CI cache key names the machine at the suite's threads (3 here, whatever the cores)."""
     prof = tmp_path / "p.toml"
     prof.write_text(PROFILE.replace("threads = 1", "threads = 3"))
-    r = subprocess.run([sys.executable, "-m", "ecgbench.cli", "fingerprint", "--key", "--suite",
-                        str(prof)], capture_output=True, text=True, check=True)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "ecgbench.cli", "fingerprint", "--key", "--suite", str(prof)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     from ecgbench.bench.fingerprint import collect_fingerprint
 
     assert r.stdout.strip() == baseline_key(collect_fingerprint(3).to_dict())

@@ -123,8 +123,17 @@ def test_pyproject_without_a_dependency_change_is_not_a_library_change(tmp_path:
 
 def test_a_heavier_model_in_head_is_a_regression(project: Path, tmp_path: Path) -> None:
     md = tmp_path / "gate.md"
-    r = _gate(project, "--base", "HEAD~3", "--head", "HEAD~2", "--markdown", str(md),
-              "--output-dir", str(tmp_path / "docs"))  # fmt: skip
+    r = _gate(
+        project,
+        "--base",
+        "HEAD~3",
+        "--head",
+        "HEAD~2",
+        "--markdown",
+        str(md),
+        "--output-dir",
+        str(tmp_path / "docs"),
+    )
     assert r.exit_code == 1, r.output
     text = md.read_text()
     assert "same-job gate (models)" in text and "regression" in text
@@ -185,8 +194,9 @@ def test_an_unknown_revision_is_one_line(project: Path, tmp_path: Path) -> None:
 def test_slower_code_in_head_is_timed_with_heads_own_package(tmp_path: Path) -> None:
     """Code mode: each side runs its own checkout's ecgbench; head's backend sleeps 2 ms a call."""
     repo = tmp_path / "proj"
-    shutil.copytree(ROOT / "ecgbench", repo / "ecgbench",
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copytree(
+        ROOT / "ecgbench", repo / "ecgbench", ignore=shutil.ignore_patterns("__pycache__")
+    )
     (repo / "runners").mkdir()
     (repo / "runners" / "gate.toml").write_text(
         PROFILE.replace("duration = 1.0", "duration = 0.25").replace(
@@ -199,11 +209,24 @@ def test_slower_code_in_head_is_timed_with_heads_own_package(tmp_path: Path) -> 
     ov = repo / "ecgbench" / "backends" / "openvino_backend.py"
     src = ov.read_text()
     assert "    def run(self) -> None:\n" in src
-    ov.write_text(src.replace("    def run(self) -> None:\n",
-                              "    def run(self) -> None:\n        __import__('time').sleep(0.002)\n", 1))  # fmt: skip
+    ov.write_text(
+        src.replace(
+            "    def run(self) -> None:\n",
+            "    def run(self) -> None:\n        __import__('time').sleep(0.002)\n",
+            1,
+        )
+    )
     _commit(repo, "head: a slower backend")
-    r = _gate(repo, "--base", "HEAD~1", "--head", "HEAD", "--repeats", "3",
-              env={"ECGBENCH_CACHE": str(tmp_path / "cache")})  # fmt: skip
+    r = _gate(
+        repo,
+        "--base",
+        "HEAD~1",
+        "--head",
+        "HEAD",
+        "--repeats",
+        "3",
+        env={"ECGBENCH_CACHE": str(tmp_path / "cache")},
+    )
     assert r.exit_code == 1, r.output
     assert "code differs" in r.output and "regression" in r.output
 

@@ -41,7 +41,6 @@ HERE = list(ov.Core().available_devices)
 CPU_ONLY = ["CPU"]
 
 
-
 def test_cpu_is_available_here() -> None:
     assert "CPU" in HERE
     assert check_openvino_device("CPU") == "CPU"
@@ -133,9 +132,17 @@ def test_empty_or_listless_device_is_bad_input(device: str) -> None:
 
 @pytest.mark.parametrize(
     ("device", "kind"),
-    [("AUTO", "CPU"), ("AUTO:CPU", "CPU"), ("HETERO:CPU", "CPU"), ("MULTI:CPU", "CPU"),
-     ("AUTO:GPU,CPU", "GPU"), ("BATCH:GPU", "GPU"), ("GPU.1", "GPU"), ("npu", "NPU")],
-)  # fmt: skip
+    [
+        ("AUTO", "CPU"),
+        ("AUTO:CPU", "CPU"),
+        ("HETERO:CPU", "CPU"),
+        ("MULTI:CPU", "CPU"),
+        ("AUTO:GPU,CPU", "GPU"),
+        ("BATCH:GPU", "GPU"),
+        ("GPU.1", "GPU"),
+        ("npu", "NPU"),
+    ],
+)
 def test_virtual_devices_are_accepted(device: str, kind: str) -> None:
     if kind == "CPU":
         assert check_openvino_device(device, CPU_ONLY) == device.upper()
@@ -147,9 +154,14 @@ def test_virtual_device_compiles_and_infers(tiny: TinySession, device: str) -> N
     x = tiny_input(batch=1, seed=2)
     b = get_backend("openvino")
     info = b.load(
-        LoadSpec(artifact=tiny.artifact("openvino", "fp32"), device=device,
-                 samples=TINY_SAMPLES, threads=1, inference_precision="f32")
-    )  # fmt: skip
+        LoadSpec(
+            artifact=tiny.artifact("openvino", "fp32"),
+            device=device,
+            samples=TINY_SAMPLES,
+            threads=1,
+            inference_precision="f32",
+        )
+    )
     assert info.execution_devices and all("CPU" in d for d in info.execution_devices)
     # the hint reaches the CPU behind the virtual device (its default is bf16 on some CPUs)
     assert info.inference_precision == "f32"
@@ -162,9 +174,8 @@ def test_openvino_backend_refuses_an_absent_device(tiny: TinySession) -> None:
         pytest.skip("this machine has an OpenVINO GPU")
     with pytest.raises(DeviceNotFoundError, match="CPU"):
         get_backend("openvino").load(
-            LoadSpec(artifact=tiny.artifact("openvino", "fp32"), device="GPU",
-                     samples=TINY_SAMPLES)
-        )  # fmt: skip
+            LoadSpec(artifact=tiny.artifact("openvino", "fp32"), device="GPU", samples=TINY_SAMPLES)
+        )
 
 
 # --------------------------------------------------------------------------- CLI
@@ -187,8 +198,17 @@ def _one_error_line(stderr: str) -> str:
 def test_cli_run_on_an_absent_gpu_is_one_line(tiny: TinySession, tmp_path: Path) -> None:
     if "GPU" in {d.split(".")[0] for d in HERE}:
         pytest.skip("this machine has an OpenVINO GPU")
-    args = ["run", "--device", "GPU", "--model", str(tiny.ckpt), "--output",
-            str(tmp_path / "o.json"), "--store", str(tmp_path / "store")]  # fmt: skip
+    args = [
+        "run",
+        "--device",
+        "GPU",
+        "--model",
+        str(tiny.ckpt),
+        "--output",
+        str(tmp_path / "o.json"),
+        "--store",
+        str(tmp_path / "store"),
+    ]
     res = CliRunner().invoke(app, args, env=subprocess_env(tiny))
     assert res.exit_code == 1, res.output
     assert "Traceback" not in res.output

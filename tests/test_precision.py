@@ -36,13 +36,15 @@ needs_xeon = pytest.mark.skipif(
 # The project's own recordings (README, `ecgbench devices` on each machine): OpenVINO's
 # OPTIMIZATION_CAPABILITIES and the CPU flags ecgbench reads.
 EPYC_AVX2 = Arithmetic(
-    "CPU", frozenset({"FP32", "INT8", "BIN", "EXPORT_IMPORT"}),
+    "CPU",
+    frozenset({"FP32", "INT8", "BIN", "EXPORT_IMPORT"}),
     ("sse4_2", "avx", "avx2", "fma", "f16c"),
-)  # fmt: skip
+)
 EPYC_ZEN4 = Arithmetic(
-    "CPU", frozenset({"BF16", "WINOGRAD", "FP32", "INT8", "BIN", "EXPORT_IMPORT"}),
+    "CPU",
+    frozenset({"BF16", "WINOGRAD", "FP32", "INT8", "BIN", "EXPORT_IMPORT"}),
     ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16"),
-)  # fmt: skip
+)
 GPU = Arithmetic("GPU", frozenset({"FP32", "BIN", "FP16", "INT8", "EXPORT_IMPORT"}))
 NPU = Arithmetic("NPU", frozenset({"FP16", "INT8", "EXPORT_IMPORT"}))
 

@@ -23,8 +23,22 @@ NO_BF16 = f"this CPU does not execute BF16 ({CPU.describe()})"
 
 
 def _run(tiny: TinySession, *args: object):
-    base = ["run", "--model", tiny.ckpt, "--duration", "0.1", "--min-iters", "3", "--warmup",
-            "0.02", "--threads", "1", "--no-store", "--cache-dir", tiny.cache]  # fmt: skip
+    base = [
+        "run",
+        "--model",
+        tiny.ckpt,
+        "--duration",
+        "0.1",
+        "--min-iters",
+        "3",
+        "--warmup",
+        "0.02",
+        "--threads",
+        "1",
+        "--no-store",
+        "--cache-dir",
+        tiny.cache,
+    ]
     env = {"ECGBENCH_ZOO": str(tiny.empty), "ECGBENCH_DATA": str(tiny.records), "COLUMNS": "250"}
     return CliRunner().invoke(app, [str(a) for a in [*base, *args]], env=env)
 
@@ -56,8 +70,12 @@ def test_all_skips_bf16_with_a_note_and_labels_fp16_as_what_ran(tiny, avx2_cpu, 
     said = " ".join(res.stderr.split())
     assert "skipped openvino bf16 on CPU" in said and "skipped torch bf16 on CPU" in said
     rows = {(r.backend, r.precision): r for r in read_run(out).rows}
-    assert set(rows) == {("openvino", "fp32"), ("openvino", "fp16"), ("openvino", "int8"),
-                         ("torch", "fp32")}  # fmt: skip
+    assert set(rows) == {
+        ("openvino", "fp32"),
+        ("openvino", "fp16"),
+        ("openvino", "int8"),
+        ("torch", "fp32"),
+    }
     fp16 = rows[("openvino", "fp16")]
     assert fp16.executed == "f32" and fp16.execution.as_planned is True
     assert "FP16 weights, FP32 arithmetic" in fp16.execution.note
@@ -109,16 +127,22 @@ def test_kernel_names_give_the_arithmetic() -> None:
     assert kernel_arithmetic("gemm_mlas_f32") == "f32"
     assert kernel_arithmetic("jit_avx2_u8") == "int8"
     assert kernel_arithmetic("undef") == "other"
-    layers = summarise_counters([[("a", "MatMul", "brgemm_avx512_I8", 2.0)],
-                                 [("a", "MatMul", "brgemm_avx512_I8", 4.0)]])  # fmt: skip
+    layers = summarise_counters(
+        [[("a", "MatMul", "brgemm_avx512_I8", 2.0)], [("a", "MatMul", "brgemm_avx512_I8", 4.0)]]
+    )
     assert [(x.name, x.ms, x.arithmetic) for x in layers] == [("a", 3.0, "int8")]
 
 
 def test_profile_of_an_int8_variant_shows_where_its_time_goes(tiny: TinySession) -> None:
     p = profile_openvino(
-        tiny.artifact("openvino", "int8"), tiny_input(batch=1), "f32", threads=1, inferences=10,
-        label="tiny int8", precision="int8",
-    )  # fmt: skip
+        tiny.artifact("openvino", "int8"),
+        tiny_input(batch=1),
+        "f32",
+        threads=1,
+        inferences=10,
+        label="tiny int8",
+        precision="int8",
+    )
     assert p.executed == "int8+f32" and p.inferences == 10 and p.total_ms > 0
     split = p.by_arithmetic
     assert split.get("int8", 0) > 0 and split.get("f32", 0) > 0  # INT8 kernels beside f32 ones
@@ -133,10 +157,23 @@ def test_cli_profile_prints_layers_and_writes_json(tiny: TinySession, tmp_path: 
     out = tmp_path / "p.json"
     res = CliRunner().invoke(
         app,
-        ["profile", "--model", str(tiny.ckpt), "--precision", "fp32", "--inferences", "5",
-         "--threads", "1", "--cache-dir", str(tiny.cache), "--json", str(out)],
+        [
+            "profile",
+            "--model",
+            str(tiny.ckpt),
+            "--precision",
+            "fp32",
+            "--inferences",
+            "5",
+            "--threads",
+            "1",
+            "--cache-dir",
+            str(tiny.cache),
+            "--json",
+            str(out),
+        ],
         env={"ECGBENCH_ZOO": str(tiny.empty), "COLUMNS": "200"},
-    )  # fmt: skip
+    )
     assert res.exit_code == 0, res.output
     assert "ran f32" in res.output and "time per arithmetic: f32" in res.output
     d = json.loads(out.read_text())
@@ -148,8 +185,9 @@ def test_cli_profile_prints_layers_and_writes_json(tiny: TinySession, tmp_path: 
 
 def test_run_profile_lands_in_the_rows_and_the_report(tiny: TinySession, tmp_path: Path) -> None:
     out = tmp_path / "prof.json"
-    res = _run(tiny, "--backend", "openvino", "--precision", "fp32,int8", "--profile",
-               "--output", out)  # fmt: skip
+    res = _run(
+        tiny, "--backend", "openvino", "--precision", "fp32,int8", "--profile", "--output", out
+    )
     assert res.exit_code == 0, res.output
     assert "profile tiny_bench openvino int8 (int8+f32): ms per arithmetic" in " ".join(
         res.stderr.split()

@@ -58,12 +58,21 @@ def real_run(tiny: TinySession, tmp_path_factory: pytest.TempPathFactory) -> Pat
     s = tiny
     out = tmp_path_factory.mktemp("report_run") / "run.json"
     plan = RunPlan(
-        models=(str(s.ckpt),), backends=("openvino", "onnxruntime", "torch"),
-        precisions=("fp32", "int8"), threads=1, duration=0.2, min_iters=5, warmup=0.05,
-        round_s=0.05, settle_s=0.0,
-    )  # fmt: skip
-    run_plan(plan, RunOptions(export=s.opts(), output=out, use_store=False, show_progress=False),
-             log=lambda m: None)  # fmt: skip
+        models=(str(s.ckpt),),
+        backends=("openvino", "onnxruntime", "torch"),
+        precisions=("fp32", "int8"),
+        threads=1,
+        duration=0.2,
+        min_iters=5,
+        warmup=0.05,
+        round_s=0.05,
+        settle_s=0.0,
+    )
+    run_plan(
+        plan,
+        RunOptions(export=s.opts(), output=out, use_store=False, show_progress=False),
+        log=lambda m: None,
+    )
     return out
 
 

@@ -42,13 +42,22 @@ def synthetic_study(seed: int = 0, n_full: int = 48) -> pd.DataFrame:
         err = 2.0 * flops**-ALPHA_FLOPS * (n / N_FULL) ** -ALPHA_DATA
         p = sample_point(rng)
         return {
-            "depth": p.depth, "w0": p.w0, "wa": 4 + 28 * u, "wm": p.wm,
-            "expansion": p.expansion, "kernel_size": p.kernel_size,
-            "lr": float(10 ** rng.uniform(-4, -1)), "optimizer": str(rng.choice(["adamw", "sgd"])),
-            "stages": int(rng.integers(1, 6)), "flops": int(flops), "params": int(flops / 40),
-            "score": 1 - err + rng.normal(0, 2e-4), "train_fraction": n / N_FULL, "n_train": n,
+            "depth": p.depth,
+            "w0": p.w0,
+            "wa": 4 + 28 * u,
+            "wm": p.wm,
+            "expansion": p.expansion,
+            "kernel_size": p.kernel_size,
+            "lr": float(10 ** rng.uniform(-4, -1)),
+            "optimizer": str(rng.choice(["adamw", "sgd"])),
+            "stages": int(rng.integers(1, 6)),
+            "flops": int(flops),
+            "params": int(flops / 40),
+            "score": 1 - err + rng.normal(0, 2e-4),
+            "train_fraction": n / N_FULL,
+            "n_train": n,
             "test_challenge_score": 1 - err - 0.01,
-        }  # fmt: skip
+        }
 
     us = np.concatenate([rng.uniform(0, 1, n_full - 1), [1.0]])
     rows += [row(u, N_FULL) for u in us]
@@ -127,17 +136,22 @@ def add_synthetic_trials(storage: str, name: str, df: pd.DataFrame) -> None:
     )
 
     dists = {
-        "depth": IntDistribution(*SPACE["depth"]), "w0": IntDistribution(8, 48, step=8),
-        "wa": FloatDistribution(*SPACE["wa"]), "wm": FloatDistribution(*SPACE["wm"]),
+        "depth": IntDistribution(*SPACE["depth"]),
+        "w0": IntDistribution(8, 48, step=8),
+        "wa": FloatDistribution(*SPACE["wa"]),
+        "wm": FloatDistribution(*SPACE["wm"]),
         "expansion": CategoricalDistribution(SPACE["expansion"]),
         "kernel_size": CategoricalDistribution(SPACE["kernel_size"]),
         "optimizer": CategoricalDistribution(("adamw", "sgd", "sgd-momentum")),
         "lr": FloatDistribution(1e-4, 1e-1, log=True),
-    }  # fmt: skip
+    }
     study = open_study(storage, name)
     for _, r in df.iterrows():
-        attrs = {k: r[k].item() if hasattr(r[k], "item") else r[k] for k in df.columns
-                 if k not in dists and k not in ("trial", "score")}  # fmt: skip
+        attrs = {
+            k: r[k].item() if hasattr(r[k], "item") else r[k]
+            for k in df.columns
+            if k not in dists and k not in ("trial", "score")
+        }
         study.add_trial(
             optuna.trial.create_trial(
                 params={k: r[k].item() if hasattr(r[k], "item") else r[k] for k in dists},
@@ -164,8 +178,15 @@ def test_scaling_command_writes_the_report(tmp_path: Path) -> None:
     assert float(laws["flops"]) == pytest.approx(ALPHA_FLOPS, abs=0.02), text
     assert float(laws["n_train"]) == pytest.approx(ALPHA_DATA, abs=0.05), text
 
-    names = ["pareto_flops.png", "importance.png", "power_law.png", "power_law_data.png",
-             "summary.json", "summary.md", "trials.csv"]  # fmt: skip
+    names = [
+        "pareto_flops.png",
+        "importance.png",
+        "power_law.png",
+        "power_law_data.png",
+        "summary.json",
+        "summary.md",
+        "trials.csv",
+    ]
     assert sorted(f.name for f in out.iterdir()) == sorted(names)
     for name in names[:4]:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

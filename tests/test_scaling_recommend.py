@@ -27,29 +27,41 @@ def line_ms(flops: float) -> float:
 
 def store_rows() -> pd.DataFrame:
     def r(model, flops, score, created, **kw):
-        base = {"model": model, "backend": "openvino", "device": "CPU", "precision": "int8",
-                "scenario": "latency", "batch": 1, "median_ms": line_ms(flops),
-                "p99_ms": 1.5 * line_ms(flops), "flops": flops, "challenge_score": score,
-                "auroc": 0.9, "created": created}  # fmt: skip
+        base = {
+            "model": model,
+            "backend": "openvino",
+            "device": "CPU",
+            "precision": "int8",
+            "scenario": "latency",
+            "batch": 1,
+            "median_ms": line_ms(flops),
+            "p99_ms": 1.5 * line_ms(flops),
+            "flops": flops,
+            "challenge_score": score,
+            "auroc": 0.9,
+            "created": created,
+        }
         return {**base, **kw}
 
-    return pd.DataFrame([
-        r("medium-twin", 3e7, 0.55, "2026-01-02"),  # ties with medium, slower: listed first
-        r("small", 1e6, 0.40, "2026-01-02"),
-        r("medium", 1e7, 0.55, "2026-01-02"),
-        r("large", 1e8, 0.60, "2026-01-02"),
-        r("huge", 1e9, 0.70, "2026-01-02"),
-        # an older run of "stale" was fast and scored; its latest run has no score
-        r("stale", 3e9, 0.99, "2026-01-01", median_ms=0.05, p99_ms=0.06),
-        r("stale", 3e9, np.nan, "2026-01-03", auroc=np.nan),
-        # other devices, precisions, scenarios and batch sizes do not count
-        r("ghost-gpu", 1e6, 0.99, "2026-01-02", device="GPU", median_ms=0.01),
-        r("ghost-fp32", 1e6, 0.99, "2026-01-02", precision="fp32", median_ms=0.01),
-        r("ghost-tput", 1e6, 0.99, "2026-01-02", scenario="throughput", median_ms=0.01),
-        r("ghost-b8", 1e6, 0.99, "2026-01-02", batch=8, median_ms=0.01),
-        # a second backend with one measured size: too little to fit a runtime model on
-        r("small", 1e6, 0.40, "2026-01-02", backend="onnxruntime", median_ms=0.2),
-    ])  # fmt: skip
+    return pd.DataFrame(
+        [
+            r("medium-twin", 3e7, 0.55, "2026-01-02"),  # ties with medium, slower: listed first
+            r("small", 1e6, 0.40, "2026-01-02"),
+            r("medium", 1e7, 0.55, "2026-01-02"),
+            r("large", 1e8, 0.60, "2026-01-02"),
+            r("huge", 1e9, 0.70, "2026-01-02"),
+            # an older run of "stale" was fast and scored; its latest run has no score
+            r("stale", 3e9, 0.99, "2026-01-01", median_ms=0.05, p99_ms=0.06),
+            r("stale", 3e9, np.nan, "2026-01-03", auroc=np.nan),
+            # other devices, precisions, scenarios and batch sizes do not count
+            r("ghost-gpu", 1e6, 0.99, "2026-01-02", device="GPU", median_ms=0.01),
+            r("ghost-fp32", 1e6, 0.99, "2026-01-02", precision="fp32", median_ms=0.01),
+            r("ghost-tput", 1e6, 0.99, "2026-01-02", scenario="throughput", median_ms=0.01),
+            r("ghost-b8", 1e6, 0.99, "2026-01-02", batch=8, median_ms=0.01),
+            # a second backend with one measured size: too little to fit a runtime model on
+            r("small", 1e6, 0.40, "2026-01-02", backend="onnxruntime", median_ms=0.2),
+        ]
+    )
 
 
 def test_recommend_picks_the_best_model_under_the_budget() -> None:
@@ -75,8 +87,15 @@ def test_trials_get_a_predicted_latency_from_the_runtime_model() -> None:
     rm = fit_runtime_model(rows[on_line & (rows["backend"] == "openvino")])
     assert rm is not None and (rm.b0, rm.b1) == pytest.approx((B0, B1))
     assert fit_runtime_model(rows[rows["model"] == "small"]) is None  # one size: no fit
-    trials = pd.DataFrame({"trial": [0, 1], "flops": [2e6, 5e8], "score": [0.5, 0.9],
-                           "test_challenge_score": [0.45, 0.80], "test_auroc": [0.7, 0.8]})  # fmt: skip
+    trials = pd.DataFrame(
+        {
+            "trial": [0, 1],
+            "flops": [2e6, 5e8],
+            "score": [0.5, 0.9],
+            "test_challenge_score": [0.45, 0.80],
+            "test_auroc": [0.7, 0.8],
+        }
+    )
     c = candidates(rows, "CPU", "int8", trials=trials)
     t = c[c["source"] == "sweep"].set_index("model")
     assert sorted(t.index) == ["trial 0", "trial 1"]
@@ -131,16 +150,32 @@ def write_store_rows(store: Path) -> None:
                     footprint=Footprint(compile_ms=1.0, first_infer_ms=1.0, flops=int(r["flops"])),
                 )
             )
-        doc = RunDocument(fingerprint={"machine_id": "m1", "cpu_model": "test"}, rows=rows,
-                          run_id=f"run-{created}", created=str(created), complete=True)  # fmt: skip
+        doc = RunDocument(
+            fingerprint={"machine_id": "m1", "cpu_model": "test"},
+            rows=rows,
+            run_id=f"run-{created}",
+            created=str(created),
+            complete=True,
+        )
         append_to_store(doc, store)
 
 
 def test_recommend_command(tmp_path: Path) -> None:
     store = tmp_path / "store"
     write_store_rows(store)
-    text = cli("recommend", "--store", store, "--backend", "openvino", "--budget-ms", "0.05",
-               "--budget-ms", "1", "--budget-ms", "10")  # fmt: skip
+    text = cli(
+        "recommend",
+        "--store",
+        store,
+        "--backend",
+        "openvino",
+        "--budget-ms",
+        "0.05",
+        "--budget-ms",
+        "1",
+        "--budget-ms",
+        "10",
+    )
     lines = [" ".join(ln.replace("│", " ").split()) for ln in text.splitlines()]
     assert any(ln.startswith("0.05 nothing fits") for ln in lines), text
     assert any(ln.startswith("1 medium openvino 0.796 measured 0.550") for ln in lines), text
@@ -150,8 +185,15 @@ def test_recommend_command(tmp_path: Path) -> None:
 def test_accuracy_cost_and_budget_table() -> None:
     rows = store_rows()
     # an FP32 run of "medium" on CPU: the INT8 variant's cost is measured against it
-    rows = pd.concat([rows, pd.DataFrame([{**rows.iloc[2].to_dict(), "precision": "fp32",
-                                          "challenge_score": 0.57}])], ignore_index=True)  # fmt: skip
+    rows = pd.concat(
+        [
+            rows,
+            pd.DataFrame(
+                [{**rows.iloc[2].to_dict(), "precision": "fp32", "challenge_score": 0.57}]
+            ),
+        ],
+        ignore_index=True,
+    )
     c = candidates(rows, "CPU", "int8", backend="openvino", fp32_scores={"large": 0.66})
     drop = dict(zip(c["model"], c["score_drop"], strict=True))
     assert drop["medium"] == pytest.approx(0.02) and drop["large"] == pytest.approx(0.06)

@@ -110,8 +110,16 @@ def test_a_failed_trial_is_recorded_and_the_study_goes_on(
     data, weights = sweep_data
     shuffled = write_weights_csv(tmp_path / "shuffled.csv", SCORED_CLASSES[::-1])
     storage = f"sqlite:///{tmp_path}/f.db"
-    cfg = SweepConfig(data_dir=data, storage=storage, study="f", trials=2, epochs=1, max_steps=1,
-                      threads=1, weights_path=str(shuffled))  # fmt: skip
+    cfg = SweepConfig(
+        data_dir=data,
+        storage=storage,
+        study="f",
+        trials=2,
+        epochs=1,
+        max_steps=1,
+        threads=1,
+        weights_path=str(shuffled),
+    )
     with caplog.at_level("WARNING", logger="optuna"):
         r = run_sweep(cfg, log=lambda m: None)
     assert (r["trials"], r["complete"], r["failed"]) == (2, 0, 2)  # both trials ran and failed

@@ -17,15 +17,10 @@ from pg_server import PgServer, unavailable
 from typer.testing import CliRunner
 
 from ecgbench.bench.results import RunDocument, read_run
-from ecgbench.bench.store import (
-    SCHEMA_VERSION,
-    NoBaselineError,
-    ResultsStore,
-    baseline_from_store,
-    merge_runs,
-)
+from ecgbench.bench.store import SCHEMA_VERSION, ResultsStore
+from ecgbench.bench.store_documents import baseline_from_store, merge_runs
 from ecgbench.cli import app
-from ecgbench.errors import BadInputError
+from ecgbench.errors import BadInputError, NoBaselineError
 
 BASELINE = (
     Path(__file__).resolve().parents[1] / "runners" / "baselines" / "baseline-22853bd3c53e.json"
@@ -149,8 +144,10 @@ def test_import_of_schema_1_documents_and_export_back(tmp_path, baseline_doc) ->
         st = ResultsStore(url, create=False)
         assert len(st.machine_names()) == 2
         df = st.frame()
-        assert set(df["cpu_model"]) == {baseline_doc.fingerprint["cpu_model"],
-                                        read_run(XEON_RUN).fingerprint["cpu_model"]}  # fmt: skip
+        assert set(df["cpu_model"]) == {
+            baseline_doc.fingerprint["cpu_model"],
+            read_run(XEON_RUN).fingerprint["cpu_model"],
+        }
         st.close()
 
 
@@ -201,8 +198,9 @@ def test_compare_with_a_baseline_from_the_store(tmp_path) -> None:
     res = CliRunner().invoke(app, ["compare", "--baseline-from", url, str(cur)])
     assert res.exit_code == 3 and "no baseline for this machine" in res.output
     CliRunner().invoke(app, ["store", "import", str(cur), "--store", url])
-    res = CliRunner().invoke(app, ["compare", "--baseline-from", url, str(cur)],
-                             env={"COLUMNS": "200"})  # fmt: skip
+    res = CliRunner().invoke(
+        app, ["compare", "--baseline-from", url, str(cur)], env={"COLUMNS": "200"}
+    )
     assert res.exit_code == 0, res.output
     assert "unchanged" in res.output and "regression" not in res.output
 
@@ -221,8 +219,9 @@ def test_report_from_the_store_names_machines(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     page = (tmp_path / "rep" / "index.html").read_text()
     assert "edge-1" in page and "edge-2" in page
-    res = CliRunner().invoke(app, ["report", "--store", url, "--machine", "edge-2", "-o",
-                                   str(tmp_path / "rep2")])  # fmt: skip
+    res = CliRunner().invoke(
+        app, ["report", "--store", url, "--machine", "edge-2", "-o", str(tmp_path / "rep2")]
+    )
     assert res.exit_code == 0 and "edge-1" not in (tmp_path / "rep2" / "index.html").read_text()
 
 

@@ -122,8 +122,9 @@ def evaluate_variant(
     d = Path(data_dir)
     if folds and not (d / "metadata.csv").is_file():
         folds = None  # a user's folder without folds: evaluate all of it
-    data = load_dataset(d, ckpt.preprocessing, folds=folds, min_duration_s=1.0,
-                        show_progress=show_progress)  # fmt: skip
+    data = load_dataset(
+        d, ckpt.preprocessing, folds=folds, min_duration_s=1.0, show_progress=show_progress
+    )
     if len(data) == 0:
         raise BadInputError(f"no usable record in {d}")
     if fmt == "torch":

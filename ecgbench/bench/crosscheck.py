@@ -30,9 +30,14 @@ def _physical_cores() -> int:
 
 
 def run_benchmark_app(
-    xml: str, device: str, shape: list[int], threads: int, seconds: float = 10.0,
-    input_npy: str | None = None, infer_precision: str | None = None,
-) -> float | None:  # fmt: skip
+    xml: str,
+    device: str,
+    shape: list[int],
+    threads: int,
+    seconds: float = 10.0,
+    input_npy: str | None = None,
+    infer_precision: str | None = None,
+) -> float | None:
     """benchmark_app's median latency (ms) in the same latency scenario as ``ecgbench run``.
 
     ``input_npy`` feeds it our input tensor; otherwise it fills the input with uniform noise in
@@ -42,9 +47,20 @@ def run_benchmark_app(
     if exe is None:
         return None
     cmd = [
-        exe, "-m", xml, "-d", device, "-api", "sync", "-nireq", "1",
-        "-shape", "[" + ",".join(map(str, shape)) + "]", "-t", str(max(1, int(seconds))),
-    ]  # fmt: skip
+        exe,
+        "-m",
+        xml,
+        "-d",
+        device,
+        "-api",
+        "sync",
+        "-nireq",
+        "1",
+        "-shape",
+        "[" + ",".join(map(str, shape)) + "]",
+        "-t",
+        str(max(1, int(seconds))),
+    ]
     if input_npy:
         cmd += ["-i", input_npy]
     if infer_precision:  # the arithmetic the row executed (the plugin's default may differ)
@@ -78,16 +94,29 @@ class _OurLoop:
     (as in ``ecgbench run``, where a variant is compiled once and timed in many slices)."""
 
     def __init__(
-        self, xml: str, device: str, shape: list[int], threads: int, x: np.ndarray,
+        self,
+        xml: str,
+        device: str,
+        shape: list[int],
+        threads: int,
+        x: np.ndarray,
         hint: str | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         from ecgbench.backends.base import LoadSpec
         from ecgbench.backends.openvino_backend import OpenVINOBackend
 
         self.backend = OpenVINOBackend()
-        self.backend.load(LoadSpec(artifact=Path(xml), device=device, batch=shape[0],
-                                   channels=shape[1], samples=shape[2], threads=threads,
-                                   inference_precision=hint))  # fmt: skip
+        self.backend.load(
+            LoadSpec(
+                artifact=Path(xml),
+                device=device,
+                batch=shape[0],
+                channels=shape[1],
+                samples=shape[2],
+                threads=threads,
+                inference_precision=hint,
+            )
+        )
         self.backend.set_input(x)
 
     def burst(self, seconds: float, warmup_s: float = 0.2) -> tuple[float, float]:
@@ -103,9 +132,14 @@ class _OurLoop:
 
 
 def _burst_server(
-    conn, xml: str, device: str, shape: list[int], threads: int, input_npy: str | None,
+    conn,
+    xml: str,
+    device: str,
+    shape: list[int],
+    threads: int,
+    input_npy: str | None,
     hint: str | None = None,
-) -> None:  # fmt: skip
+) -> None:
     try:
         x = np.load(input_npy) if input_npy else crosscheck_input(shape)
         loop = _OurLoop(xml, device, shape, threads, x, hint)
@@ -127,15 +161,23 @@ class _FreshProcessLoop:
     """
 
     def __init__(
-        self, xml: str, device: str, shape: list[int], threads: int, input_npy: str | None = None,
+        self,
+        xml: str,
+        device: str,
+        shape: list[int],
+        threads: int,
+        input_npy: str | None = None,
         hint: str | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_burst_server, daemon=True,
-                                 args=(child, xml, device, shape, threads, input_npy, hint))  # fmt: skip
+        self._proc = ctx.Process(
+            target=_burst_server,
+            daemon=True,
+            args=(child, xml, device, shape, threads, input_npy, hint),
+        )
         self._proc.start()
         self._expect("ready")
 
@@ -202,9 +244,17 @@ def crosscheck_rows(
                 for i in range(rounds):
                     if i % 2 == 0:
                         ours.append(loop.burst(seconds))
-                    theirs.append(run_benchmark_app(r.artifact, r.device, r.input_shape, threads,
-                                                    seconds, input_npy=npy,
-                                                    infer_precision=hint))  # fmt: skip
+                    theirs.append(
+                        run_benchmark_app(
+                            r.artifact,
+                            r.device,
+                            r.input_shape,
+                            threads,
+                            seconds,
+                            input_npy=npy,
+                            infer_precision=hint,
+                        )
+                    )
                     if i % 2 == 1:
                         ours.append(loop.burst(seconds))
             finally:
@@ -221,13 +271,17 @@ def crosscheck_rows(
             ratio, wall_ratio = float(np.median(own_ratios)), float(np.median(wall_ratios))
             w, own, t = (float(np.median([p[k] for p in pairs])) for k in range(3))
             r.extra.update(
-                ecgbench_alone_median_ms=w, ecgbench_runtime_median_ms=own,
-                benchmark_app_median_ms=t, benchmark_app_ratio=ratio,
+                ecgbench_alone_median_ms=w,
+                ecgbench_runtime_median_ms=own,
+                benchmark_app_median_ms=t,
+                benchmark_app_ratio=ratio,
                 benchmark_app_wall_ratio=wall_ratio,
-                crosscheck_bursts={"ecgbench": [o[0] for o in ours],
-                                   "ecgbench_runtime": [o[1] for o in ours],
-                                   "benchmark_app": theirs},
-            )  # fmt: skip
+                crosscheck_bursts={
+                    "ecgbench": [o[0] for o in ours],
+                    "ecgbench_runtime": [o[1] for o in ours],
+                    "benchmark_app": theirs,
+                },
+            )
             log(
                 f"crosscheck {r.model} {r.precision} {r.device}: ecgbench {own:.3f} ms "
                 f"(wall {w:.3f}), benchmark_app {t:.3f} ms, ratio {ratio:.3f} (wall "
@@ -235,10 +289,13 @@ def crosscheck_rows(
                 f"{r.latency.median_ms:.3f} ms)"
             )
     summary = {
-        p: {"ratio": float(np.median(v["ratio"])), "wall_ratio": float(np.median(v["wall_ratio"])),
-            "rounds": len(v["ratio"])}
+        p: {
+            "ratio": float(np.median(v["ratio"])),
+            "wall_ratio": float(np.median(v["wall_ratio"])),
+            "rounds": len(v["ratio"]),
+        }
         for p, v in by_precision.items()
-    }  # fmt: skip
+    }
     for p, m in summary.items():
         log(
             f"crosscheck {p}: ecgbench / benchmark_app {m['ratio']:.3f} (wall {m['wall_ratio']:.3f}; "

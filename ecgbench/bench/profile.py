@@ -18,8 +18,16 @@ from typing import Any
 
 import numpy as np
 
-_ARITH = {"i8": "int8", "u8": "int8", "bf16": "bf16", "f16": "f16", "fp16": "f16", "f32": "f32",
-          "fp32": "f32", "i32": "i32"}  # fmt: skip
+_ARITH = {
+    "i8": "int8",
+    "u8": "int8",
+    "bf16": "bf16",
+    "f16": "f16",
+    "fp16": "f16",
+    "f32": "f32",
+    "fp32": "f32",
+    "i32": "i32",
+}
 
 
 def kernel_arithmetic(exec_type: str) -> str:
@@ -104,11 +112,16 @@ def profile_openvino(
     b = OpenVINOBackend()
     info = b.load(
         OpenVINOSpec(
-            artifact=artifact, device=device, batch=x.shape[0], channels=x.shape[1],
-            samples=x.shape[2], threads=threads, inference_precision=inference_precision,
+            artifact=artifact,
+            device=device,
+            batch=x.shape[0],
+            channels=x.shape[1],
+            samples=x.shape[2],
+            threads=threads,
+            inference_precision=inference_precision,
             perf_count=True,
         )
-    )  # fmt: skip
+    )
     b.set_input(x)
     for _ in range(5):
         b.run()
@@ -155,11 +168,18 @@ def profile_variant(
     ex = plan_execution("openvino", precision, device_arithmetic(device), int8_rest)
     zoo = Zoo()
     name, ckpt, path = checkpoint_from(model, zoo)
-    exporter = ModelExporter(name, ckpt, path, ExportOptions(cache_dir=cache_dir),
-                             zoo.entries.get(name))  # fmt: skip
+    exporter = ModelExporter(
+        name, ckpt, path, ExportOptions(cache_dir=cache_dir), zoo.entries.get(name)
+    )
     variant = exporter.variant("openvino", ex.artifact)
     x = synthetic_input(ckpt.preprocessing, batch=1)
     return profile_openvino(
-        variant.path, x, ex.hint, device, threads or default_threads(), inferences,
-        label=f"{name} openvino {precision}", precision=precision,
-    )  # fmt: skip
+        variant.path,
+        x,
+        ex.hint,
+        device,
+        threads or default_threads(),
+        inferences,
+        label=f"{name} openvino {precision}",
+        precision=precision,
+    )

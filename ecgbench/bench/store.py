@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ecgbench.bench.results import RunDocument, default_store, read_run_dict
-from ecgbench.bench.schema import RAW_FIELDS, References, ResultRow, flat_types
-from ecgbench.errors import BadInputError, EcgbenchError, NoBaselineError
+from ecgbench.bench.schema import RAW_FIELDS, ResultRow, flat_types
+from ecgbench.errors import BadInputError, EcgbenchError
 
 SCHEMA_VERSION = 1
 SCHEMA_LOCK_KEY = 0x45434742  # 'ECGB': the advisory lock that serialises table creation
@@ -53,12 +53,16 @@ def _row_columns() -> list[tuple[str, str]]:
             continue
         t = str(hint)
         kind = (
-            "json" if "list" in t or "dict" in t
-            else "bool" if "bool" in t
-            else "float" if "float" in t
-            else "int" if "int" in t
+            "json"
+            if "list" in t or "dict" in t
+            else "bool"
+            if "bool" in t
+            else "float"
+            if "float" in t
+            else "int"
+            if "int" in t
             else "str"
-        )  # fmt: skip
+        )
         out.append((name, kind))
     return out
 
@@ -105,36 +109,50 @@ class ResultsStore:
         import sqlalchemy as sa
 
         md = sa.MetaData()
-        types = {"str": sa.Text, "int": sa.BigInteger, "float": sa.Float, "bool": sa.Boolean,
-                 "json": sa.Text}  # fmt: skip
-        self.meta = sa.Table("meta", md, sa.Column("key", sa.String(64), primary_key=True),
-                             sa.Column("value", sa.Text))  # fmt: skip
+        types = {
+            "str": sa.Text,
+            "int": sa.BigInteger,
+            "float": sa.Float,
+            "bool": sa.Boolean,
+            "json": sa.Text,
+        }
+        self.meta = sa.Table(
+            "meta",
+            md,
+            sa.Column("key", sa.String(64), primary_key=True),
+            sa.Column("value", sa.Text),
+        )
         self.machines = sa.Table(
-            "machines", md,
+            "machines",
+            md,
             sa.Column("machine_id", sa.String(64), primary_key=True),
             sa.Column("name", sa.Text, nullable=False),
             sa.Column("cpu_model", sa.Text),
             sa.Column("fingerprint", sa.Text),
             sa.Column("first_seen", sa.Text),
-        )  # fmt: skip
+        )
         self.runs = sa.Table(
-            "runs", md,
+            "runs",
+            md,
             sa.Column("run_id", sa.String(64), primary_key=True),
-            sa.Column("machine_id", sa.String(64), sa.ForeignKey("machines.machine_id"),
-                      index=True),
+            sa.Column(
+                "machine_id", sa.String(64), sa.ForeignKey("machines.machine_id"), index=True
+            ),
             sa.Column("suite", sa.Text),
             sa.Column("command", sa.Text),
             sa.Column("created", sa.Text, index=True),
             sa.Column("complete", sa.Boolean),
             sa.Column("document", sa.Text, nullable=False),
-        )  # fmt: skip
+        )
         self.rows = sa.Table(
-            "rows", md,
+            "rows",
+            md,
             sa.Column("row_id", sa.Integer, primary_key=True, autoincrement=True),
-            sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.run_id"), index=True,
-                      nullable=False),
+            sa.Column(
+                "run_id", sa.String(64), sa.ForeignKey("runs.run_id"), index=True, nullable=False
+            ),
             *[sa.Column(n, types[k]) for n, k in ROW_COLUMNS],
-        )  # fmt: skip
+        )
         self._md = md
 
     def _open(self, create: bool, attempt: int = 0) -> None:
@@ -154,8 +172,9 @@ class ResultsStore:
                     sa.select(self.meta.c.value).where(self.meta.c.key == "schema_version")
                 ).scalar()
                 if v is None:
-                    c.execute(self.meta.insert().values(key="schema_version",
-                                                        value=str(SCHEMA_VERSION)))  # fmt: skip
+                    c.execute(
+                        self.meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
+                    )
                     v = SCHEMA_VERSION
         except (sa.exc.IntegrityError, sa.exc.ProgrammingError) as e:
             # another process initialised it at the same moment (SQLite, or a server without
@@ -190,21 +209,34 @@ class ResultsStore:
                         sa.select(self.machines.c.name).where(self.machines.c.machine_id == mid)
                     ).scalar()
                     if have is None:
-                        c.execute(self.machines.insert().values(
-                            machine_id=mid, name=name, cpu_model=fp.get("cpu_model", ""),
-                            fingerprint=json.dumps(fp, default=str), first_seen=doc.created,
-                        ))  # fmt: skip
+                        c.execute(
+                            self.machines.insert().values(
+                                machine_id=mid,
+                                name=name,
+                                cpu_model=fp.get("cpu_model", ""),
+                                fingerprint=json.dumps(fp, default=str),
+                                first_seen=doc.created,
+                            )
+                        )
                     elif machine_name and have != machine_name:
-                        c.execute(self.machines.update()
-                                  .where(self.machines.c.machine_id == mid)
-                                  .values(name=machine_name))  # fmt: skip
+                        c.execute(
+                            self.machines.update()
+                            .where(self.machines.c.machine_id == mid)
+                            .values(name=machine_name)
+                        )
                     c.execute(self.rows.delete().where(self.rows.c.run_id == doc.run_id))
                     c.execute(self.runs.delete().where(self.runs.c.run_id == doc.run_id))
-                    c.execute(self.runs.insert().values(
-                        run_id=doc.run_id, machine_id=mid, suite=doc.suite, command=doc.command,
-                        created=doc.created, complete=doc.complete,
-                        document=json.dumps(doc.to_dict(), default=str),
-                    ))  # fmt: skip
+                    c.execute(
+                        self.runs.insert().values(
+                            run_id=doc.run_id,
+                            machine_id=mid,
+                            suite=doc.suite,
+                            command=doc.command,
+                            created=doc.created,
+                            complete=doc.complete,
+                            document=json.dumps(doc.to_dict(), default=str),
+                        )
+                    )
                     if rows:
                         c.execute(self.rows.insert(), rows)
                 return
@@ -223,12 +255,19 @@ class ResultsStore:
 
         r, ru, m = self.rows, self.runs, self.machines
         q = (
-            sa.select(r, ru.c.created, ru.c.suite, ru.c.complete.label("run_complete"),
-                      ru.c.machine_id, m.c.name.label("machine_name"), m.c.cpu_model,
-                      m.c.fingerprint)
+            sa.select(
+                r,
+                ru.c.created,
+                ru.c.suite,
+                ru.c.complete.label("run_complete"),
+                ru.c.machine_id,
+                m.c.name.label("machine_name"),
+                m.c.cpu_model,
+                m.c.fingerprint,
+            )
             .join(ru, r.c.run_id == ru.c.run_id)
             .join(m, ru.c.machine_id == m.c.machine_id)
-        )  # fmt: skip
+        )
         q = self._where(q, **filters)
         with self.engine.connect() as c:
             df = pd.read_sql(q, c)
@@ -279,9 +318,17 @@ class ResultsStore:
             rows = c.execute(sa.select(sa.func.count()).select_from(self.rows)).scalar()
         return int(runs or 0), int(rows or 0)
 
-    def _where(self, q, rows: bool = True, machine: str | None = None, suite: str | None = None,
-               since: str | None = None, model: str | None = None,
-               precision: str | None = None, complete_only: bool = False):  # fmt: skip
+    def _where(
+        self,
+        q,
+        rows: bool = True,
+        machine: str | None = None,
+        suite: str | None = None,
+        since: str | None = None,
+        model: str | None = None,
+        precision: str | None = None,
+        complete_only: bool = False,
+    ):
         ru, m = self.runs, self.machines
         if machine:
             q = q.where((m.c.name == machine) | (m.c.machine_id == machine))
@@ -336,106 +383,3 @@ def machine_label(fp: dict[str, Any]) -> str:
 
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def merge_runs(docs: list[RunDocument]) -> RunDocument:
-    """Several runs of one suite as one baseline: samples concatenated per key, rounds renumbered
-    so that each run's rows stay paired with that run's reference slices."""
-    import copy
-
-    if len(docs) == 1:
-        return docs[0]
-    out = copy.deepcopy(docs[0])
-    offset = _max_round(docs[0]) + 1
-    by_key = {r.key(): r for r in out.rows}
-    for d in docs[1:]:
-        for r in d.rows:
-            tgt = by_key.get(r.key())
-            if tgt is None:
-                continue
-            _append_slices(tgt.latency.__dict__, r.latency.samples_ns, r.latency.slices, offset)
-            tgt.latency.n = len(tgt.latency.samples_ns)
-        for ref_out, ref_in in _references(out.reference, d.reference):
-            _append_slices(ref_out.__dict__, ref_in.samples_ns, ref_in.slices, offset)
-        offset += _max_round(d) + 1
-    out.command = f"merged baseline of {len(docs)} runs: " + ", ".join(d.run_id for d in docs)
-    return out
-
-
-def _references(a: References, b: References):
-    if a.gemm is not None and b.gemm is not None:
-        yield a.gemm, b.gemm
-    if a.model is not None and b.model is not None:
-        yield a.model, b.model
-
-
-def _append_slices(target: dict, samples: list[int], slices: list[list[int]], offset: int) -> None:
-    base = len(target["samples_ns"])
-    target["samples_ns"] = list(target["samples_ns"]) + list(samples)
-    target["slices"] = list(target["slices"]) + [[rnd + offset, st + base] for rnd, st in slices]
-
-
-def _max_round(d: RunDocument) -> int:
-    rounds = [rnd for r in d.rows for rnd, _ in r.latency.slices]
-    rounds += [rnd for ref in (d.reference.gemm, d.reference.model) if ref for rnd, _ in ref.slices]
-    return max(rounds, default=0)
-
-
-def baseline_from_store(
-    url: str, machine: str, suite: str | None = None, window: int = 1
-) -> RunDocument:
-    """The latest complete run (or the last ``window`` merged) of ``machine`` and ``suite``."""
-    st = ResultsStore(url, create=False)
-    try:
-        docs = st.documents(limit=window, machine=machine, suite=suite, complete_only=True)
-    finally:
-        st.close()
-    if not docs:
-        raise NoBaselineError(
-            f"no baseline for this machine in {st.url} (machine {machine}"
-            + (f", suite {suite}" if suite else "")
-            + ")"
-        )
-    return merge_runs(docs)
-
-
-def _document_files(sources: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for p in map(Path, sources):
-        if p.is_dir():
-            found = sorted((p / "runs").glob("*.json")) or sorted(p.glob("*.json"))
-            if not found:
-                raise BadInputError(f"no run documents (*.json) in {p}")
-            files += found
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise BadInputError(f"not found: {p}")
-    return files
-
-
-def import_documents(
-    sources: list[Path], store: str | None = None, machine_name: str | None = None
-) -> tuple[int, str]:
-    """Every run document in ``sources`` into the store, one transaction each."""
-    from ecgbench.bench.results import read_run
-
-    docs = [read_run(f) for f in _document_files(sources)]  # all checked before any write
-    st = ResultsStore(store)
-    try:
-        for d in docs:
-            st.add_run(d, machine_name)
-    finally:
-        st.close()
-    return len(docs), st.url
-
-
-def export_documents(store: str | None, out_dir: Path) -> int:
-    st = ResultsStore(store, create=False)
-    try:
-        docs = st.documents()
-    finally:
-        st.close()
-    for d in docs:
-        d.write(Path(out_dir) / f"{d.run_id}.json")
-    return len(docs)

@@ -64,8 +64,20 @@ def measure(store: str, docs_dir: Path, writers: int, report_dir: Path) -> dict:
     res["machines"] = len(st.machine_names())
     st.close()
     res["report_s"] = _timed([*ecg, "report", "--store", store, "-o", str(report_dir)])
-    res["recommend_s"] = _timed([*ecg, "recommend", "--store", store, "--device", "CPU",
-                                 "--precision", "int8", "--budget-ms", "5"])  # fmt: skip
+    res["recommend_s"] = _timed(
+        [
+            *ecg,
+            "recommend",
+            "--store",
+            store,
+            "--device",
+            "CPU",
+            "--precision",
+            "int8",
+            "--budget-ms",
+            "5",
+        ]
+    )
     return res
 
 
@@ -75,17 +87,25 @@ def concurrent_writers(store: str, docs_dir: Path, writers: int) -> dict:
     ResultsStore(store).close()
     ecg = [sys.executable, "-m", "ecgbench.cli", "store", "import", "--store", store]
     t0 = time.perf_counter()
-    procs = [subprocess.Popen([*ecg, *map(str, files[i::writers])], stdout=subprocess.DEVNULL)
-             for i in range(writers)]  # fmt: skip
+    procs = [
+        subprocess.Popen([*ecg, *map(str, files[i::writers])], stdout=subprocess.DEVNULL)
+        for i in range(writers)
+    ]
     codes = [p.wait() for p in procs]
     seconds = time.perf_counter() - t0
     expected_rows = sum(len(read_run(f).rows) for f in files)
     st = ResultsStore(store, create=False)
     runs, rows = st.count()
     st.close()
-    return {"writers": writers, "exit_codes": codes, "runs_expected": len(files),
-            "runs_found": runs, "rows_expected": expected_rows, "rows_found": rows,
-            "seconds": seconds}  # fmt: skip
+    return {
+        "writers": writers,
+        "exit_codes": codes,
+        "runs_expected": len(files),
+        "runs_found": runs,
+        "rows_expected": expected_rows,
+        "rows_found": rows,
+        "seconds": seconds,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -94,8 +114,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--machines", type=int, default=20)
     ap.add_argument("--runs-per-machine", type=int, default=5)
     ap.add_argument("--writers", type=int, default=8)
-    ap.add_argument("--store", action="append", required=True,
-                    help="store URL(s) to measure (e.g. sqlite:///f.db, postgresql://…)")  # fmt: skip
+    ap.add_argument(
+        "--store",
+        action="append",
+        required=True,
+        help="store URL(s) to measure (e.g. sqlite:///f.db, postgresql://…)",
+    )
     ap.add_argument("--out", type=Path, required=True, help="JSON file for the figures")
     a = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="ecgbench-fleet-"))

@@ -66,8 +66,22 @@ def results_table(doc: RunDocument) -> Table:
         f"run {doc.run_id} · accuracy: fold-10 PTB-XL of the variant as executed (zoo manifest)"
     ]
     t = Table(title=title)
-    cols = ("model", "backend", "device", "asked", "ran as", "scenario", "median ms", "p90 ms",
-            "p99 ms", "fps", "GFLOP/s", "of ceiling", "score", "AUROC")  # fmt: skip
+    cols = (
+        "model",
+        "backend",
+        "device",
+        "asked",
+        "ran as",
+        "scenario",
+        "median ms",
+        "p90 ms",
+        "p99 ms",
+        "fps",
+        "GFLOP/s",
+        "of ceiling",
+        "score",
+        "AUROC",
+    )
     for c in cols:
         left = c in ("model", "backend", "device", "ran as", "of ceiling")
         t.add_column(c, justify="left" if left else "right")

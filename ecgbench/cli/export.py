@@ -20,9 +20,12 @@ if TYPE_CHECKING:  # the command imports its libraries when it runs
 
 
 def _export_options(
-    cache_dir: Path | None, force: bool, calibration: Path | None, calibration_size: int,
+    cache_dir: Path | None,
+    force: bool,
+    calibration: Path | None,
+    calibration_size: int,
     max_drop: float | None,
-):  # fmt: skip
+):
     from ecgbench.export.build import ExportOptions
     from ecgbench.export.quantize import QuantSettings
 
@@ -71,10 +74,14 @@ def export(
         failed += bool(v.verification and not v.verification.passed)
         calib = v.meta.get("calibration_seconds")
         t.add_row(
-            v.model, v.format, v.precision, v.source, f"{v.seconds:.1f}",
+            v.model,
+            v.format,
+            v.precision,
+            v.source,
+            f"{v.seconds:.1f}",
             f"{calib:.1f}" if calib else "–",
             ("[red]" if v.verification and not v.verification.passed else "") + escape(ver),
-        )  # fmt: skip
+        )
     out.print(t)
     for v in vs:
         out.print(f"{v.model} {v.format} {v.precision}: {v.path}", highlight=False)
@@ -174,8 +181,13 @@ def evaluate(
     backends = list(BACKENDS) if backend == "all" else backend.split(",")
     precs = parse_precisions(precision, PRECISIONS)
     rests = [r.strip().lower() for r in int8_rest.split(",") if r.strip()] or ["f32"]
-    combos = [(m, b, p) for m in names for b in backends for p in precs
-              if b not in BACKENDS or p in precisions_of(b)]  # fmt: skip
+    combos = [
+        (m, b, p)
+        for m in names
+        for b in backends
+        for p in precs
+        if b not in BACKENDS or p in precisions_of(b)
+    ]
     if not combos:
         raise EcgbenchError(f"no backend runs that precision ({precisions_summary()})")
     if store_in_zoo and (calibration or max_drop is not None):
@@ -190,11 +202,19 @@ def evaluate(
             sub = Variant(m, b, p).slug + (f"-{rest}" if rest != "f32" else "")
             try:
                 vs = evaluate_variant(
-                    m, b, p, data, fold_t, opts,
+                    m,
+                    b,
+                    p,
+                    data,
+                    fold_t,
+                    opts,
                     outputs_dir=(outputs / sub) if outputs and len(combos) > 1 else outputs,
-                    weights_path=str(weights) if weights else None, zoo=z, int8_rest=rest,
-                    bootstrap=bootstrap, seed=seed,
-                )  # fmt: skip
+                    weights_path=str(weights) if weights else None,
+                    zoo=z,
+                    int8_rest=rest,
+                    bootstrap=bootstrap,
+                    seed=seed,
+                )
             except PrecisionUnsupportedError as e:
                 if precision != "all":
                     raise

@@ -81,13 +81,19 @@ def compare(
 
     if reference not in ("model", "gemm") or pairing not in ("round", "run"):
         raise BadInputError("--reference is model or gemm; --pairing is round or run")
-    settings = GateSettings(threshold=threshold, alpha=alpha, normalise=not no_normalise,
-                            reference=reference, pairing=pairing)  # fmt: skip
+    settings = GateSettings(
+        threshold=threshold,
+        alpha=alpha,
+        normalise=not no_normalise,
+        reference=reference,
+        pairing=pairing,
+    )
     if ab:
         from ecgbench.gate.ab import ab_documents
 
-        base, cur = ab_documents(ab[0], ab[1], device=device,
-                                 rule=StopRule(min_duration_s=duration, min_iters=100))  # fmt: skip
+        base, cur = ab_documents(
+            ab[0], ab[1], device=device, rule=StopRule(min_duration_s=duration, min_iters=100)
+        )
         settings = GateSettings(threshold=threshold, alpha=alpha, normalise=False)
     elif baseline_dir:
         from ecgbench.gate.baselines import baseline_candidates, choose_baseline
@@ -106,20 +112,23 @@ def compare(
             raise
         err.print(f"baseline for this machine: {chosen}", highlight=False)
     elif baseline_from:
-        from ecgbench.bench.store import baseline_from_store
+        from ecgbench.bench.store_documents import baseline_from_store
 
         cur_path = current or baseline
         if cur_path is None or (current is not None and baseline is not None):
             raise BadInputError("with --baseline-from give only CURRENT.json")
         cur = read_run(cur_path)
         base = baseline_from_store(
-            baseline_from, machine or cur.fingerprint.get("machine_id", ""),
-            suite if suite is not None else (cur.suite or None), window,
-        )  # fmt: skip
+            baseline_from,
+            machine or cur.fingerprint.get("machine_id", ""),
+            suite if suite is not None else (cur.suite or None),
+            window,
+        )
     else:
         if baseline is None or current is None:
-            raise BadInputError("give BASELINE.json CURRENT.json, --baseline-from URL CURRENT.json, "
-                                "or --ab OLD NEW")  # fmt: skip
+            raise BadInputError(
+                "give BASELINE.json CURRENT.json, --baseline-from URL CURRENT.json, or --ab OLD NEW"
+            )
         base, cur = read_run(baseline), read_run(current)
     diffs = fingerprint_differences(base.fingerprint, cur.fingerprint)
     note = ""
@@ -130,8 +139,10 @@ def compare(
                 + "; ".join(diffs)
                 + "); use --allow-different-machine to rely on the reference normalisation"
             )
-        note = ("different machines (" + "; ".join(diffs) + f"): ratios rely on the {reference} "
-                "reference normalisation")  # fmt: skip
+        note = (
+            "different machines (" + "; ".join(diffs) + f"): ratios rely on the {reference} "
+            "reference normalisation"
+        )
     cmp = compare_runs(base, cur, settings)
     cmp.machine_note = note
     _print_comparison(cmp, markdown)
@@ -165,9 +176,17 @@ def gate(
     from ecgbench.gate.render import changed_notes, cpu_line, gate_markdown
     from ecgbench.gate.same_job import same_job_gate
 
-    r = same_job_gate(base, head, suite=suite, repo=repo, mode=mode, repeats=repeats,
-                      duration=duration, settings=GateSettings(threshold=threshold, alpha=alpha),
-                      log=lambda m: err.print(m, highlight=False))  # fmt: skip
+    r = same_job_gate(
+        base,
+        head,
+        suite=suite,
+        repo=repo,
+        mode=mode,
+        repeats=repeats,
+        duration=duration,
+        settings=GateSettings(threshold=threshold, alpha=alpha),
+        log=lambda m: err.print(m, highlight=False),
+    )
     if output_dir:
         for i, (b, h) in enumerate(r.documents):
             b.write(output_dir / f"base-{i:02d}.json")
@@ -268,8 +287,10 @@ def fingerprint(
     if key:
         print(baseline_key(fp))
         return
-    out.print(f"{describe(fp)}\nmachine id {fp['machine_id']} · baseline key {baseline_key(fp)}",
-              highlight=False)  # fmt: skip
+    out.print(
+        f"{describe(fp)}\nmachine id {fp['machine_id']} · baseline key {baseline_key(fp)}",
+        highlight=False,
+    )
 
 
 @baseline_app.command("update")
@@ -288,8 +309,11 @@ def baseline_update(
     from ecgbench.bench.table import results_table
     from ecgbench.gate.baselines import baseline_path
 
-    doc = run_plan(load_suite(suite), RunOptions(output=None, use_store=False),
-                   log=lambda m: err.print(m, highlight=False))  # fmt: skip
+    doc = run_plan(
+        load_suite(suite),
+        RunOptions(output=None, use_store=False),
+        log=lambda m: err.print(m, highlight=False),
+    )
     if out_path is None:
         out_path = baseline_path(directory, doc.fingerprint)
     out_path.parent.mkdir(parents=True, exist_ok=True)

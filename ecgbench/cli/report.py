@@ -33,8 +33,14 @@ def report(
     """Runtime box plots beside accuracy, runtime vs FLOPs, Pareto front: HTML + PNG + SVG."""
     from ecgbench.report.html import build_report
 
-    filters = {"machine": machine, "suite": suite, "since": since, "limit": last,
-               "model": model, "precision": precision}  # fmt: skip
+    filters = {
+        "machine": machine,
+        "suite": suite,
+        "since": since,
+        "limit": last,
+        "model": model,
+        "precision": precision,
+    }
     r = build_report(list(results or []), out_dir, store=store, filters=filters)
     out.print(
         f"report: {r.index} ({r.rows} rows, {len(r.figures)} figure files, {r.seconds:.1f} s)"
@@ -65,18 +71,34 @@ def recommend(
         from ecgbench.scaling.sweep import trials_frame
 
         trials = trials_frame(storage, study)
-    c = candidates(load_store(store, machine=machine), device, precision, backend, trials,
-                   zoo_fp32_scores())  # fmt: skip
+    c = candidates(
+        load_store(store, machine=machine), device, precision, backend, trials, zoo_fp32_scores()
+    )
     t = Table(title=f"best model under a latency budget — {device} {precision}")
-    for col in ("budget ms", "model", "backend", "median ms", "latency", "score", "Δ vs FP32",
-                "AUROC"):  # fmt: skip
+    for col in (
+        "budget ms",
+        "model",
+        "backend",
+        "median ms",
+        "latency",
+        "score",
+        "Δ vs FP32",
+        "AUROC",
+    ):
         t.add_column(col)
     for b in budget_ms:
         r = pick(c, b)
         if r is None:
             t.add_row(f"{b:g}", "[yellow]nothing fits[/]", *[""] * 6)
         else:
-            t.add_row(f"{b:g}", str(r["model"]), str(r["backend"]), f"{r['median_ms']:.3f}",
-                      str(r["latency"]), fmt(r["challenge_score"]), fmt(r["score_drop"]),
-                      fmt(r["auroc"]))  # fmt: skip
+            t.add_row(
+                f"{b:g}",
+                str(r["model"]),
+                str(r["backend"]),
+                f"{r['median_ms']:.3f}",
+                str(r["latency"]),
+                fmt(r["challenge_score"]),
+                fmt(r["score_drop"]),
+                fmt(r["auroc"]),
+            )
     out.print(t)

@@ -26,14 +26,27 @@ def devices() -> None:
         t.add_column(c)
     for d in openvino_devices():
         arith = Arithmetic(d.name, frozenset(d.capabilities), tuple(isa))
-        t.add_row(d.name, d.full_name, arith.describe(), ", ".join(d.capabilities),
-                  "; ".join(f"{k}={v}" for k, v in d.properties.items()))  # fmt: skip
+        t.add_row(
+            d.name,
+            d.full_name,
+            arith.describe(),
+            ", ".join(d.capabilities),
+            "; ".join(f"{k}={v}" for k, v in d.properties.items()),
+        )
     out.print(t)
     out.print("ONNX Runtime providers: " + ", ".join(onnxruntime_providers()))
     out.print("torch devices: " + ", ".join(torch_devices()))
-    out.print("absent here: " + (", ".join(
-        d for d in ("GPU", "NPU") if d not in {x.name.split(".")[0] for x in openvino_devices()}
-    ) or "none"))  # fmt: skip
+    out.print(
+        "absent here: "
+        + (
+            ", ".join(
+                d
+                for d in ("GPU", "NPU")
+                if d not in {x.name.split(".")[0] for x in openvino_devices()}
+            )
+            or "none"
+        )
+    )
 
 
 @app.command()
@@ -132,16 +145,37 @@ def speedup(
     b_backend, _, b_prec = base.rpartition("/")
     rows = speedups(read_run(results), b_prec.lower(), b_backend.lower() or None)
     t = Table(title=f"time relative to {base} in the same run (rounds paired; 95% CI by rounds)")
-    for c in ("model", "backend", "asked", "ran as", "ms", "base", "base ms", "time ratio",
-              "95% CI", "speed-up", "verdict", "rounds"):  # fmt: skip
+    for c in (
+        "model",
+        "backend",
+        "asked",
+        "ran as",
+        "ms",
+        "base",
+        "base ms",
+        "time ratio",
+        "95% CI",
+        "speed-up",
+        "verdict",
+        "rounds",
+    ):
         t.add_column(c, justify="left" if c in ("model", "backend", "base", "verdict") else "right")
     colour = {"faster": "green", "slower": "red", "tie": "white"}
     for s in rows:
         t.add_row(
-            s.model, s.backend, s.precision, s.executed or "?", f"{s.median_ms:.3f}", s.base,
-            f"{s.base_ms:.3f}", f"{s.time_ratio:.3f}", f"{s.ci_low:.3f}–{s.ci_high:.3f}",
-            f"×{s.speedup:.2f}", f"[{colour[s.verdict]}]{s.verdict}[/]", str(s.rounds),
-        )  # fmt: skip
+            s.model,
+            s.backend,
+            s.precision,
+            s.executed or "?",
+            f"{s.median_ms:.3f}",
+            s.base,
+            f"{s.base_ms:.3f}",
+            f"{s.time_ratio:.3f}",
+            f"{s.ci_low:.3f}–{s.ci_high:.3f}",
+            f"×{s.speedup:.2f}",
+            f"[{colour[s.verdict]}]{s.verdict}[/]",
+            str(s.rounds),
+        )
     out.print(t)
 
 
@@ -161,15 +195,28 @@ def profile(
     from ecgbench.bench.profile import profile_variant
     from ecgbench.fileio import atomic_write_json
 
-    p = profile_variant(model, precision.lower(), device, int8_rest.lower(), threads, inferences,
-                        cache_dir=cache_dir)  # fmt: skip
+    p = profile_variant(
+        model,
+        precision.lower(),
+        device,
+        int8_rest.lower(),
+        threads,
+        inferences,
+        cache_dir=cache_dir,
+    )
     t = Table(title=f"{p.label}: ran {p.executed}; {p.total_ms:.3f} ms of layer time per inference")
     for c in ("layer", "type", "kernel (exec_type)", "arithmetic", "ms", "share"):
         t.add_column(c, justify="right" if c in ("ms", "share") else "left")
     total = p.total_ms or float("nan")  # a plugin that keeps no times reports zeros
     for layer in p.top(top):
-        t.add_row(escape(layer.name[:60]), layer.layer_type, layer.exec_type, layer.arithmetic,
-                  f"{layer.ms:.4f}", f"{layer.ms / total:.1%}")  # fmt: skip
+        t.add_row(
+            escape(layer.name[:60]),
+            layer.layer_type,
+            layer.exec_type,
+            layer.arithmetic,
+            f"{layer.ms:.4f}",
+            f"{layer.ms / total:.1%}",
+        )
     out.print(t)
     out.print(
         "time per arithmetic: "

@@ -22,7 +22,7 @@ def store_import(
     machine_name: Annotated[str | None, typer.Option(help="Name the machine of these runs")] = None,
 ) -> None:
     """Load run documents (e.g. a folder store's runs/, runners/baselines/) into the store."""
-    from ecgbench.bench.store import import_documents
+    from ecgbench.bench.store_documents import import_documents
 
     n, url = import_documents(sources, store, machine_name)
     out.print(f"imported {n} run(s) into {url}", highlight=False)
@@ -34,7 +34,7 @@ def store_export(
     store: Annotated[str | None, typer.Option(help="Results store URL or folder")] = None,
 ) -> None:
     """Write every stored run back out as its run document (JSON)."""
-    from ecgbench.bench.store import export_documents
+    from ecgbench.bench.store_documents import export_documents
 
     n = export_documents(store, out_dir)
     out.print(f"wrote {n} run document(s) to {out_dir}", highlight=False)
@@ -54,7 +54,12 @@ def store_list(
     for c in ("machine", "runs", "rows", "suites", "first", "last"):
         t.add_column(c)
     for name, g in df.groupby("machine_name"):
-        t.add_row(str(name), str(g["run_id"].nunique()), str(len(g)),
-                  ", ".join(sorted(map(str, g["suite"].dropna().unique()))),
-                  str(g["created"].min()), str(g["created"].max()))  # fmt: skip
+        t.add_row(
+            str(name),
+            str(g["run_id"].nunique()),
+            str(len(g)),
+            ", ".join(sorted(map(str, g["suite"].dropna().unique()))),
+            str(g["created"].min()),
+            str(g["created"].max()),
+        )
     out.print(t)

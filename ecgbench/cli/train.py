@@ -96,11 +96,21 @@ def sweep(
     if not 0 < data_fraction <= 1:
         raise EcgbenchError("--data-fraction must be in (0, 1]")
     r = run_sweep(
-        SweepConfig(data_dir=data, storage=storage, study=study, trials=trials, epochs=epochs,
-                    timeout=timeout, train_fraction=data_fraction, threads=threads, limit=limit,
-                    max_steps=max_steps, weights_path=str(weights) if weights else None),
+        SweepConfig(
+            data_dir=data,
+            storage=storage,
+            study=study,
+            trials=trials,
+            epochs=epochs,
+            timeout=timeout,
+            train_fraction=data_fraction,
+            threads=threads,
+            limit=limit,
+            max_steps=max_steps,
+            weights_path=str(weights) if weights else None,
+        ),
         log=lambda m: out.print(m, highlight=False),
-    )  # fmt: skip
+    )
     out.print(
         f"study {r['study']}: {r['trials']} trials ({r['complete']} complete, {r['failed']} "
         f"failed) in {r['storage']}; this worker {r['seconds']:.0f} s"
@@ -126,22 +136,41 @@ def scaling(
     s = analyse(df, folds=folds, repeats=repeats)
     files = write_scaling_report(df, s, out_dir)
     t = Table(title=f"best validation score per optimiser ({s.n_trials} trials)")
-    for c in ("optimiser", "trials", "val score", "test score", "params", "MFLOPs", "stages",
-              "seed study"):  # fmt: skip
+    for c in (
+        "optimiser",
+        "trials",
+        "val score",
+        "test score",
+        "params",
+        "MFLOPs",
+        "stages",
+        "seed study",
+    ):
         t.add_column(c)
     for opt, b in sorted(s.best_by_optimizer.items(), key=lambda kv: -kv[1]["val_score"]):
-        t.add_row(opt, str(b["trials"]), fmt(b["val_score"]), fmt(b["test_score"]),
-                  f"{b['params'] / 1e6:.2f} M", f"{b['flops'] / 1e6:.0f}", str(b["stages"]),
-                  fmt(SEED_STUDY["best_by_optimizer"].get(opt)))  # fmt: skip
+        t.add_row(
+            opt,
+            str(b["trials"]),
+            fmt(b["val_score"]),
+            fmt(b["test_score"]),
+            f"{b['params'] / 1e6:.2f} M",
+            f"{b['flops'] / 1e6:.0f}",
+            str(b["stages"]),
+            fmt(SEED_STUDY["best_by_optimizer"].get(opt)),
+        )
     out.print(t)
     out.print("CV Pearson r per fold: " + ", ".join(f"{r:.3f}" for r in s.cv_pearson_r))
     allr = [r for r in s.cv_pearson_r_repeated if r == r]
     if len(allr) > len(s.cv_pearson_r):
-        out.print(f"  over {len(allr)} folds of {repeats} repeated splits: mean "
-                  f"{sum(allr) / len(allr):.3f}, range {min(allr):.3f} to {max(allr):.3f}")  # fmt: skip
+        out.print(
+            f"  over {len(allr)} folds of {repeats} repeated splits: mean "
+            f"{sum(allr) / len(allr):.3f}, range {min(allr):.3f} to {max(allr):.3f}"
+        )
     out.print("importance: " + ", ".join(f"{k} {v:.3f}" for k, v in list(s.importance.items())[:6]))
     for pl in (s.power_law_flops, s.power_law_data):
         if pl:
-            out.print(f"power law: error = {pl.a:.3g} * {pl.x}^-{pl.alpha:.4f} "
-                      f"(R² {pl.r2:.2f}, {pl.n_points} points)")  # fmt: skip
+            out.print(
+                f"power law: error = {pl.a:.3g} * {pl.x}^-{pl.alpha:.4f} "
+                f"(R² {pl.r2:.2f}, {pl.n_points} points)"
+            )
     out.print(f"wrote {len(files)} files to {out_dir}")

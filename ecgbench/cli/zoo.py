@@ -28,8 +28,17 @@ def zoo_list(
     if not zoo.entries:
         raise EcgbenchError(f"the zoo at {zoo.root} is empty (no {zoo.manifest.name})")
     t = Table(title=f"ecgbench zoo ({zoo.root})")
-    for col in ("model", "params", "MFLOPs", "input", "val score", "val AUROC", "test score",
-                "test AUROC", "INT8 IR"):  # fmt: skip
+    for col in (
+        "model",
+        "params",
+        "MFLOPs",
+        "input",
+        "val score",
+        "val AUROC",
+        "test score",
+        "test AUROC",
+        "INT8 IR",
+    ):
         t.add_column(col, justify="left" if col == "model" else "right")
     for n in zoo.names():
         e = zoo.entries[n]

@@ -118,9 +118,11 @@ def load_dataset(
 
 
 def select_paths(
-    data_dir: Path, folds: Iterable[int] | None = None, limit: int | None = None,
+    data_dir: Path,
+    folds: Iterable[int] | None = None,
+    limit: int | None = None,
     spread: bool = False,
-) -> list[Path]:  # fmt: skip
+) -> list[Path]:
     """The record paths :func:`load_dataset` would read, without reading them."""
     d = Path(data_dir)
     if not d.is_dir():

@@ -25,8 +25,13 @@ def synthetic_ecg(
     beat = np.zeros(n)
     for onset in np.arange(0.2, seconds, rr):
         onset = onset + rng.normal(0, 0.01)
-        for offset, width, amp in ((0.0, 0.025, 0.12), (0.16, 0.01, -0.1), (0.18, 0.012, 1.0),
-                                   (0.2, 0.01, -0.25), (0.42, 0.04, 0.3)):  # fmt: skip
+        for offset, width, amp in (
+            (0.0, 0.025, 0.12),
+            (0.16, 0.01, -0.1),
+            (0.18, 0.012, 1.0),
+            (0.2, 0.01, -0.25),
+            (0.42, 0.04, 0.3),
+        ):
             beat += amp * np.exp(-0.5 * ((t - onset - offset) / width) ** 2)
     wander = 0.05 * np.sin(2 * np.pi * 0.3 * t)
     leads = _LEAD_GAIN[:, None] * beat[None, :] + wander[None, :]

@@ -188,8 +188,11 @@ def load_output_folder(
     if missing:
         log.warning(
             "%d of %d records have no output file in %s (scored as all-negative), e.g. %s",
-            len(missing), len(records), d, missing[0],
-        )  # fmt: skip
+            len(missing),
+            len(records),
+            d,
+            missing[0],
+        )
     return binary, probs
 
 
@@ -209,10 +212,13 @@ def write_output_file(
         )
     text = (
         f"#{record}\n"
-        + ",".join(str(c) for c in classes) + "\n"
-        + ",".join("1" if v else "0" for v in b.astype(bool)) + "\n"
-        + ",".join(repr(float(v)) for v in q) + "\n"
-    )  # fmt: skip
+        + ",".join(str(c) for c in classes)
+        + "\n"
+        + ",".join("1" if v else "0" for v in b.astype(bool))
+        + "\n"
+        + ",".join(repr(float(v)) for v in q)
+        + "\n"
+    )
     atomic_write_text(path, text)
 
 

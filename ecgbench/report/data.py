@@ -64,8 +64,11 @@ def collect_documents(
         if not docs:
             raise BadInputError(f"no runs in the store {st.url} match")
     for d in docs:
-        d.rows = [r for r in d.rows if (keep_model in (None, r.model))
-                  and (keep_precision in (None, r.precision))]  # fmt: skip
+        d.rows = [
+            r
+            for r in d.rows
+            if (keep_model in (None, r.model)) and (keep_precision in (None, r.precision))
+        ]
     return [d for d in docs if d.rows]
 
 
@@ -75,9 +78,16 @@ def build_frames(docs: list[RunDocument]) -> ReportData:
         label = _machine_label(d.fingerprint)
         for r in d.rows:
             if r.extra.get("profile"):
-                profiles.append({**r.extra["profile"], "machine": label, "model": r.model,
-                                 "precision": r.precision, "device": r.device,
-                                 "run_id": d.run_id})  # fmt: skip
+                profiles.append(
+                    {
+                        **r.extra["profile"],
+                        "machine": label,
+                        "model": r.model,
+                        "precision": r.precision,
+                        "device": r.device,
+                        "run_id": d.run_id,
+                    }
+                )
         for r in tidy_rows(d):
             r["machine"] = label
             rows.append(r)
@@ -116,8 +126,18 @@ def build_frames(docs: list[RunDocument]) -> ReportData:
 
 def accuracy_drops(df: pd.DataFrame) -> pd.DataFrame:
     """Per (machine, model, backend, device, precision): score, AUROC, drop from the FP32 variant."""
-    keep = ["machine", "model", "backend", "device", "precision", "executed", "scenario",
-            "median_ms", "challenge_score", "auroc"]  # fmt: skip
+    keep = [
+        "machine",
+        "model",
+        "backend",
+        "device",
+        "precision",
+        "executed",
+        "scenario",
+        "median_ms",
+        "challenge_score",
+        "auroc",
+    ]
     keep = [k for k in keep if k in df]
     lat = df[df["scenario"] == "latency"][keep].copy() if "scenario" in df else df[keep].copy()
     ref = (

@@ -35,10 +35,28 @@ def runtime_boxplot(df: pd.DataFrame) -> plt.Figure:
     fig, axes = plt.subplots(len(machines), 1, figsize=(10, height * len(machines)), squeeze=False)
     for ax, m in zip(axes[:, 0], machines, strict=True):
         sub = lat[lat["machine"] == m]
-        sns.boxplot(data=sub, y="partition", x="median_ms", order=order, ax=ax, color="#dfe8f3",
-                    showfliers=False, width=0.6)  # fmt: skip
-        sns.stripplot(data=sub, y="partition", x="median_ms", order=order, hue="model", ax=ax,
-                      size=7, jitter=0.15, edgecolor="black", linewidth=0.5)  # fmt: skip
+        sns.boxplot(
+            data=sub,
+            y="partition",
+            x="median_ms",
+            order=order,
+            ax=ax,
+            color="#dfe8f3",
+            showfliers=False,
+            width=0.6,
+        )
+        sns.stripplot(
+            data=sub,
+            y="partition",
+            x="median_ms",
+            order=order,
+            hue="model",
+            ax=ax,
+            size=7,
+            jitter=0.15,
+            edgecolor="black",
+            linewidth=0.5,
+        )
         _log_axis(ax, "x")
         ax.set_xlabel("median latency per inference [ms] (log)")
         ax.set_ylabel("device · backend · precision")
@@ -53,10 +71,24 @@ def runtime_vs_flops(df: pd.DataFrame) -> plt.Figure:
     lat = df[(df["scenario"] == "latency") & df["flops"].notna()].copy()
     lat["GFLOPs per inference"] = lat["flops"] * lat["batch"] / 1e9
     col_wrap = min(3, max(1, lat["partition"].nunique()))
-    g = sns.FacetGrid(lat, col="partition", hue="machine", col_wrap=col_wrap, height=3.2,
-                      aspect=1.2, sharex=True, sharey=True)  # fmt: skip
-    g.map_dataframe(sns.scatterplot, x="GFLOPs per inference", y="median_ms", s=60,
-                    edgecolor="black", linewidth=0.4)  # fmt: skip
+    g = sns.FacetGrid(
+        lat,
+        col="partition",
+        hue="machine",
+        col_wrap=col_wrap,
+        height=3.2,
+        aspect=1.2,
+        sharex=True,
+        sharey=True,
+    )
+    g.map_dataframe(
+        sns.scatterplot,
+        x="GFLOPs per inference",
+        y="median_ms",
+        s=60,
+        edgecolor="black",
+        linewidth=0.4,
+    )
     xs = np.geomspace(lat["GFLOPs per inference"].min() / 2, lat["GFLOPs per inference"].max() * 2)
     for ax in g.axes.flat:
         _log_axis(ax, "x")
@@ -73,9 +105,13 @@ def runtime_vs_flops(df: pd.DataFrame) -> plt.Figure:
             if len(ceiling):
                 ax.plot(xs, xs / ceiling.median() * 1e3, ls="--", lw=1, color="grey")
         for _, r in lat[lat["partition"] == ax.get_title().split(" = ")[-1]].iterrows():
-            ax.annotate(str(r["model"]).replace("convnext1d_", ""),
-                        (r["GFLOPs per inference"], r["median_ms"]), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")  # fmt: skip
+            ax.annotate(
+                str(r["model"]).replace("convnext1d_", ""),
+                (r["GFLOPs per inference"], r["median_ms"]),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
     g.set_titles("{col_name}", size=9)
     g.set_axis_labels("GFLOPs per inference (log)", "median latency [ms] (log)")
     g.add_legend(title="machine")
@@ -92,14 +128,23 @@ def accuracy_beside_runtime(acc: pd.DataFrame) -> plt.Figure:
     a["variant"] = a["backend"] + " " + a["precision"]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, max(3.5, 0.35 * len(a) + 1.5)), sharey=True)
     order = sorted(a["model"].unique())
-    sns.barplot(data=a, y="model", x="challenge_score", hue="variant", order=order, ax=ax1,
-                errorbar=None)  # fmt: skip
+    sns.barplot(
+        data=a, y="model", x="challenge_score", hue="variant", order=order, ax=ax1, errorbar=None
+    )
     ax1.set_xlabel("Challenge score, fold 10 (higher is better)")
     lo = max(0.0, a["challenge_score"].min() - 0.05)
     ax1.set_xlim(lo, min(1.0, a["challenge_score"].max() + 0.03))
     ax1.legend(title="variant", fontsize=8, loc="lower right")
-    sns.barplot(data=a, y="model", x="median_ms", hue="variant", order=order, ax=ax2,
-                errorbar=None, legend=False)  # fmt: skip
+    sns.barplot(
+        data=a,
+        y="model",
+        x="median_ms",
+        hue="variant",
+        order=order,
+        ax=ax2,
+        errorbar=None,
+        legend=False,
+    )
     _log_axis(ax2, "x")
     ax2.set_xlabel("median latency [ms] (log)")
     ax1.set_title("Accuracy per variant", loc="left")
@@ -128,15 +173,29 @@ def accuracy_latency_pareto(acc: pd.DataFrame) -> plt.Figure:
         sub["front"] = pareto_front(sub)
         dom = sub[~sub["front"]]
         front = sub[sub["front"]].sort_values("median_ms")
-        ax.scatter(dom["median_ms"], dom["challenge_score"], color="#bbbbbb", s=35,
-                   label="dominated")  # fmt: skip
-        sns.scatterplot(data=front, x="median_ms", y="challenge_score", hue="precision",
-                        style="backend", s=90, ax=ax, edgecolor="black")  # fmt: skip
+        ax.scatter(
+            dom["median_ms"], dom["challenge_score"], color="#bbbbbb", s=35, label="dominated"
+        )
+        sns.scatterplot(
+            data=front,
+            x="median_ms",
+            y="challenge_score",
+            hue="precision",
+            style="backend",
+            s=90,
+            ax=ax,
+            edgecolor="black",
+        )
         ax.step(front["median_ms"], front["challenge_score"], where="post", color="black", lw=1)
         for _, r in front.iterrows():
-            ax.annotate(f"{str(r['model']).replace('convnext1d_', '')} {r['backend']} {r['precision']}",
-                        (r["median_ms"], r["challenge_score"]), fontsize=7, xytext=(4, -10),
-                        textcoords="offset points", rotation=-12)  # fmt: skip
+            ax.annotate(
+                f"{str(r['model']).replace('convnext1d_', '')} {r['backend']} {r['precision']}",
+                (r["median_ms"], r["challenge_score"]),
+                fontsize=7,
+                xytext=(4, -10),
+                textcoords="offset points",
+                rotation=-12,
+            )
         _log_axis(ax, "x")
         ax.set_xlabel("median latency [ms] (log)")
         ax.set_ylabel("Challenge score, fold 10")

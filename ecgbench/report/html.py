@@ -18,12 +18,42 @@ from ecgbench.fileio import atomic_path, atomic_write_text
 from ecgbench.report import figures
 from ecgbench.report.data import ReportData, accuracy_drops, build_frames, collect_documents
 
-ROW_COLUMNS = ["machine", "model", "backend", "device", "precision", "executed", "scenario", "batch",
-               "median_ms", "p90_ms", "p99_ms", "throughput_fps", "gflops", "gemm_fraction",
-               "ceiling", "int8_layers", "total_layers", "challenge_score", "auroc",
-               "accuracy_note", "precision_note", "run_id"]  # fmt: skip
-MACHINE_COLUMNS = ["machine", "cpu_model", "isa", "executes natively", "GEMM ceilings GFLOP/s",
-                   "threads", "logical_cpus", "os", "versions", "hostname"]  # fmt: skip
+ROW_COLUMNS = [
+    "machine",
+    "model",
+    "backend",
+    "device",
+    "precision",
+    "executed",
+    "scenario",
+    "batch",
+    "median_ms",
+    "p90_ms",
+    "p99_ms",
+    "throughput_fps",
+    "gflops",
+    "gemm_fraction",
+    "ceiling",
+    "int8_layers",
+    "total_layers",
+    "challenge_score",
+    "auroc",
+    "accuracy_note",
+    "precision_note",
+    "run_id",
+]
+MACHINE_COLUMNS = [
+    "machine",
+    "cpu_model",
+    "isa",
+    "executes natively",
+    "GEMM ceilings GFLOP/s",
+    "threads",
+    "logical_cpus",
+    "os",
+    "versions",
+    "hostname",
+]
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;
@@ -88,8 +118,18 @@ def _budget_section(df: pd.DataFrame) -> str:
     if not parts:
         return ""
     table = pd.concat(parts, ignore_index=True)
-    cols = ["machine", "device", "precision", "budget_ms", "model", "backend", "median_ms",
-            "challenge_score", "score_drop", "auroc"]  # fmt: skip
+    cols = [
+        "machine",
+        "device",
+        "precision",
+        "budget_ms",
+        "model",
+        "backend",
+        "median_ms",
+        "challenge_score",
+        "score_drop",
+        "auroc",
+    ]
     return (
         "<h2>Best model under a latency budget</h2><p class='note'>Per machine, device and "
         "precision: the variant with the highest fold-10 Challenge score whose median batch-1 "
@@ -173,21 +213,37 @@ def render_report(
 
     lat = df[df["scenario"] == "latency"]
     if len(lat):
-        figure("runtime_boxplot", "Runtime per partition", figures.runtime_boxplot(df),
-               "Median latency per inference (batch 1, synchronous); one dot per model, the box "
-               "spans the models of a partition (machine × device × backend × precision).")  # fmt: skip
-        figure("runtime_vs_flops", "Runtime vs FLOPs", figures.runtime_vs_flops(df),
-               "Each panel one partition; the dashed line is how long the FLOPs would take at the "
-               "GEMM rate of the arithmetic that executed (f32, bf16, f16 or int8), measured in "
-               "the same run.")  # fmt: skip
+        figure(
+            "runtime_boxplot",
+            "Runtime per partition",
+            figures.runtime_boxplot(df),
+            "Median latency per inference (batch 1, synchronous); one dot per model, the box "
+            "spans the models of a partition (machine × device × backend × precision).",
+        )
+        figure(
+            "runtime_vs_flops",
+            "Runtime vs FLOPs",
+            figures.runtime_vs_flops(df),
+            "Each panel one partition; the dashed line is how long the FLOPs would take at the "
+            "GEMM rate of the arithmetic that executed (f32, bf16, f16 or int8), measured in "
+            "the same run.",
+        )
     missing = sorted(df.loc[~df["has_accuracy"], "model"].unique())
     if acc["challenge_score"].notna().any():
-        figure("accuracy_runtime", "Accuracy beside runtime", figures.accuracy_beside_runtime(acc),
-               "Challenge score of each exact variant on PTB-XL fold 10 (from the zoo manifest, "
-               "made by <code>ecgbench evaluate --zoo</code>), next to its median latency.")  # fmt: skip
-        figure("pareto", "Accuracy–latency Pareto front", figures.accuracy_latency_pareto(acc),
-               "Per device: variants that no other variant beats on both latency and score; "
-               "dominated variants in grey.")  # fmt: skip
+        figure(
+            "accuracy_runtime",
+            "Accuracy beside runtime",
+            figures.accuracy_beside_runtime(acc),
+            "Challenge score of each exact variant on PTB-XL fold 10 (from the zoo manifest, "
+            "made by <code>ecgbench evaluate --zoo</code>), next to its median latency.",
+        )
+        figure(
+            "pareto",
+            "Accuracy–latency Pareto front",
+            figures.accuracy_latency_pareto(acc),
+            "Per device: variants that no other variant beats on both latency and score; "
+            "dominated variants in grey.",
+        )
         drops = acc.dropna(subset=["challenge_score"]).sort_values(
             ["model", "backend", "precision"]
         )
@@ -221,10 +277,14 @@ def render_report(
         )
     sections.append(_precision_section(df))
     if data.profiles:
-        figure("profile", "Where the time goes", figures.profile_bars(data.profiles),
-               "OpenVINO per-layer performance counters (<code>ecgbench run --profile</code>): "
-               "median time per inference in each arithmetic, read from the kernel that ran each "
-               "layer (e.g. <code>brgemm_avx512_I8</code> = int8).")  # fmt: skip
+        figure(
+            "profile",
+            "Where the time goes",
+            figures.profile_bars(data.profiles),
+            "OpenVINO per-layer performance counters (<code>ecgbench run --profile</code>): "
+            "median time per inference in each arithmetic, read from the kernel that ran each "
+            "layer (e.g. <code>brgemm_avx512_I8</code> = int8).",
+        )
         sections.append(_profile_tables(data.profiles))
     int8 = df[(df["precision"] == "int8") & df["int8_layers"].notna()]
     if len(int8):

@@ -17,8 +17,19 @@ import pandas as pd
 
 from ecgbench.errors import BadInputError
 
-FEATURES = ["depth", "w0", "wa", "wm", "expansion", "kernel_size", "log10_lr", "stages",
-            "opt_adamw", "opt_sgd", "opt_sgd-momentum"]  # fmt: skip
+FEATURES = [
+    "depth",
+    "w0",
+    "wa",
+    "wm",
+    "expansion",
+    "kernel_size",
+    "log10_lr",
+    "stages",
+    "opt_adamw",
+    "opt_sgd",
+    "opt_sgd-momentum",
+]
 # The published seed study's results, printed beside this sweep's (not an RNG seed).
 SEED_STUDY = {
     "best_by_optimizer": {"adamw": 0.682, "sgd-momentum": 0.638, "sgd": 0.531},
@@ -98,8 +109,13 @@ def fit_power_law(x: np.ndarray, err: np.ndarray, name: str) -> PowerLaw | None:
     pred = intercept + slope * lx
     ss_res = float(((ly - pred) ** 2).sum())
     ss_tot = float(((ly - ly.mean()) ** 2).sum()) or 1e-12
-    return PowerLaw(a=float(np.exp(intercept)), alpha=float(-slope), r2=1 - ss_res / ss_tot,
-                    n_points=int(ok.sum()), x=name)  # fmt: skip
+    return PowerLaw(
+        a=float(np.exp(intercept)),
+        alpha=float(-slope),
+        r2=1 - ss_res / ss_tot,
+        n_points=int(ok.sum()),
+        x=name,
+    )
 
 
 def frontier_errors(x: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -128,10 +144,14 @@ def analyse(df: pd.DataFrame, folds: int = 3, seed: int = 0, repeats: int = 5) -
     best = {}
     for opt, g in full.groupby("optimizer"):
         r = g.loc[g["score"].idxmax()]
-        best[opt] = {"val_score": float(r["score"]),
-                     "test_score": float(r.get("test_challenge_score", np.nan)),
-                     "params": int(r["params"]), "flops": int(r["flops"]),
-                     "stages": int(r["stages"]), "trials": len(g)}  # fmt: skip
+        best[opt] = {
+            "val_score": float(r["score"]),
+            "test_score": float(r.get("test_challenge_score", np.nan)),
+            "params": int(r["params"]),
+            "flops": int(r["flops"]),
+            "stages": int(r["stages"]),
+            "trials": len(g),
+        }
     X, y = features(full), full["score"].to_numpy()
     rs: list[float] = []
     imps = []
@@ -143,8 +163,9 @@ def analyse(df: pd.DataFrame, folds: int = 3, seed: int = 0, repeats: int = 5) -
         rs.append(float(pearsonr(pred, y[te])[0]) if np.std(pred) > 0 else float("nan"))
         pi = permutation_importance(m, X.iloc[te], y[te], n_repeats=5, random_state=seed)
         imps.append(pi.importances_mean)
-    importance = dict(sorted(zip(FEATURES, np.mean(imps, axis=0).tolist(), strict=True),
-                             key=lambda kv: -kv[1]))  # fmt: skip
+    importance = dict(
+        sorted(zip(FEATURES, np.mean(imps, axis=0).tolist(), strict=True), key=lambda kv: -kv[1])
+    )
     spear = {}
     for c in FEATURES:
         rho = spearmanr(X[c], y)[0] if X[c].nunique() > 1 else np.nan
@@ -156,17 +177,23 @@ def analyse(df: pd.DataFrame, folds: int = 3, seed: int = 0, repeats: int = 5) -
         bestn = df.groupby("n_train")["score"].max()
         pl_data = fit_power_law(bestn.index.to_numpy(float), 1 - bestn.to_numpy(float), "n_train")
     return ScalingSummary(
-        n_trials=len(df), best_by_optimizer=best, cv_pearson_r=rs[:folds], importance=importance,
-        spearman=spear, power_law_flops=pl_flops, power_law_data=pl_data,
+        n_trials=len(df),
+        best_by_optimizer=best,
+        cv_pearson_r=rs[:folds],
+        importance=importance,
+        spearman=spear,
+        power_law_flops=pl_flops,
+        power_law_data=pl_data,
         cv_pearson_r_repeated=rs,
-    )  # fmt: skip
+    )
 
 
 def _regressor(seed: int):
     from sklearn.ensemble import GradientBoostingRegressor
 
-    return GradientBoostingRegressor(random_state=seed, n_estimators=200, max_depth=2,
-                                     learning_rate=0.05, subsample=0.8)  # fmt: skip
+    return GradientBoostingRegressor(
+        random_state=seed, n_estimators=200, max_depth=2, learning_rate=0.05, subsample=0.8
+    )
 
 
 def _repeated_folds(n: int, folds: int, repeats: int, seed: int):
@@ -285,8 +312,10 @@ def summary_markdown(s: ScalingSummary) -> str:
         + ", ".join(f"{k} {v:.3f} (ρ {_fmt_rho(s.spearman.get(k))})" for k, v in imp[:6])
         + f'; seed: most important "{s.seed_study["most_important"]}".',
     ]
-    for pl, what in ((s.power_law_flops, "FLOPs (Pareto frontier)"),
-                     (s.power_law_data, "training records (best trial per size)")):  # fmt: skip
+    for pl, what in (
+        (s.power_law_flops, "FLOPs (Pareto frontier)"),
+        (s.power_law_data, "training records (best trial per size)"),
+    ):
         if pl:
             lines.append(
                 f"- Power law of error (1 − val score) against {what}: error = {pl.a:.3g} · "

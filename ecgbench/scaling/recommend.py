@@ -70,8 +70,20 @@ def candidates(
     keys = ["model", "backend", "executed"]
     lat = lat.sort_values("created", kind="stable").groupby(keys, dropna=False).tail(1)
     lat = lat.sort_values(["model", "backend"]).reset_index(drop=True)
-    out = lat[["model", "backend", "device", "precision", "executed", "median_ms", "p99_ms",
-               "flops", "challenge_score", "auroc"]].copy()  # fmt: skip
+    out = lat[
+        [
+            "model",
+            "backend",
+            "device",
+            "precision",
+            "executed",
+            "median_ms",
+            "p99_ms",
+            "flops",
+            "challenge_score",
+            "auroc",
+        ]
+    ].copy()
     out["latency"] = "measured"
     out["source"] = "zoo"
     ref = _fp32_scores(rows, device)
@@ -84,14 +96,24 @@ def candidates(
             if rm is None:
                 continue
             t = trials.copy()
-            parts.append(pd.DataFrame({
-                "model": "trial " + t["trial"].astype(str), "backend": b, "device": device,
-                "precision": precision, "median_ms": rm.predict(t["flops"]), "p99_ms": np.nan,
-                "flops": t["flops"], "challenge_score": t.get("test_challenge_score", t["score"]),
-                "auroc": t.get("test_auroc", np.nan),
-                "latency": f"predicted from FLOPs (fit on {rm.n} measured)", "source": "sweep",
-                "score_drop": np.nan,  # trials are evaluated in FP32 only
-            }))  # fmt: skip
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "model": "trial " + t["trial"].astype(str),
+                        "backend": b,
+                        "device": device,
+                        "precision": precision,
+                        "median_ms": rm.predict(t["flops"]),
+                        "p99_ms": np.nan,
+                        "flops": t["flops"],
+                        "challenge_score": t.get("test_challenge_score", t["score"]),
+                        "auroc": t.get("test_auroc", np.nan),
+                        "latency": f"predicted from FLOPs (fit on {rm.n} measured)",
+                        "source": "sweep",
+                        "score_drop": np.nan,  # trials are evaluated in FP32 only
+                    }
+                )
+            )
         out = pd.concat(parts, ignore_index=True)
     return out
 
@@ -142,8 +164,22 @@ def budget_table(
             if r is None:
                 out.append({**base, "model": None})
             else:
-                out.append({**base, **{k: r[k] for k in ("model", "backend", "median_ms",
-                            "challenge_score", "score_drop", "auroc")}})  # fmt: skip
+                out.append(
+                    {
+                        **base,
+                        **{
+                            k: r[k]
+                            for k in (
+                                "model",
+                                "backend",
+                                "median_ms",
+                                "challenge_score",
+                                "score_drop",
+                                "auroc",
+                            )
+                        },
+                    }
+                )
     return pd.DataFrame(out)
 
 
@@ -155,8 +191,11 @@ def zoo_fp32_scores(zoo=None) -> dict[str, float]:
     out = {}
     for name, entry in zoo.entries.items():
         # keys are "<backend>-<precision>@<executed>": FP32 that ran in f32
-        scores = [v.get("challenge_score") for k, v in (entry.variants or {}).items()
-                  if k.endswith("-fp32@f32") and v.get("challenge_score") is not None]  # fmt: skip
+        scores = [
+            v.get("challenge_score")
+            for k, v in (entry.variants or {}).items()
+            if k.endswith("-fp32@f32") and v.get("challenge_score") is not None
+        ]
         if scores:
             out[name] = float(max(scores))
     return out

@@ -149,8 +149,7 @@ def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
     pp = Preprocessing(fs=cfg.fs, crop_samples=cfg.crop_samples)
     split = FoldSplit()
     folds = set(split.train) | set(split.val) | set(split.test)
-    data: EcgSet = load_dataset(cfg.data_dir, pp, folds=folds, limit=cfg.limit,
-                                show_progress=False)  # fmt: skip
+    data: EcgSet = load_dataset(cfg.data_dir, pp, folds=folds, limit=cfg.limit, show_progress=False)
     if data.problems:
         log(f"{len(data.problems)} records skipped (e.g. {data.problems[0]})")
     workdir = Path(tempfile.mkdtemp(prefix="ecgbench-sweep-"))
@@ -161,26 +160,46 @@ def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
         shape = (1, 12, pp.eval_samples)
         cx = measure_complexity(model_cfg, shape)
         tcfg = TrainConfig(
-            epochs=cfg.epochs, batch_size=cfg.batch_size, lr=lr, optimizer=optimizer,
-            crop_samples=cfg.crop_samples, fs=cfg.fs, seed=cfg.seed if cfg.seed is not None
-            else trial.number, threads=cfg.threads, train_fraction=cfg.train_fraction,
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            crop_samples=cfg.crop_samples,
+            fs=cfg.fs,
+            seed=cfg.seed if cfg.seed is not None else trial.number,
+            threads=cfg.threads,
+            train_fraction=cfg.train_fraction,
             max_steps=cfg.max_steps,
-        )  # fmt: skip
+        )
         attrs = {
-            "params": cx.params, "flops": cx.flops, "input_shape": list(shape),
-            "stages": model_cfg.stages, "depths": list(model_cfg.depths),
-            "widths": list(model_cfg.widths), "train_fraction": cfg.train_fraction,
-            "epochs": cfg.epochs, "fs": cfg.fs, "crop_samples": cfg.crop_samples,
-            "host": os.uname().nodename, "pid": os.getpid(),
-        }  # fmt: skip
+            "params": cx.params,
+            "flops": cx.flops,
+            "input_shape": list(shape),
+            "stages": model_cfg.stages,
+            "depths": list(model_cfg.depths),
+            "widths": list(model_cfg.widths),
+            "train_fraction": cfg.train_fraction,
+            "epochs": cfg.epochs,
+            "fs": cfg.fs,
+            "crop_samples": cfg.crop_samples,
+            "host": os.uname().nodename,
+            "pid": os.getpid(),
+        }
         for k, v in attrs.items():
             trial.set_user_attr(k, v)
         t0 = time.perf_counter()
         trial_dir = Path(tempfile.mkdtemp(dir=workdir))  # its checkpoints are not kept
         try:
-            res = train_model(model_cfg, cfg.data_dir, trial_dir / f"trial{trial.number}.pt", tcfg,
-                              show_progress=False, weights_path=cfg.weights_path,
-                              command=f"ecgbench sweep (trial {trial.number})", dataset=data)  # fmt: skip
+            res = train_model(
+                model_cfg,
+                cfg.data_dir,
+                trial_dir / f"trial{trial.number}.pt",
+                tcfg,
+                show_progress=False,
+                weights_path=cfg.weights_path,
+                command=f"ecgbench sweep (trial {trial.number})",
+                dataset=data,
+            )
         finally:
             shutil.rmtree(trial_dir, ignore_errors=True)
         wall = time.perf_counter() - t0
@@ -195,10 +214,12 @@ def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
         score = val.get("challenge_score")
         if score is None or not np.isfinite(score):
             raise optuna.TrialPruned("validation score undefined")
-        log(f"trial {trial.number}: {model_cfg.stages} stages {list(model_cfg.widths)}, "
+        log(
+            f"trial {trial.number}: {model_cfg.stages} stages {list(model_cfg.widths)}, "
             f"{cx.params / 1e6:.2f} M params, {cx.flops / 1e6:.0f} MFLOPs, {optimizer} lr {lr:.1e}"
             f" -> val {score:.3f} test {test.get('challenge_score', float('nan')):.3f} "
-            f"({wall:.0f} s)")  # fmt: skip
+            f"({wall:.0f} s)"
+        )
         return float(score)
 
     t0 = time.perf_counter()

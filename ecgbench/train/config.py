@@ -18,8 +18,11 @@ _FOLD_KEYS = ("train_folds", "val_folds", "test_folds")
 
 # TrainConfig's annotations (strings, as the module uses postponed evaluation) -> accepted types.
 _TYPES: dict[str, tuple[type, ...]] = {
-    "int": (int,), "float": (int, float), "str": (str,), "int | None": (int, type(None)),
-}  # fmt: skip
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+    "int | None": (int, type(None)),
+}
 
 
 def _coerce(key: str, value: Any) -> Any:
