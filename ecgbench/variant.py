@@ -1,6 +1,6 @@
 """The name of one variant (model × backend × precision), the key it has wherever it is stored.
 
-Runner profiles (``[samples_by_variant]``) and gate summaries (``per_key``) key variants by
+Suites (``[samples_by_variant]``) and gate summaries (``per_key``) key variants by
 ``model/backend/precision``; file names cannot hold ``/``, so folders use the ``slug``. Both read
 back with :meth:`Variant.parse`. No heavy import here: the CLI, the gate and the runner share it.
 """

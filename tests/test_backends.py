@@ -248,7 +248,7 @@ def test_fp16_runs_f16_where_the_device_has_fp16_arithmetic(tiny: TinySession) -
 
 
 def test_every_backend_table_is_derived_from_the_registry() -> None:
-    from ecgbench.bench.suite import RunPlan, expand_all
+    from ecgbench.bench.suite import Suite, expand_all
     from ecgbench.export.pipeline import ExportedVariant
 
     assert list(BACKENDS) == ["openvino", "onnxruntime", "torch"]
@@ -260,8 +260,8 @@ def test_every_backend_table_is_derived_from_the_registry() -> None:
         assert precisions_of(name) == cls.PRECISIONS and cls.PRECISIONS[0] == "fp32"
         for suffix in cls.SUFFIXES:
             assert backend_for_artifact(Path(f"m{suffix}")) == suffixes[suffix] == name
-    assert expand_all(RunPlan(backends=("all",))).backends == tuple(BACKENDS)
-    plan = RunPlan(backends=tuple(BACKENDS), precisions=("fp16", "bf16"))
+    assert expand_all(Suite(backends=("all",))).backends == tuple(BACKENDS)
+    plan = Suite(backends=tuple(BACKENDS), precisions=("fp16", "bf16"))
     assert {(b, p) for _, b, _, p, _ in plan.jobs(["m"])} == {
         (b, p) for b, cls in BACKENDS.items() for p in ("fp16", "bf16") if p in cls.PRECISIONS
     }

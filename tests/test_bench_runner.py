@@ -15,14 +15,14 @@ from helpers_export import TINY_NAME, TINY_SAMPLES, TinySession
 from ecgbench.bench.results import RunDocument, append_to_store, load_store, read_run
 from ecgbench.bench.runner import RunOptions, run_plan
 from ecgbench.bench.schema import GROUPS, ResultRow
-from ecgbench.bench.suite import RunPlan
+from ecgbench.bench.suite import Suite
 from ecgbench.bench.table import results_table
 from ecgbench.errors import BadInputError
 from ecgbench.host import device_arithmetic
 from ecgbench.zoo import Zoo
 
 
-def tiny_plan(tiny: TinySession, **kw: object) -> RunPlan:
+def tiny_plan(tiny: TinySession, **kw: object) -> Suite:
     base: dict[str, object] = {
         "models": (str(tiny.ckpt),),
         "backends": ("openvino", "onnxruntime", "torch"),
@@ -34,7 +34,7 @@ def tiny_plan(tiny: TinySession, **kw: object) -> RunPlan:
         "round_s": 0.05,
     }
     base.update(kw)
-    return RunPlan(**base)  # type: ignore[arg-type]
+    return Suite(**base)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from ecgbench.bench.results import read_run
 from ecgbench.bench.runner import RunOptions, run_plan
-from ecgbench.bench.suite import RunPlan
+from ecgbench.bench.suite import Suite
 from ecgbench.cli import app
 from ecgbench.report.html import build_report
 
@@ -57,7 +57,7 @@ def read_tables(path: Path) -> list[pd.DataFrame]:
 def real_run(tiny: TinySession, tmp_path_factory: pytest.TempPathFactory) -> Path:
     s = tiny
     out = tmp_path_factory.mktemp("report_run") / "run.json"
-    plan = RunPlan(
+    plan = Suite(
         models=(str(s.ckpt),),
         backends=("openvino", "onnxruntime", "torch"),
         precisions=("fp32", "int8"),

@@ -1,7 +1,7 @@
 """The backend registry: name -> class, and every backend fact other modules need, derived from it.
 
 Each class declares its own facts (``NAME``, ``FORMAT``, ``PRECISIONS``, ``SUFFIXES``); tables
-elsewhere (runner profiles' backends, export formats, A/B artifact kinds) are read from here so that
+elsewhere (suites' backends, export formats, A/B artifact kinds) are read from here so that
 adding a backend is one module and one line below.
 """
 

@@ -48,7 +48,7 @@ class LoadInfo:
 
 
 class Backend(ABC):
-    NAME: ClassVar[str]  # as the CLI, runner profiles and result rows name it
+    NAME: ClassVar[str]  # as the CLI, suites and result rows name it
     FORMAT: ClassVar[str]  # the export format it runs: "openvino", "onnx" or "torch"
     PRECISIONS: ClassVar[tuple[str, ...]]  # what it can be asked for; the device decides per run
     SUFFIXES: ClassVar[tuple[str, ...]]  # artifact file suffixes it loads

@@ -61,7 +61,7 @@ class RunDocument:
     )
     complete: bool = False
     command: str = ""
-    suite: str = ""  # the runner profile's name ("adhoc" for a command line)
+    suite: str = ""  # the suite's name ("adhoc" for a command line)
 
     def to_dict(self) -> dict[str, Any]:
         return {

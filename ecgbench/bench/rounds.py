@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 
 from ecgbench.bench.references import ReferenceWorkloads
-from ecgbench.bench.suite import RunPlan
+from ecgbench.bench.suite import Suite
 from ecgbench.bench.timing import StopRule, TimedVariant, time_interleaved
 from ecgbench.bench.variants import LoadedVariant
 from ecgbench.progress import progress_bar
 
 
-def stop_rule(plan: RunPlan) -> StopRule:
+def stop_rule(plan: Suite) -> StopRule:
     return StopRule(
         min_duration_s=plan.duration,
         min_iters=plan.min_iters,
@@ -31,7 +31,7 @@ def stop_rule(plan: RunPlan) -> StopRule:
 def time_all(
     loaded: list[LoadedVariant],
     refs: ReferenceWorkloads,
-    plan: RunPlan,
+    plan: Suite,
     rule: StopRule,
     after_round: Callable[[], None],
     show_progress: bool,

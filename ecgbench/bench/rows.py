@@ -10,7 +10,7 @@ from ecgbench.bench.schema import (
     ResultRow,
     Throughput,
 )
-from ecgbench.bench.suite import RunPlan
+from ecgbench.bench.suite import Suite
 from ecgbench.bench.timing import StopRule
 from ecgbench.bench.variants import LoadedVariant
 from ecgbench.precision import ceiling_arithmetic, matches_request
@@ -18,7 +18,7 @@ from ecgbench.precision import ceiling_arithmetic, matches_request
 
 def result_rows(
     loaded: list[LoadedVariant],
-    plan: RunPlan,
+    plan: Suite,
     threads: int,
     ceilings: dict[str, float],
     rule: StopRule,
@@ -36,7 +36,7 @@ def result_rows(
 
 def result_row(
     item: LoadedVariant,
-    plan: RunPlan,
+    plan: Suite,
     threads: int,
     ceilings: dict[str, float],
     complete: bool,

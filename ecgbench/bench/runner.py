@@ -10,14 +10,14 @@ from ecgbench.bench.options import RunOptions
 from ecgbench.bench.references import ReferenceWorkloads
 from ecgbench.bench.results import RunDocument, append_to_store
 from ecgbench.bench.rounds import signals_as_interrupt, stop_rule, time_all
-from ecgbench.bench.suite import RunPlan
+from ecgbench.bench.suite import Suite
 from ecgbench.bench.variants import LoadedVariant, load_variants
 from ecgbench.bench.writer import RunWriter
 from ecgbench.host import check_openvino_device, default_threads, device_arithmetic
 from ecgbench.zoo import Zoo
 
 
-def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print) -> RunDocument:
+def run_plan(plan: Suite, opts: RunOptions, zoo: Zoo | None = None, log=print) -> RunDocument:
     """Time every job of ``plan``; always returns (and writes) a valid document, even on Ctrl-C."""
     plan.validate()
     zoo = zoo or Zoo()
@@ -44,14 +44,14 @@ def run_plan(plan: RunPlan, opts: RunOptions, zoo: Zoo | None = None, log=print)
     return doc
 
 
-def _check_devices(plan: RunPlan) -> None:
+def _check_devices(plan: Suite) -> None:
     """Fail early, before any export, on an absent or unknown device."""
     if "openvino" in plan.backends:
         for d in plan.devices:
             check_openvino_device(d)
 
 
-def _new_document(plan: RunPlan, opts: RunOptions, threads: int) -> RunDocument:
+def _new_document(plan: Suite, opts: RunOptions, threads: int) -> RunDocument:
     """No rows yet; the fingerprint is taken before anything loads."""
     fp = collect_fingerprint(threads)
     doc = RunDocument(

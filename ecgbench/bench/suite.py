@@ -1,4 +1,4 @@
-"""Runner profiles: TOML files in ``runners/`` that name a whole grid of variants to time."""
+"""Suites: TOML files in ``runners/`` that name a whole grid of variants to time."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ SCENARIOS = ("latency", "throughput")
 
 
 @dataclass(frozen=True)
-class RunPlan:
+class Suite:
     name: str = "adhoc"
     description: str = ""
     models: tuple[str, ...] = ("all",)
@@ -40,7 +40,7 @@ class RunPlan:
     # device executes it): OpenVINO's CPU default is bf16 on AMX CPUs, ecgbench's is f32.
     int8_rest: str = "f32"
     # A precision the device does not execute (bf16 on an AVX2 CPU) is skipped with a note when
-    # it came from "all" or a runner profile; named on the command line, it is an error.
+    # it came from "all" or a suite; named on the command line, it is an error.
     skip_unsupported: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -60,7 +60,7 @@ class RunPlan:
             for n in self.batch
         ]
 
-    def validate(self) -> RunPlan:
+    def validate(self) -> Suite:
         for b in self.backends:
             if b not in BACKENDS:
                 raise BadInputError(f"unknown backend {b!r}; use {', '.join(BACKENDS)} or all")
@@ -98,16 +98,16 @@ def _tuple(v: Any, key: str) -> tuple:
     raise BadInputError(f"runner key {key!r} must be a list or a string")
 
 
-def expand_all(plan: RunPlan) -> RunPlan:
+def expand_all(plan: Suite) -> Suite:
     b = tuple(BACKENDS) if "all" in plan.backends else plan.backends
     p = PRECISIONS if "all" in plan.precisions else plan.precisions
     return replace(plan, backends=tuple(b), precisions=tuple(p))
 
 
-def load_suite(path: str | os.PathLike[str]) -> RunPlan:
+def load_suite(path: str | os.PathLike[str]) -> Suite:
     p = Path(path)
     doc = read_toml(p)
-    known = {f.name for f in fields(RunPlan)}
+    known = {f.name for f in fields(Suite)}
     unknown = set(doc) - known
     if unknown:
         raise BadInputError(f"{p}: unknown keys {', '.join(sorted(unknown))}")
@@ -134,4 +134,4 @@ def load_suite(path: str | os.PathLike[str]) -> RunPlan:
                 kw[k] = v
     except (TypeError, ValueError) as e:
         raise BadInputError(f"{p}: bad value ({e})") from None
-    return expand_all(RunPlan(**kw)).validate()
+    return expand_all(Suite(**kw)).validate()

@@ -10,7 +10,7 @@ import numpy as np
 
 from ecgbench.backends import Backend, LoadInfo, LoadSpec, format_of, get_backend
 from ecgbench.bench.options import RunOptions
-from ecgbench.bench.suite import RunPlan
+from ecgbench.bench.suite import Suite
 from ecgbench.bench.timing import TimedVariant
 from ecgbench.data.synthetic import synthetic_input
 from ecgbench.errors import BadInputError
@@ -58,7 +58,7 @@ class LoadedVariant:
 Job = tuple[str, str, str, str, int, Execution]
 
 
-def plan_jobs(plan: RunPlan, names: list[str], log) -> list[Job]:
+def plan_jobs(plan: Suite, names: list[str], log) -> list[Job]:
     """Every (model, backend, device, precision, batch) with how it executes; before any export.
 
     A precision the device does not execute is an error when named on the command line, and a
@@ -85,7 +85,7 @@ def plan_jobs(plan: RunPlan, names: list[str], log) -> list[Job]:
 
 
 def _verification_hint(
-    backend: str, precision: str, device: str, ex: Execution, plan: RunPlan
+    backend: str, precision: str, device: str, ex: Execution, plan: Suite
 ) -> str | None:
     """Verification runs on the CPU: a GPU/NPU row's hint (f16) is re-planned for the CPU."""
     if device_kind(device) == "CPU" or backend != "openvino":
@@ -97,7 +97,7 @@ def _verification_hint(
 
 
 def load_variants(
-    plan: RunPlan, opts: RunOptions, zoo: Zoo, threads: int, log
+    plan: Suite, opts: RunOptions, zoo: Zoo, threads: int, log
 ) -> list[LoadedVariant]:
     """Export (cached), verify and load every job of ``plan`` from ``zoo``; nothing timed yet."""
     names = zoo.names() if "all" in plan.models else list(plan.models)

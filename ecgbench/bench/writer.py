@@ -10,7 +10,7 @@ from pathlib import Path
 from ecgbench.bench.references import ReferenceWorkloads
 from ecgbench.bench.results import RunDocument
 from ecgbench.bench.rows import result_rows
-from ecgbench.bench.suite import RunPlan
+from ecgbench.bench.suite import Suite
 from ecgbench.bench.timing import StopRule
 from ecgbench.bench.variants import LoadedVariant
 
@@ -18,7 +18,7 @@ from ecgbench.bench.variants import LoadedVariant
 @dataclass
 class RunWriter:
     doc: RunDocument
-    plan: RunPlan
+    plan: Suite
     threads: int
     loaded: list[LoadedVariant]
     refs: ReferenceWorkloads

@@ -155,7 +155,7 @@ def gate(
         str, typer.Option(help="Base: a git revision (origin/main, HEAD~1) or a folder")
     ],
     head: Annotated[str, typer.Option(help="Head: a git revision or a folder")] = "HEAD",
-    suite: Annotated[str, typer.Option(help="Runner profile (read from head)")] = "runners/ci.toml",
+    suite: Annotated[str, typer.Option(help="Suite (read from head)")] = "runners/ci.toml",
     repo: Annotated[Path, typer.Option(help="The git repository")] = Path("."),
     mode: Annotated[
         str, typer.Option(help="auto (from what changed), models, code or libraries")
@@ -212,7 +212,7 @@ def gate(
 @app.command("gate-power")
 def gate_power(
     pairs: Annotated[int, typer.Option(help="A/B/C iterations to time")] = 20,
-    suite: Annotated[Path, typer.Option(help="Runner profile")] = Path("runners/ci.toml"),
+    suite: Annotated[Path, typer.Option(help="Suite")] = Path("runners/ci.toml"),
     slowdown: Annotated[float, typer.Option(help="input length factor of run C")] = 1.25,
     calibrate_from: Annotated[
         Path | None,
@@ -248,7 +248,7 @@ def gate_power(
 @app.command("gate-power-same-job")
 def gate_power_same_job(
     runs: Annotated[int, typer.Option(help="Runs, each timing A, A' and C interleaved")] = 10,
-    suite: Annotated[Path, typer.Option(help="Runner profile")] = Path("runners/ci.toml"),
+    suite: Annotated[Path, typer.Option(help="Suite")] = Path("runners/ci.toml"),
     slowdown: Annotated[float, typer.Option(help="input window factor of C")] = 1.25,
     threshold: Annotated[float, typer.Option(help="Slowdown ratio that counts")] = 1.10,
     out_dir: Annotated[Path, typer.Option("--out", help="Runs and summary")] = Path(
@@ -271,7 +271,7 @@ def gate_power_same_job(
 def fingerprint(
     key: Annotated[bool, typer.Option("--key", help="Print only the baseline key")] = False,
     suite: Annotated[
-        Path | None, typer.Option(help="Runner profile whose threads the baselines use")
+        Path | None, typer.Option(help="Suite whose threads the baselines use")
     ] = None,
     threads: Annotated[int | None, typer.Option(help="Threads the runs use")] = None,
 ) -> None:
@@ -295,7 +295,7 @@ def fingerprint(
 
 @baseline_app.command("update")
 def baseline_update(
-    suite: Annotated[Path, typer.Option(help="Runner profile")] = Path("runners/ci.toml"),
+    suite: Annotated[Path, typer.Option(help="Suite")] = Path("runners/ci.toml"),
     out_path: Annotated[
         Path | None, typer.Option("--out", help="One baseline file (instead of --dir)")
     ] = None,

@@ -67,7 +67,7 @@ def run(
     min_iters: Annotated[int, typer.Option(help="Minimum timed calls per variant")] = 100,
     warmup: Annotated[float, typer.Option(help="Warm-up seconds per variant")] = 1.0,
     samples: Annotated[int | None, typer.Option(help="Input length (default: 10 s)")] = None,
-    suite: Annotated[Path | None, typer.Option(help="Runner profile TOML (runners/*.toml)")] = None,
+    suite: Annotated[Path | None, typer.Option(help="Suite TOML (runners/*.toml)")] = None,
     output: Annotated[Path | None, typer.Option(help="Write the run document (JSON)")] = None,
     store: Annotated[
         str | None, typer.Option(help="Results store: sqlite:///F.db, postgresql://…, or a folder")
@@ -90,7 +90,7 @@ def run(
     from dataclasses import replace
 
     from ecgbench.bench.runner import RunOptions, run_plan
-    from ecgbench.bench.suite import RunPlan, expand_all, load_suite
+    from ecgbench.bench.suite import Suite, expand_all, load_suite
     from ecgbench.bench.table import results_table
     from ecgbench.export.build import ExportOptions
 
@@ -98,7 +98,7 @@ def run(
         plan = load_suite(suite)
     else:
         plan = expand_all(
-            RunPlan(
+            Suite(
                 models=tuple(m.strip() for m in model.split(",")),
                 backends=tuple(b.strip() for b in backend.lower().split(",")),
                 devices=(device,),

@@ -29,7 +29,7 @@ from ecgbench.bench.fingerprint import collect_fingerprint
 from ecgbench.bench.references import ModelReference
 from ecgbench.bench.results import RunDocument
 from ecgbench.bench.schema import References, ReferenceTiming
-from ecgbench.bench.suite import RunPlan, load_suite
+from ecgbench.bench.suite import Suite, load_suite
 from ecgbench.bench.timing import StopRule, TimedVariant, time_interleaved
 from ecgbench.errors import BadInputError
 from ecgbench.gate.changes import (
@@ -69,7 +69,7 @@ class GateResult:
 
 # --------------------------------------------------------------------------- models: one process
 def time_zoos(
-    plan: RunPlan, zoo_dirs: list[Path], log: Log = print, show_progress: bool = False
+    plan: Suite, zoo_dirs: list[Path], log: Log = print, show_progress: bool = False
 ) -> list[RunDocument]:
     """Every variant of ``plan`` from each zoo, all timed in the same interleaved rounds."""
     from ecgbench.bench.rows import result_row
@@ -151,7 +151,7 @@ def _models_dir(root: Path) -> Path:
 
 
 def _write_suite(src: Path, dest: Path, duration: float | None) -> None:
-    """The head's runner profile, with the gate's duration, for both sides' ``ecgbench run``."""
+    """The head's suite, with the gate's duration, for both sides' ``ecgbench run``."""
     text = src.read_text()
     if duration is not None:
         lines = [ln for ln in text.splitlines() if not ln.strip().startswith("duration")]
@@ -231,7 +231,7 @@ def _same_job_gate(
     hroot, hlabel = _side_root(repo, head, work, "head")
     suite_path = hroot / suite if (hroot / suite).is_file() else Path(suite)
     if not suite_path.is_file():
-        raise BadInputError(f"runner profile not found: {suite}")
+        raise BadInputError(f"suite not found: {suite}")
     plan = load_suite(suite_path)
     if duration is not None:
         plan = replace(plan, duration=duration)
@@ -250,7 +250,7 @@ def _same_job_gate(
         cmp = compare_run_pairs(pairs, s)
     note = ""
     if any(f.startswith("runners/") for f in change.files):
-        note = f"the runner profile changed: both sides were timed with head's {suite}"
+        note = f"the suite changed: both sides were timed with head's {suite}"
     return GateResult(
         mode=use,
         base=blabel,
