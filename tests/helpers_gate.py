@@ -32,7 +32,7 @@ def latency_samples(
 
 def result_row(model: str, median_ms: float, seed: int, precision: str = "fp32") -> ResultRow:
     s = latency_samples(median_ms, seed=seed)
-    m = float(np.median(s) / 1e6)
+    latency = Latency.from_samples(s)
     return ResultRow(
         model=model,
         backend="openvino",
@@ -42,10 +42,8 @@ def result_row(model: str, median_ms: float, seed: int, precision: str = "fp32")
         batch=1,
         input_shape=[1, 12, 5000],
         artifact="x.xml",
-        latency=Latency(
-            samples_ns=s, n=len(s), median_ms=m, mean_ms=m, p90_ms=m, p99_ms=m, min_ms=m, iqr_ms=0.0
-        ),
-        throughput=Throughput(fps=1e3 / m),
+        latency=latency,
+        throughput=Throughput(fps=latency.fps(1)),
         footprint=Footprint(compile_ms=1.0, first_infer_ms=1.0),
     )
 

@@ -24,7 +24,6 @@ def _row(
     for rnd, lvl in enumerate(level_ms):
         slices.append([rnd, len(samples)])
         samples += [int(v) for v in rng.normal(lvl * 1e6, lvl * 0.02e6, 20)]
-    a = np.asarray(samples) / 1e6
     return ResultRow(
         model="m",
         backend="openvino",
@@ -34,17 +33,7 @@ def _row(
         batch=1,
         input_shape=[1, 12, 5000],
         artifact="x",
-        latency=Latency(
-            samples_ns=samples,
-            n=len(samples),
-            median_ms=float(np.median(a)),
-            mean_ms=float(a.mean()),
-            p90_ms=0,
-            p99_ms=0,
-            min_ms=0,
-            iqr_ms=0,
-            slices=slices,
-        ),
+        latency=Latency.from_samples(samples, slices),
         throughput=Throughput(fps=0),
         footprint=Footprint(compile_ms=1.0, first_infer_ms=1.0),
         executed=executed or {"fp32": "f32", "bf16": "bf16", "int8": "int8+f32"}[precision],
