@@ -25,10 +25,12 @@ from ecgbench.gate.stats import (
     [
         (1.30, 1.20, 1.40, 0.001, Verdict.REGRESSION),
         (1.05, 1.02, 1.08, 0.001, Verdict.UNCHANGED),  # significant, but under the threshold
-        (1.30, 0.95, 1.60, 0.001, Verdict.UNCHANGED),  # the interval holds 1
-        (1.30, 1.20, 1.40, 0.200, Verdict.UNCHANGED),  # the test is not significant
+        (1.30, 0.95, 1.60, 0.001, Verdict.INCONCLUSIVE),  # the interval holds 1, and is wide
+        (1.30, 1.25, 1.35, 0.200, Verdict.UNCHANGED),  # the test is not significant
+        (1.30, 1.20, 1.40, 0.200, Verdict.INCONCLUSIVE),  # not significant, too noisy for ×1.1
         (0.70, 0.60, 0.80, 0.001, Verdict.IMPROVEMENT),
-        (0.70, 0.60, 1.01, 0.001, Verdict.UNCHANGED),
+        (0.70, 0.60, 1.01, 0.001, Verdict.INCONCLUSIVE),
+        (0.95, 0.92, 0.99, 0.001, Verdict.UNCHANGED),  # faster, but not past 1/threshold
     ],
 )
 def test_judge_needs_threshold_interval_and_test(ratio, lo, hi, p, verdict) -> None:
@@ -36,11 +38,12 @@ def test_judge_needs_threshold_interval_and_test(ratio, lo, hi, p, verdict) -> N
     assert j.verdict == verdict and (j.ratio, j.ci_low, j.ci_high, j.p_value) == (ratio, lo, hi, p)
 
 
-def test_judge_reads_only_threshold_and_alpha() -> None:
+def test_judge_reads_only_threshold_alpha_and_power() -> None:
     @dataclass
     class Rule:
         threshold: float = 1.5
         alpha: float = 0.01
+        power: float = 0.8
 
     assert judge(1.3, 1.2, 1.4, 0.001, Rule()).verdict == Verdict.UNCHANGED
     assert judge(1.6, 1.5, 1.7, 0.02, Rule()).verdict == Verdict.UNCHANGED

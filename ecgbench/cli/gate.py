@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,9 +23,11 @@ def _print_comparison(
     cmp: Comparison, markdown: Path | None, text: str | None = None, title: str = "latency gate"
 ) -> None:
     from ecgbench.fileio import atomic_write_text
-    from ecgbench.gate.render import comparison_markdown, comparison_table
+    from ecgbench.gate.render import comparison_markdown, comparison_table, headline, legend
 
     out.print(comparison_table(cmp, title))
+    out.print(f"{title}: {headline(cmp)}", highlight=False)
+    out.print(legend(cmp), highlight=False, style="dim")
     if cmp.machine_note:
         err.print(f"[yellow]{escape(cmp.machine_note)}[/]")
     if markdown:
@@ -70,10 +73,19 @@ def compare(
         tuple[Path, Path] | None,
         typer.Option("--ab", help="OLD NEW artifacts (.xml/.onnx/.pt) timed interleaved now"),
     ] = None,
+    power: Annotated[
+        float, typer.Option(help="Power at which a key's detectable slowdown is stated")
+    ] = 0.8,
+    multiplicity: Annotated[
+        str, typer.Option(help="none (each key at alpha) or holm (the run's keys jointly)")
+    ] = "none",
     device: Annotated[str, typer.Option(help="Device for --ab")] = "CPU",
     duration: Annotated[float, typer.Option(help="Seconds per side for --ab")] = 5.0,
 ) -> None:
-    """CI latency gate: exit 0 if nothing regressed, 1 on a regression, 2 on bad input."""
+    """CI latency gate against a baseline run.
+
+    Exit 0: nothing regressed; 1: a regression; 2: bad input; 3: no baseline for this machine;
+    4: inconclusive (no regression, but a key's noise would hide a threshold-sized slowdown)."""
     from ecgbench.bench.results import read_run
     from ecgbench.bench.timing import StopRule
     from ecgbench.errors import BadInputError, NoBaselineError
@@ -81,12 +93,16 @@ def compare(
 
     if reference not in ("model", "gemm") or pairing not in ("round", "run"):
         raise BadInputError("--reference is model or gemm; --pairing is round or run")
+    if not 0.5 <= power < 1 or multiplicity not in ("none", "holm"):
+        raise BadInputError("--power is in [0.5, 1); --multiplicity is none or holm")
     settings = GateSettings(
         threshold=threshold,
         alpha=alpha,
         normalise=not no_normalise,
         reference=reference,
         pairing=pairing,
+        power=power,
+        multiplicity=multiplicity,
     )
     if ab:
         from ecgbench.gate.ab import ab_documents
@@ -94,7 +110,7 @@ def compare(
         base, cur = ab_documents(
             ab[0], ab[1], device=device, rule=StopRule(min_duration_s=duration, min_iters=100)
         )
-        settings = GateSettings(threshold=threshold, alpha=alpha, normalise=False)
+        settings = replace(settings, normalise=False)
     elif baseline_dir:
         from ecgbench.gate.baselines import baseline_candidates, choose_baseline
 
@@ -170,11 +186,27 @@ def gate(
     output_dir: Annotated[
         Path | None, typer.Option(help="Keep both sides' run documents here")
     ] = None,
+    power: Annotated[
+        float, typer.Option(help="Power at which a key's detectable slowdown is stated")
+    ] = 0.8,
+    multiplicity: Annotated[
+        str, typer.Option(help="none (each key at alpha) or holm (the run's keys jointly)")
+    ] = "none",
+    confirm: Annotated[
+        bool, typer.Option(help="Re-time flagged keys before failing (--no-confirm: once)")
+    ] = True,
 ) -> None:
-    """Same-job gate: time BASE and HEAD here, interleaved; exit 1 on a regression, 0 if none."""
+    """Same-job gate: time BASE and HEAD here, interleaved, and judge HEAD.
+
+    Exit 0: nothing regressed; 1: a regression (confirmed by re-timing); 2: bad input;
+    4: inconclusive (no regression, but a key's noise would hide a threshold-sized slowdown)."""
+    from ecgbench.errors import BadInputError
     from ecgbench.gate.compare import GateSettings
     from ecgbench.gate.render import changed_notes, cpu_line, gate_markdown
     from ecgbench.gate.same_job import same_job_gate
+
+    if not 0.5 <= power < 1 or multiplicity not in ("none", "holm"):
+        raise BadInputError("--power is in [0.5, 1); --multiplicity is none or holm")
 
     r = same_job_gate(
         base,
@@ -184,7 +216,13 @@ def gate(
         mode=mode,
         repeats=repeats,
         duration=duration,
-        settings=GateSettings(threshold=threshold, alpha=alpha),
+        settings=GateSettings(
+            threshold=threshold,
+            alpha=alpha,
+            power=power,
+            multiplicity=multiplicity,
+            confirm=confirm,
+        ),
         log=lambda m: err.print(m, highlight=False),
     )
     if output_dir:

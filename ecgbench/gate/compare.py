@@ -30,6 +30,7 @@ from ecgbench.errors import BadInputError
 from ecgbench.gate.stats import (
     Verdict,
     bootstrap_ratio_ci,
+    holm_adjust,
     judge,
     level_of,
     mannwhitney_p,
@@ -51,6 +52,7 @@ __all__ = [
 FINGERPRINT_KEYS = ("cpu_model", "isa", "threads")
 VERSION_KEYS = ("openvino", "onnxruntime", "torch", "nncf", "onnx")
 MIN_SAMPLES = 5
+EXIT_INCONCLUSIVE = 4  # README "Gating CI on latency": exit codes 0 / 1 / 2 / 3 / 4
 MIN_ROUNDS = 3
 
 
@@ -69,6 +71,15 @@ class GateSettings:
     # interference adds (a real slowdown moves every quantile).
     quantile: float = 50.0
     seed: int = 0
+    # The power at which a key's minimum detectable slowdown is stated, and below which a key's
+    # own noise makes it *inconclusive* rather than unchanged (README "Gating CI on latency").
+    power: float = 0.8
+    # "none": each key at alpha (the threshold and confirmation keep a run's false alarms rare);
+    # "holm": the keys of one run judged jointly, family-wise at alpha (docs/gate.md).
+    multiplicity: str = "none"
+    # Same-job gate, models mode: re-time flagged keys (regression or inconclusive) and judge
+    # them on both timings' rounds before failing.
+    confirm: bool = True
 
 
 @dataclass
@@ -84,6 +95,7 @@ class KeyVerdict:
     p_value: float | None = None
     baseline_ms: float | None = None
     current_ms: float | None = None
+    min_detectable: float | None = None  # smallest slowdown this key's noise lets the rule catch
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,8 +114,29 @@ class Comparison:
         return [v for v in self.verdicts if v.verdict == Verdict.REGRESSION]
 
     @property
+    def inconclusive(self) -> list[KeyVerdict]:
+        return [v for v in self.verdicts if v.verdict == Verdict.INCONCLUSIVE]
+
+    @property
     def exit_code(self) -> int:
-        return 1 if self.regressions else 0
+        """1 on a regression; else 4 when a key's noise hid a threshold-sized slowdown; else 0."""
+        if self.regressions:
+            return 1
+        return EXIT_INCONCLUSIVE if self.inconclusive else 0
+
+
+def with_multiplicity(cmp: Comparison) -> Comparison:
+    """The run's keys judged jointly when the settings ask (Holm), else as they are."""
+    s = cmp.settings
+    if s.multiplicity == "none":
+        return cmp
+    if s.multiplicity != "holm":
+        raise BadInputError(f"multiplicity is none or holm, not {s.multiplicity!r}")
+    judged = [v for v in cmp.verdicts if v.p_value is not None and v.ratio is not None]
+    for v, p in zip(judged, holm_adjust([v.p_value for v in judged]), strict=True):
+        j = judge(v.ratio, v.ci_low, v.ci_high, p, s)
+        v.verdict, v.p_value = j.verdict, p
+    return cmp
 
 
 def fingerprint_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
@@ -245,6 +278,7 @@ def judge_key(
         p_value=j.p_value,
         baseline_ms=float(np.median(b) / 1e6),
         current_ms=float(np.median(c) * scale / 1e6),
+        min_detectable=j.min_detectable,
         note=note,
     )
 
@@ -265,4 +299,4 @@ def compare_runs(
         else:
             only = "only in the baseline" if c is None else "only in the current run"
             verdicts.append(KeyVerdict(key_dict(b or c), Verdict.NOT_COMPARABLE, note=only))
-    return Comparison(verdicts=verdicts, drift=norm.drift, settings=s)
+    return with_multiplicity(Comparison(verdicts=verdicts, drift=norm.drift, settings=s))

@@ -13,7 +13,13 @@ import numpy as np
 
 from ecgbench.bench.results import RunDocument
 from ecgbench.bench.schema import ResultRow
-from ecgbench.gate.compare import Comparison, GateSettings, KeyVerdict, key_dict
+from ecgbench.gate.compare import (
+    Comparison,
+    GateSettings,
+    KeyVerdict,
+    key_dict,
+    with_multiplicity,
+)
 from ecgbench.gate.speedup import paired_round_ratios
 from ecgbench.gate.stats import Verdict, judge, log_t_interval, median_ci, wilcoxon_p
 
@@ -56,6 +62,7 @@ def paired_verdict(
         p_value=j.p_value,
         baseline_ms=base_ms,
         current_ms=head_ms,
+        min_detectable=j.min_detectable,
         note=f"{len(ratios)} {unit}s paired",
     )
 
@@ -99,7 +106,7 @@ def compare_same_run(base: RunDocument, head: RunDocument, s: GateSettings) -> C
         bm, hm = b[k].latency.median_ms, h[k].latency.median_ms
         v = paired_verdict(key_dict(h[k]), ratios, bm, hm, s, "round")
         out.append(_with_note(v, _what_changed(b[k], h[k])))
-    return Comparison(verdicts=out, drift=None, settings=s)
+    return with_multiplicity(Comparison(verdicts=out, drift=None, settings=s))
 
 
 def compare_run_pairs(pairs: list[tuple[RunDocument, RunDocument]], s: GateSettings) -> Comparison:
@@ -135,4 +142,58 @@ def compare_run_pairs(pairs: list[tuple[RunDocument, RunDocument]], s: GateSetti
             keys[k], np.array(ratios[k]), float(np.median(mb)), float(np.median(mh)), s, "run"
         )
         out.append(_with_note(v, changed.get(k, "")))
+    return with_multiplicity(Comparison(verdicts=out, drift=None, settings=s))
+
+
+FLAGGED = (Verdict.REGRESSION, Verdict.INCONCLUSIVE)
+
+
+def flagged_keys(cmp: Comparison) -> list[dict[str, Any]]:
+    """The keys a first timing flagged: worth re-timing before failing or shrugging."""
+    return [v.key for v in cmp.verdicts if v.verdict in FLAGGED]
+
+
+def confirm_same_run(
+    first: Comparison, pairs: list[tuple[RunDocument, RunDocument]], s: GateSettings
+) -> Comparison:
+    """Flagged keys judged again on the rounds of every timing in ``pairs`` (the first included).
+
+    The re-timing is fresh, independent rounds of just those keys, interleaved as before. A false
+    alarm must now survive twice the rounds, half of them blind to the first's luck; a real
+    slowdown gains the narrower interval of twice the rounds. Unflagged keys keep their verdict."""
+    pooled = []
+    for v in first.verdicts:
+        if v.verdict not in FLAGGED:
+            pooled.append(v)
+            continue
+        k = tuple(v.key[n] for n in PAIR_KEY)
+        parts, base_ms, head_ms = [], [], []
+        for b_doc, h_doc in pairs:
+            b = {_pair_key(r): r for r in b_doc.rows}.get(k)
+            h = {_pair_key(r): r for r in h_doc.rows}.get(k)
+            if b is not None and h is not None:
+                parts.append(paired_round_ratios(b, h))
+                base_ms.append(b.latency.median_ms)
+                head_ms.append(h.latency.median_ms)
+        ratios = np.concatenate(parts) if parts else np.array([])
+        again = paired_verdict(
+            v.key, ratios, float(np.median(base_ms)), float(np.median(head_ms)), s, "round"
+        )
+        pooled.append(_with_note(again, f"confirmed: {len(parts)} timings ({v.verdict} at first)"))
+    # (Holm, where asked, already judged the first timing's keys jointly)
+    return Comparison(verdicts=pooled, drift=None, settings=s)
+
+
+def confirm_run_pairs(
+    first: Comparison, pairs: list[tuple[RunDocument, RunDocument]], s: GateSettings
+) -> Comparison:
+    """Code mode's confirmation: flagged keys judged on the first pairs and the new ones."""
+    pooled = {tuple(v.key[n] for n in PAIR_KEY): v for v in compare_run_pairs(pairs, s).verdicts}
+    out = []
+    for v in first.verdicts:
+        again = pooled.get(tuple(v.key[n] for n in PAIR_KEY))
+        if v.verdict in FLAGGED and again is not None:
+            out.append(_with_note(again, f"confirmed: {len(pairs)} pairs ({v.verdict} at first)"))
+        else:
+            out.append(v)
     return Comparison(verdicts=out, drift=None, settings=s)

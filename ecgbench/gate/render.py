@@ -24,6 +24,7 @@ STYLE = {
     Verdict.REGRESSION: ("red", "🔴"),
     Verdict.IMPROVEMENT: ("green", "🟢"),
     Verdict.UNCHANGED: ("white", "⚪"),
+    Verdict.INCONCLUSIVE: ("magenta", "🟡"),
     Verdict.NOT_COMPARABLE: ("yellow", "⚠️"),
 }
 PAIRING = {
@@ -71,6 +72,7 @@ COLUMNS = (
     Column("raw ratio", lambda v: _num(v.raw_ratio, ".3f"), markdown=False, numeric=True),
     Column("95% CI", _ci),
     Column("p", lambda v: _num(v.p_value, ".1e"), numeric=True),
+    Column("detectable ×", lambda v: _num(v.min_detectable, ".2f"), numeric=True),
 )
 
 
@@ -109,9 +111,28 @@ def _md_row(cells: Sequence[str]) -> str:
     return "|" + "".join(f" {c} |" if c else " |" for c in cells)
 
 
+def headline(cmp: Comparison) -> str:
+    """The run's verdict in a few words, as the exit code says it."""
+    n_reg, n_inc = len(cmp.regressions), len(cmp.inconclusive)
+    if n_reg:
+        return f"{n_reg} regression(s)"
+    if n_inc:
+        return f"no regression, {n_inc} inconclusive (noise above the threshold)"
+    return "no regression"
+
+
+def legend(cmp: Comparison) -> str:
+    """What 'detectable' and 'inconclusive' mean, in one line under the table."""
+    s = cmp.settings
+    return (
+        f"detectable ×: the smallest slowdown this key's noise lets the gate catch "
+        f"{s.power:.0%} of the time; inconclusive: above ×{s.threshold:.2f}, so this run "
+        "can neither pass nor fail that key (exit 4)."
+    )
+
+
 def comparison_markdown(cmp: Comparison, title: str = "ecgbench latency gate") -> str:
-    n_reg = len(cmp.regressions)
-    lines = [f"## {title}: " + (f"{n_reg} regression(s)" if n_reg else "no regression"), ""]
+    lines = [f"## {title}: {headline(cmp)}", ""]
     s = cmp.settings
     drift = f"{cmp.drift:.3f}" if cmp.drift else "n/a"
     lines.append(
@@ -129,6 +150,7 @@ def comparison_markdown(cmp: Comparison, title: str = "ecgbench latency gate") -
     ]
     for v in cmp.verdicts:
         lines.append(_md_row([f"{STYLE[v.verdict][1]} {v.verdict}", *(c.cell(v) for c in cols)]))
+    lines += ["", legend(cmp)]
     return "\n".join(lines) + "\n"
 
 

@@ -44,7 +44,13 @@ from ecgbench.gate.changes import (
     resolve_revision,
 )
 from ecgbench.gate.compare import Comparison, GateSettings
-from ecgbench.gate.paired import compare_run_pairs, compare_same_run
+from ecgbench.gate.paired import (
+    compare_run_pairs,
+    compare_same_run,
+    confirm_run_pairs,
+    confirm_same_run,
+    flagged_keys,
+)
 from ecgbench.gate.sides import Side, alternate_runs, code_side, environment_side
 
 Log = Callable[[str], None]
@@ -69,9 +75,17 @@ class GateResult:
 
 # --------------------------------------------------------------------------- models: one process
 def time_zoos(
-    plan: Suite, zoo_dirs: list[Path], log: Log = print, show_progress: bool = False
+    plan: Suite,
+    zoo_dirs: list[Path],
+    log: Log = print,
+    show_progress: bool = False,
+    only: set[tuple[str, str, str]] | None = None,
+    side_plans: list[Suite] | None = None,
 ) -> list[RunDocument]:
-    """Every variant of ``plan`` from each zoo, all timed in the same interleaved rounds."""
+    """Every variant of ``plan`` from each zoo, all timed in the same interleaved rounds.
+
+    ``only`` keeps just those (model, backend, precision): a confirmation re-times flagged keys.
+    ``side_plans`` gives a zoo its own suite (e.g. longer inputs: a measured slowdown)."""
     from ecgbench.bench.rows import result_row
     from ecgbench.bench.runner import RunOptions, load_variants
     from ecgbench.host import default_threads
@@ -82,14 +96,21 @@ def time_zoos(
     opts = RunOptions(use_store=False, show_progress=show_progress)
     fp = collect_fingerprint(threads).to_dict()
     sides = []
-    for root in zoo_dirs:
+    for i, root in enumerate(zoo_dirs):
         zoo = Zoo(root)
         names = (
             zoo.names() if "all" in plan.models else [m for m in plan.models if m in zoo.entries]
         )
         if not names:
             raise BadInputError(f"{root}: none of the suite's models is in this zoo")
-        sides.append(load_variants(replace(plan, models=tuple(names)), opts, zoo, threads, log))
+        side_plan = side_plans[i] if side_plans else plan
+        loaded = load_variants(replace(side_plan, models=tuple(names)), opts, zoo, threads, log)
+        if only is not None:
+            for it in loaded:
+                if (it.model, it.backend_name, it.precision) not in only:
+                    it.backend.close()
+            loaded = [it for it in loaded if (it.model, it.backend_name, it.precision) in only]
+        sides.append(loaded)
     ref = ModelReference(threads)
     ref_timed = TimedVariant(label=ref.label, run=ref.run)
     rule = StopRule(
@@ -150,13 +171,19 @@ def _models_dir(root: Path) -> Path:
     return root / "models" if (root / "models" / "zoo.toml").is_file() else root
 
 
-def _write_suite(src: Path, dest: Path, duration: float | None) -> None:
-    """The head's suite, with the gate's duration, for both sides' ``ecgbench run``."""
-    text = src.read_text()
+def _write_suite(
+    src: Path, dest: Path, duration: float | None, models: list[str] | None = None
+) -> None:
+    """The head's suite, with the gate's duration (and only ``models``), for ``ecgbench run``."""
+    lines = src.read_text().splitlines()
+    top = []
     if duration is not None:
-        lines = [ln for ln in text.splitlines() if not ln.strip().startswith("duration")]
-        text = "\n".join([f"duration = {duration}", *lines]) + "\n"
-    dest.write_text(text)
+        lines = [ln for ln in lines if not ln.strip().startswith("duration")]
+        top.append(f"duration = {duration}")
+    if models is not None:
+        lines = [ln for ln in lines if not ln.strip().startswith("models")]
+        top.append("models = [" + ", ".join(f'"{m}"' for m in models) + "]")
+    dest.write_text("\n".join([*top, *lines]) + "\n")
 
 
 def _sides(
@@ -237,9 +264,14 @@ def _same_job_gate(
         plan = replace(plan, duration=duration)
     if use == MODELS:
         log(f"gate: models differ: one process times {blabel} and {hlabel} interleaved")
-        b, h = time_zoos(plan, [_models_dir(broot), _models_dir(hroot)], log)
-        pairs = [(b, h)]
-        cmp = compare_same_run(b, h, s)
+        zoos = [_models_dir(broot), _models_dir(hroot)]
+        pairs = [tuple(time_zoos(plan, zoos, log))]
+        cmp = compare_same_run(*pairs[0], s)
+        again = {(k["model"], k["backend"], k["precision"]) for k in flagged_keys(cmp)}
+        if again and s.confirm:
+            log(f"gate: {len(again)} key(s) flagged: re-timing just those to confirm")
+            pairs.append(tuple(time_zoos(plan, zoos, log, only=again)))
+            cmp = confirm_same_run(cmp, pairs, s)
     else:
         if not ((broot / "ecgbench").is_dir() and (hroot / "ecgbench").is_dir()):
             raise BadInputError("code/libraries mode needs two checkouts with ecgbench/ in them")
@@ -248,6 +280,16 @@ def _same_job_gate(
         sides = _sides(use, broot, hroot, blabel, hlabel, log)
         pairs = alternate_runs(sides[0], sides[1], prof, repeats, work, log)
         cmp = compare_run_pairs(pairs, s)
+        flagged = flagged_keys(cmp)
+        if flagged and s.confirm:
+            models = sorted({k["model"] for k in flagged})
+            log(f"gate: {len(flagged)} key(s) flagged: {repeats} more pairs of {', '.join(models)}")
+            again = work / "confirm"
+            again.mkdir(exist_ok=True)
+            _write_suite(suite_path, again / "suite.toml", duration, models)
+            more = alternate_runs(sides[0], sides[1], again / "suite.toml", repeats, again, log)
+            cmp = confirm_run_pairs(cmp, pairs + more, s)
+            pairs += more
     note = ""
     if any(f.startswith("runners/") for f in change.files):
         note = f"the suite changed: both sides were timed with head's {suite}"

@@ -6,8 +6,10 @@ report can be checked on arrays by hand. Which samples are compared is the calle
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
+from statistics import NormalDist
 from typing import Protocol
 
 import numpy as np
@@ -19,6 +21,8 @@ class Verdict(str, Enum):
     REGRESSION = "regression"
     IMPROVEMENT = "improvement"
     UNCHANGED = "unchanged"
+    # neither: this run's own noise would hide a slowdown of the threshold's size
+    INCONCLUSIVE = "inconclusive"
     NOT_COMPARABLE = "not comparable"
 
     def __str__(self) -> str:  # f-strings show the value on every Python version
@@ -34,6 +38,9 @@ class Rule(Protocol):
     @property
     def alpha(self) -> float: ...
 
+    @property
+    def power(self) -> float: ...
+
 
 @dataclass(frozen=True)
 class Judgement:
@@ -42,6 +49,7 @@ class Judgement:
     ci_low: float
     ci_high: float
     p_value: float
+    min_detectable: float | None = None  # smallest slowdown caught with the rule's power
 
 
 def level_of(a: np.ndarray, q: float = 50.0, axis: int | None = None) -> np.ndarray | float:
@@ -131,14 +139,62 @@ def log_t_interval(ratios: np.ndarray, level: float = 0.95) -> tuple[float, floa
     return float(np.exp(m)), float(np.exp(m - half)), float(np.exp(m + half)), p
 
 
+def log_se_of_interval(lo: float, hi: float, level: float = 0.95) -> float:
+    """The standard error on the log scale that an interval of ``level`` implies (normal)."""
+    if not (lo > 0 and hi >= lo):
+        return math.nan
+    return (math.log(hi) - math.log(lo)) / (2 * NormalDist().inv_cdf((1 + level) / 2))
+
+
+def noise_floor(se_log: float, alpha: float, power: float) -> float:
+    """The smallest ratio whose interval clears 1 with probability ``power`` at this noise."""
+    z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
+    return math.exp(z * se_log)
+
+
+def min_detectable_ratio(se_log: float, threshold: float, alpha: float, power: float) -> float:
+    """The smallest slowdown the gate's rule calls a regression with probability ``power``.
+
+    Both halves of the rule must hold: the ratio past the threshold (a true ratio ``r`` lands
+    there with probability ``power`` when ``r >= threshold * exp(z_power * se)``) and the interval
+    clear of 1 (:func:`noise_floor`). Whichever needs the larger slowdown decides."""
+    return max(
+        threshold * math.exp(NormalDist().inv_cdf(power) * se_log),
+        noise_floor(se_log, alpha, power),
+    )
+
+
+def holm_adjust(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values of one run's keys, in the order given.
+
+    Judged at ``alpha`` after adjusting, the chance that *any* unchanged key of a run is called
+    significant is at most ``alpha`` (family-wise), whatever the keys' dependence."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    out = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        out[i] = running
+    return out
+
+
 def judge(ratio: float, lo: float, hi: float, p: float, rule: Rule) -> Judgement:
     """The gate's one rule: past the threshold, the interval clear of 1, and the test significant.
 
-    Both gates use it, so a stored-baseline verdict and a same-job verdict mean the same thing."""
+    Otherwise *inconclusive* where this key's own noise is too large to catch a slowdown of the
+    threshold's size (its :func:`noise_floor` above the threshold), else *unchanged*. Both gates
+    use it, so a stored-baseline verdict and a same-job verdict mean the same thing."""
+    se = log_se_of_interval(lo, hi)
+    mdc = (
+        None if math.isnan(se) else min_detectable_ratio(se, rule.threshold, rule.alpha, rule.power)
+    )
     if ratio > rule.threshold and lo > 1.0 and p < rule.alpha:
         verdict = Verdict.REGRESSION
     elif ratio < 1 / rule.threshold and hi < 1.0 and p < rule.alpha:
         verdict = Verdict.IMPROVEMENT
+    elif mdc is not None and noise_floor(se, rule.alpha, rule.power) > rule.threshold:
+        verdict = Verdict.INCONCLUSIVE
     else:
         verdict = Verdict.UNCHANGED
-    return Judgement(verdict, ratio, lo, hi, p)
+    return Judgement(verdict, ratio, lo, hi, p, mdc)
