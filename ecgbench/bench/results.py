@@ -14,7 +14,8 @@ Run document (``--output FILE.json``), schema 2 (``bench/schema.py``; schema 1 s
                            "iqr_ms", "std_ms", "runtime_median_ms", "call_overhead_ms",
                            "samples_ns": [...], "slices": [[round, first sample index], ...]},
                "throughput": {"fps", "gflops", "gemm_fraction", "ceiling", "ceiling_gflops"},
-               "accuracy": {"challenge_score", "auroc", "note", "verification"},
+               "accuracy": {"challenge_score", "auroc", "challenge_score_ci95": [lo, hi] | null,
+                            "auroc_ci95", "note", "verification"},
                "execution": {"threads", "devices", "inference_precision", "as_planned", "note",
                              "int8_layers", "total_layers"},
                "footprint": {"compile_ms", "first_infer_ms", "flops", "params"},
@@ -131,11 +132,14 @@ def read_run_dict(d: Any, p: str, default_id: str = "") -> RunDocument:
 
 
 def tidy_rows(doc: RunDocument) -> list[dict[str, Any]]:
-    """Rows flat, under their schema-1 names, with run and machine columns (no raw samples)."""
+    """Rows flat, under their schema-1 names, with run and machine columns (no raw samples);
+    the score's interval as ``challenge_score_ci_low/high`` (not a store column)."""
     fp = doc.fingerprint
     out = []
     for r in doc.rows:
         d = r.flat()
+        ci = r.accuracy.challenge_score_ci95 or (None, None)
+        d["challenge_score_ci_low"], d["challenge_score_ci_high"] = ci
         d["input_shape"] = "x".join(map(str, r.input_shape))
         d["execution_devices"] = ",".join(r.execution.devices)
         d.update(

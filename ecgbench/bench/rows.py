@@ -74,6 +74,8 @@ def result_row(
         accuracy=Accuracy(
             challenge_score=item.accuracy.get("challenge_score"),
             auroc=item.accuracy.get("auroc"),
+            challenge_score_ci95=_interval(item.accuracy.get("challenge_score_ci95")),
+            auroc_ci95=_interval(item.accuracy.get("auroc_ci95")),
             note=(
                 item.accuracy.get("note")
                 if scored
@@ -107,6 +109,13 @@ def result_row(
             **({"profile": item.profile} if item.profile else {}),
         },
     )
+
+
+def _interval(v: object) -> list[float] | None:
+    """A manifest's ``[lo, hi]`` as floats; anything else (absent, malformed) is no interval."""
+    if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v):
+        return [float(v[0]), float(v[1])]
+    return None
 
 
 def _on_cpu(item: LoadedVariant) -> bool:

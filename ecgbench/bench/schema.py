@@ -106,6 +106,9 @@ class Throughput:
 class Accuracy:
     challenge_score: float | None = None  # accuracy of this variant (zoo manifest, fold 10)
     auroc: float | None = None
+    # 95 % bootstrap intervals over the records (zoo manifest, ``evaluate --bootstrap``): [lo, hi]
+    challenge_score_ci95: list[float] | None = None
+    auroc_ci95: list[float] | None = None
     note: str | None = None  # "not measured for bf16": no score of another arithmetic
     verification: str | None = None
 

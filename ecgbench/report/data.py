@@ -11,6 +11,7 @@ import pandas as pd
 from ecgbench.bench.results import RunDocument, read_run, tidy_rows
 from ecgbench.errors import BadInputError
 from ecgbench.precision import matches_request
+from ecgbench.report.boxes import box_stats, drawn_points
 
 
 @dataclass
@@ -19,6 +20,8 @@ class ReportData:
     machines: pd.DataFrame  # one row per machine fingerprint
     sources: list[str]
     profiles: list[dict] = field(default_factory=list)  # ``run --profile``: per-layer counters
+    # one row per latency-scenario result row: its box over all samples and the dots drawn
+    boxes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _machine_label(fp: dict) -> str:
@@ -72,6 +75,46 @@ def collect_documents(
     return [d for d in docs if d.rows]
 
 
+def shown_precision(precision: str, executed: object) -> str:
+    """What was asked and, where it differs, what ran (``fp16 → f32``)."""
+    if pd.isna(executed) or (matches_request(precision, str(executed)) and executed != "int8+bf16"):
+        return precision
+    return f"{precision} → {executed}"
+
+
+def box_frame(docs: list[RunDocument]) -> pd.DataFrame:
+    """Per latency-scenario row: machine, device, variant label, :class:`BoxStats` columns and
+    ``points`` (at most ``MAX_POINTS`` samples in ms, drawn as dots)."""
+    out = []
+    for d in docs:
+        machine = _machine_label(d.fingerprint)
+        for i, r in enumerate(d.rows):
+            if r.scenario != "latency" or not r.latency.samples_ns:
+                continue
+            variant = f"{r.model} · {r.backend} · {shown_precision(r.precision, r.executed)}"
+            if r.batch != 1:
+                variant += f" · batch {r.batch}"
+            st = box_stats(r.latency.samples_ns, r.latency.slices)
+            out.append(
+                {
+                    "machine": machine,
+                    "device": r.device,
+                    "model": r.model,
+                    "backend": r.backend,
+                    "precision": r.precision,
+                    "variant": variant,
+                    "run_id": d.run_id,
+                    **vars(st),
+                    "points": drawn_points(r.latency.samples_ns, seed=i),
+                }
+            )
+    f = pd.DataFrame(out)
+    if len(f):  # the same variant from several runs: one box per run, named by it
+        dup = f.duplicated(["machine", "device", "variant"], keep=False)
+        f.loc[dup, "variant"] = f.loc[dup, "variant"] + " · run " + f.loc[dup, "run_id"].str[:6]
+    return f
+
+
 def build_frames(docs: list[RunDocument]) -> ReportData:
     rows, machines, profiles = [], {}, []
     for d in docs:
@@ -111,16 +154,19 @@ def build_frames(docs: list[RunDocument]) -> ReportData:
         df["executed"] = None
     # a partition names what was asked and, where it differs, what ran ("fp16 → f32")
     shown = [
-        p if pd.isna(ex) or (matches_request(p, str(ex)) and ex != "int8+bf16") else f"{p} → {ex}"
+        shown_precision(p, ex)
         for p, ex in zip(df["precision"].astype(str), df["executed"], strict=True)
     ]
     df["partition"] = df["device"].astype(str) + " · " + df["backend"].astype(str) + " · " + shown
+    for c in ("challenge_score", "challenge_score_ci_low", "challenge_score_ci_high"):
+        df[c] = pd.to_numeric(df[c]).astype(float)  # all None: object dtype, no arithmetic
     df["has_accuracy"] = df["challenge_score"].notna()
     return ReportData(
         rows=df,
         machines=pd.DataFrame(list(machines.values())),
         sources=[d.run_id for d in docs],
         profiles=profiles,
+        boxes=box_frame(docs),
     )
 
 
@@ -136,6 +182,8 @@ def accuracy_drops(df: pd.DataFrame) -> pd.DataFrame:
         "scenario",
         "median_ms",
         "challenge_score",
+        "challenge_score_ci_low",
+        "challenge_score_ci_high",
         "auroc",
     ]
     keep = [k for k in keep if k in df]

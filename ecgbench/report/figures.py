@@ -10,57 +10,46 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.ticker import LogLocator, ScalarFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 sns.set_theme(style="whitegrid", context="notebook")
+MIN_SCORE_SPAN = 0.1  # the Pareto's score axis spans at least this
 
 
-def _log_axis(ax, axis: str = "y") -> None:
+def log_axis(ax, axis: str = "y") -> None:
     """Log axis with plain-number ticks (0.5, 1, 2, 5 ms), readable without knowing 10^x."""
     a = ax.yaxis if axis == "y" else ax.xaxis
     (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
     a.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    fmt = ScalarFormatter()
-    fmt.set_scientific(False)
-    a.set_major_formatter(fmt)
+    a.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     a.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
-def runtime_boxplot(df: pd.DataFrame) -> plt.Figure:
-    """The seed study's picture: per partition a box over models' median latency, a dot per model."""
+def median_overview(df: pd.DataFrame) -> plt.Figure:
+    """Overview of medians: per partition one dot per model's median latency (no box: a few
+    models' medians are no distribution; the variants' own samples are in the box figure)."""
     lat = df[df["scenario"] == "latency"]
     machines = list(dict.fromkeys(lat["machine"]))
     order = sorted(lat["partition"].unique())
-    height = max(3.0, 0.45 * len(order) + 1.5)
+    height = max(2.5, 0.4 * len(order) + 1.3)
     fig, axes = plt.subplots(len(machines), 1, figsize=(10, height * len(machines)), squeeze=False)
     for ax, m in zip(axes[:, 0], machines, strict=True):
-        sub = lat[lat["machine"] == m]
-        sns.boxplot(
-            data=sub,
-            y="partition",
-            x="median_ms",
-            order=order,
-            ax=ax,
-            color="#dfe8f3",
-            showfliers=False,
-            width=0.6,
-        )
         sns.stripplot(
-            data=sub,
+            data=lat[lat["machine"] == m],
             y="partition",
             x="median_ms",
             order=order,
             hue="model",
             ax=ax,
             size=7,
-            jitter=0.15,
+            jitter=0.12,
             edgecolor="black",
             linewidth=0.5,
         )
-        _log_axis(ax, "x")
+        log_axis(ax, "x")
         ax.set_xlabel("median latency per inference [ms] (log)")
         ax.set_ylabel("device · backend · precision")
-        ax.set_title(f"Runtime per partition — {m}", loc="left", fontsize=11)
+        ax.set_title(f"Overview of medians — {m}", loc="left", fontsize=11)
         ax.legend(title="model", bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=9)
     fig.tight_layout()
     return fig
@@ -91,8 +80,8 @@ def runtime_vs_flops(df: pd.DataFrame) -> plt.Figure:
     )
     xs = np.geomspace(lat["GFLOPs per inference"].min() / 2, lat["GFLOPs per inference"].max() * 2)
     for ax in g.axes.flat:
-        _log_axis(ax, "x")
-        _log_axis(ax, "y")
+        log_axis(ax, "x")
+        log_axis(ax, "y")
         ax.tick_params(axis="x", labelbottom=True, labelsize=8)
         part = lat[lat["partition"] == ax.get_title().split(" = ")[-1]]
         for _m, gg in part.groupby("machine"):
@@ -122,30 +111,54 @@ def runtime_vs_flops(df: pd.DataFrame) -> plt.Figure:
     return g.figure
 
 
+def _score_interval(a: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Lower/upper error-bar lengths of the score's 95 % interval (0 where the row has none)."""
+    none = pd.Series(np.nan, index=a.index)
+    s = a["challenge_score"].to_numpy(dtype=float)
+    lo = a.get("challenge_score_ci_low", none).astype(float).to_numpy()
+    hi = a.get("challenge_score_ci_high", none).astype(float).to_numpy()
+    return np.nan_to_num(s - lo), np.nan_to_num(hi - s)
+
+
 def accuracy_beside_runtime(acc: pd.DataFrame) -> plt.Figure:
-    """Left: Challenge score per model and variant; right: that variant's median latency."""
+    """Left: Challenge score per model and variant with its 95 % interval, axis from 0;
+    right: that variant's median latency. Dots, not bars: a bar's length must mean something."""
     a = acc.dropna(subset=["challenge_score"]).copy()
     a["variant"] = a["backend"] + " " + a["precision"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, max(3.5, 0.35 * len(a) + 1.5)), sharey=True)
-    order = sorted(a["model"].unique())
-    sns.barplot(
-        data=a, y="model", x="challenge_score", hue="variant", order=order, ax=ax1, errorbar=None
+    models = sorted(a["model"].unique())
+    variants = sorted(a["variant"].unique())
+    k = len(variants)
+    fig, (ax1, ax2) = plt.subplots(
+        1, 2, figsize=(12, max(3.5, 0.3 * len(a) + 0.6 * len(models) + 1.5)), sharey=True
     )
-    ax1.set_xlabel("Challenge score, fold 10 (higher is better)")
-    lo = max(0.0, a["challenge_score"].min() - 0.05)
-    ax1.set_xlim(lo, min(1.0, a["challenge_score"].max() + 0.03))
-    ax1.legend(title="variant", fontsize=8, loc="lower right")
-    sns.barplot(
-        data=a,
-        y="model",
-        x="median_ms",
-        hue="variant",
-        order=order,
-        ax=ax2,
-        errorbar=None,
-        legend=False,
-    )
-    _log_axis(ax2, "x")
+    palette = dict(zip(variants, sns.color_palette("deep", k), strict=True))
+    for j, v in enumerate(variants):
+        sub = a[a["variant"] == v]
+        y = sub["model"].map({m: i for i, m in enumerate(models)}) + (j - (k - 1) / 2) * 0.7 / k
+        c = ax1.errorbar(
+            sub["challenge_score"],
+            y,
+            xerr=np.vstack(_score_interval(sub)),
+            fmt="o",
+            color=palette[v],
+            ecolor=palette[v],
+            elinewidth=2,
+            capsize=3,
+            ms=6,
+            mec="black",
+            mew=0.5,
+            label=v,
+        )
+        c.lines[2][0].set_gid(f"score-ci:{v}")
+        ax2.scatter(sub["median_ms"], y, color=palette[v], s=40, edgecolor="black", lw=0.5)
+    hi = a.get("challenge_score_ci_high", pd.Series(dtype=float)).astype(float)
+    top = np.nanmax(np.r_[a["challenge_score"].astype(float), hi])
+    ax1.set_xlim(0, min(1.0, top + 0.05))
+    ax1.set_yticks(range(len(models)), models)
+    ax1.set_ylim(len(models) - 0.5, -0.5)
+    ax1.set_xlabel("Challenge score, fold 10, with 95 % interval (higher is better)")
+    ax1.legend(title="variant", fontsize=8, loc="lower left")
+    log_axis(ax2, "x")
     ax2.set_xlabel("median latency [ms] (log)")
     ax1.set_title("Accuracy per variant", loc="left")
     ax2.set_title("…and what it costs in time", loc="left")
@@ -173,6 +186,18 @@ def accuracy_latency_pareto(acc: pd.DataFrame) -> plt.Figure:
         sub["front"] = pareto_front(sub)
         dom = sub[~sub["front"]]
         front = sub[sub["front"]].sort_values("median_ms")
+        down, up = _score_interval(sub)
+        ci = ax.errorbar(
+            sub["median_ms"],
+            sub["challenge_score"],
+            yerr=np.vstack([down, up]),
+            fmt="none",
+            ecolor="#888888",
+            elinewidth=1,
+            capsize=2,
+            zorder=1,
+        )
+        ci.lines[2][0].set_gid("score-ci")
         ax.scatter(
             dom["median_ms"], dom["challenge_score"], color="#bbbbbb", s=35, label="dominated"
         )
@@ -196,9 +221,13 @@ def accuracy_latency_pareto(acc: pd.DataFrame) -> plt.Figure:
                 textcoords="offset points",
                 rotation=-12,
             )
-        _log_axis(ax, "x")
+        log_axis(ax, "x")
         ax.set_xlabel("median latency [ms] (log)")
-        ax.set_ylabel("Challenge score, fold 10")
+        ax.set_ylabel("Challenge score, fold 10 (bars: 95 % interval)")
+        lo, hi = ax.get_ylim()
+        if hi - lo < MIN_SCORE_SPAN:  # a 0.002 difference must not fill the axis
+            mid = (hi + lo) / 2
+            ax.set_ylim(mid - MIN_SCORE_SPAN / 2, mid + MIN_SCORE_SPAN / 2)
         ax.set_title(f"Accuracy–latency Pareto front — {dev}", loc="left")
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()

@@ -16,7 +16,9 @@ import pandas as pd
 from ecgbench.errors import EcgbenchError
 from ecgbench.fileio import atomic_path, atomic_write_text
 from ecgbench.report import figures
+from ecgbench.report.boxes import MAX_POINTS, MIN_ROUNDS
 from ecgbench.report.data import ReportData, accuracy_drops, build_frames, collect_documents
+from ecgbench.report.runtime_boxes import runtime_boxes
 
 ROW_COLUMNS = [
     "machine",
@@ -212,14 +214,27 @@ def render_report(
         )
 
     lat = df[df["scenario"] == "latency"]
-    if len(lat):
+    if len(data.boxes):
         figure(
             "runtime_boxplot",
-            "Runtime per partition",
-            figures.runtime_boxplot(df),
-            "Median latency per inference (batch 1, synchronous); one dot per model, the box "
-            "spans the models of a partition (machine × device × backend × precision).",
+            "Runtime per variant",
+            runtime_boxes(data.boxes),
+            "Every variant's latency per call (synchronous, one panel per machine and device, "
+            "log axis): box = quartiles and whiskers = 1.5 IQR of <em>all</em> its samples; dots "
+            f"= at most {MAX_POINTS} of its samples, drawn at random (seeded) to keep the page "
+            "light; red = median; black bar = 95 % interval of the median, a bootstrap over the "
+            f"medians of the run's rounds (drawn where a row has ≥ {MIN_ROUNDS} rounds). "
+            "Variants whose bars overlap are a tie.",
         )
+    if len(lat) and lat.groupby(["machine", "partition"])["model"].nunique().max() > 1:
+        figure(
+            "runtime_medians",
+            "Overview of medians",
+            figures.median_overview(df),
+            "One dot per model: its median latency (batch 1) in each partition (machine × "
+            "device × backend × precision). Medians only; the spread is in the figure above.",
+        )
+    if len(lat):
         figure(
             "runtime_vs_flops",
             "Runtime vs FLOPs",
@@ -235,14 +250,17 @@ def render_report(
             "Accuracy beside runtime",
             figures.accuracy_beside_runtime(acc),
             "Challenge score of each exact variant on PTB-XL fold 10 (from the zoo manifest, "
-            "made by <code>ecgbench evaluate --zoo</code>), next to its median latency.",
+            "made by <code>ecgbench evaluate --zoo</code>) with its 95 % bootstrap interval over "
+            "the records where the manifest has one (score axis from 0), next to its median "
+            "latency.",
         )
         figure(
             "pareto",
             "Accuracy–latency Pareto front",
             figures.accuracy_latency_pareto(acc),
             "Per device: variants that no other variant beats on both latency and score; "
-            "dominated variants in grey.",
+            "dominated variants in grey; vertical bars: the score's 95 % interval (points "
+            "whose intervals overlap are not ranked by accuracy).",
         )
         drops = acc.dropna(subset=["challenge_score"]).sort_values(
             ["model", "backend", "precision"]
@@ -260,6 +278,8 @@ def render_report(
                     "executed",
                     "median_ms",
                     "challenge_score",
+                    "challenge_score_ci_low",
+                    "challenge_score_ci_high",
                     "score_drop",
                     "auroc",
                     "auroc_drop",
