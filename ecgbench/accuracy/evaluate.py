@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ecgbench.accuracy.crossfit import CrossfitScope, crossfit_folds, crossfit_outputs
 from ecgbench.backends import LoadSpec, format_of, get_backend
 from ecgbench.data.classes import Weights, load_weights
 from ecgbench.data.dataset import load_dataset
@@ -23,6 +24,7 @@ from ecgbench.metrics.scoring_io import write_output_file
 from ecgbench.precision import executed_label, plan_execution
 from ecgbench.progress import progress_bar
 from ecgbench.train.evaluate import sigmoid
+from ecgbench.train.thresholds import tune_thresholds
 from ecgbench.zoo import Zoo, checkpoint_from, variant_score_key
 
 CI_LEVEL = 0.95  # the JSON and manifest keys say "ci95"
@@ -60,10 +62,12 @@ class VariantScores:
     intervals: ScoreIntervals | None = None  # None: bootstrap off
     drop_vs_fp32: tuple[PairedDrop, ...] = ()  # against the FP32 of this model and backend
     outputs: RecordOutputs | None = field(default=None, repr=False, compare=False)
+    crossfit: CrossfitScope | None = None  # None: every record on the checkpoint's thresholds
 
     @property
     def key(self) -> str:
-        return variant_score_key(self.backend, self.precision, self.executed or "?")
+        key = variant_score_key(self.backend, self.precision, self.executed or "?")
+        return f"{key}#{self.crossfit.key_suffix}" if self.crossfit else key
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -76,6 +80,7 @@ class VariantScores:
             "folds": self.folds,
             "n_records": self.n_records,
             **self.scores.to_json_dict(),
+            **(self.crossfit.to_dict() if self.crossfit else {}),
         }
         if self.intervals is not None:
             d["challenge_score_ci95"] = self.intervals.challenge_score.bounds()
@@ -107,11 +112,14 @@ def evaluate_variant(
     int8_rest: str = "f32",
     bootstrap: int = 1000,
     seed: int = 0,
+    thresholds: str = "checkpoint",
 ) -> VariantScores:
     """Score exactly one variant as it executes on this machine's CPU (``executed`` says how).
 
     ``bootstrap`` resamples of the records give the scores' intervals (0: none); the per-record
     outputs stay on the result so that variants can be compared record by record.
+    ``thresholds="crossfit"``: validation-fold records are decided with cross-fitted thresholds
+    (:mod:`ecgbench.accuracy.crossfit`), the others with the checkpoint's.
     """
     fmt = format_of(backend)  # an unknown backend is bad input before anything loads
     zoo = zoo or Zoo()
@@ -120,6 +128,7 @@ def evaluate_variant(
     ex = plan_execution(backend, precision, device_arithmetic("CPU"), int8_rest)
     opts = opts or ExportOptions(show_progress=show_progress)
     d = Path(data_dir)
+    crossfit = crossfit_folds(thresholds, folds, ckpt.data, d)  # None: checkpoint thresholds
     if folds and not (d / "metadata.csv").is_file():
         folds = None  # a user's folder without folds: evaluate all of it
     data = load_dataset(
@@ -146,6 +155,10 @@ def evaluate_variant(
     thr = np.asarray(ckpt.thresholds)
     binary = probs >= thr
     labels = data.labels.astype(bool)
+    scope = None
+    if crossfit is not None:
+        cf = (data.folds, crossfit, tune_thresholds, bootstrap, seed, CI_LEVEL)
+        binary, scope = crossfit_outputs(labels, probs, weights, thr, *cf)
     scores = score_arrays(labels, binary, probs, weights)
     intervals = None
     if bootstrap > 0:
@@ -167,6 +180,7 @@ def evaluate_variant(
         measured_on=cpu_description(),
         intervals=intervals,
         outputs=RecordOutputs(tuple(data.names), labels, binary, probs, weights),
+        crossfit=scope,
     )
 
 

@@ -134,6 +134,27 @@ def _drops_table(paired: list[VariantScores]) -> Table:
     return t
 
 
+def _by_fold_line(vs: VariantScores) -> str:
+    """Each fold on its own: a cross-fitted fold 9 far above fold 10 is leftover optimism."""
+    cf = vs.crossfit
+    parts = []
+    for f, s in (cf.by_fold if cf else {}).items():
+        how = "cross-fitted" if cf and int(f) in cf.val_folds else "checkpoint thresholds"
+        ci = s["challenge_score_ci95"]
+        span = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+        parts.append(
+            f"fold {f} ({how}, {s['n_records']} records) {fmt(s['challenge_score'], 3)}{span}"
+        )
+    line = f"{vs.model} {vs.backend} {vs.precision} challenge by fold: " + "; ".join(parts)
+    g = cf.gap.get("challenge_score") if cf else None
+    if g and g["ci95"]:
+        lo, hi = g["ci95"]
+        verdict = "optimism or fold shift beyond noise" if g["distinguishable"] else "tie"
+        point = "–" if g["point"] is None else f"{g['point']:+.3f}"
+        line += f"; fold {'+'.join(map(str, cf.val_folds))} − rest {point} [{lo:+.3f}, {hi:+.3f}] {verdict}"
+    return line
+
+
 @app.command()
 def evaluate(
     model: Annotated[str, typer.Option(help="Zoo name, checkpoint path, or all")],
@@ -161,6 +182,13 @@ def evaluate(
         int, typer.Option(min=0, help="Record resamples for the 95% intervals (0: no intervals)")
     ] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap resamples")] = 0,
+    thresholds: Annotated[
+        str,
+        typer.Option(
+            help="checkpoint: the shipped thresholds; crossfit: validation-fold records get "
+            "5-fold cross-fitted ones (e.g. --folds 9,10)"
+        ),
+    ] = "checkpoint",
 ) -> None:
     """Challenge metrics of exact variants (model × backend × precision) on a record folder.
 
@@ -214,6 +242,7 @@ def evaluate(
                     int8_rest=rest,
                     bootstrap=bootstrap,
                     seed=seed,
+                    thresholds=thresholds,
                 )
             except PrecisionUnsupportedError as e:
                 if precision != "all":
@@ -229,7 +258,12 @@ def evaluate(
                 for v in [vs, *(u for u in paired if u is not vs)]:
                     store_variant_scores(z, v, command)
     title = f"Challenge metrics on {data}" + (f" folds {folds}" if folds else "")
+    if scored and scored[0].crossfit:
+        title = f"Challenge metrics on {data} {scored[0].crossfit.evaluated_on}"
     out.print(_scores_table(title, scored, bootstrap > 0))
+    for vs in scored:
+        if vs.crossfit and vs.crossfit.by_fold:
+            out.print(_by_fold_line(vs))
     with_drops = [vs for vs in scored if vs.drop_vs_fp32]
     if with_drops:
         out.print(_drops_table(with_drops))
