@@ -88,3 +88,54 @@ def sliced_doc(key_ms: float, factors: list[float], seed: int = 0) -> RunDocumen
 
 STEADY = [1.0] * 10
 BUSY = [1.0, 1.6, 1.6, 1.0, 1.6, 1.6, 1.0, 1.6, 1.6, 1.0]  # a neighbour loads 6 of 10 rounds
+
+
+ROUNDS = 30
+
+
+def rounds_row(model: str, levels_ms: np.ndarray, seed: int) -> ResultRow:
+    """20 calls per round around each round's level (2 % call-to-call spread)."""
+    rng = np.random.default_rng(seed)
+    samples, slices = [], []
+    for rnd, lvl in enumerate(levels_ms):
+        slices.append([rnd, len(samples)])
+        samples += [int(v) for v in rng.normal(lvl * 1e6, lvl * 0.02e6, 20)]
+    return ResultRow(
+        model=model,
+        backend="openvino",
+        device="CPU",
+        precision="fp32",
+        scenario="latency",
+        batch=1,
+        input_shape=[1, 12, 5000],
+        artifact="x.xml",
+        latency=Latency.from_samples(samples, slices),
+        throughput=Throughput(fps=0),
+        footprint=Footprint(compile_ms=1.0, first_infer_ms=1.0),
+    )
+
+
+def timed_docs(
+    factors: list[dict[str, float]], round_noise: dict[str, float], seed: int, drift: float = 0.5
+) -> list[RunDocument]:
+    """Documents timed in the same rounds: the machine's speed swings by ``drift`` round to round
+    (every document alike), each key's rounds wobble by its own ``round_noise`` (log SD), and
+    document d's key is ``factors[d][key]`` times slower than 2 ms."""
+    rng = np.random.default_rng(seed)
+    machine = 1 + drift * np.abs(np.sin(np.arange(ROUNDS) + seed))
+    docs = []
+    for d, slowdowns in enumerate(factors):
+        rows = []
+        for i, (m, slow) in enumerate(slowdowns.items()):
+            lv = 2.0 * slow * machine * np.exp(rng.normal(0, round_noise.get(m, 0.01), ROUNDS))
+            rows.append(rounds_row(m, lv, seed * 100 + 10 * d + i))
+        docs.append(RunDocument(fingerprint={}, rows=rows, complete=True))
+    return docs
+
+
+def timed_pair(
+    slowdowns: dict[str, float], round_noise: dict[str, float], seed: int, drift: float = 0.5
+) -> tuple[RunDocument, RunDocument]:
+    """Base and head timed in the same rounds; head ``slowdowns[key]`` times slower."""
+    base, head = timed_docs([dict.fromkeys(slowdowns, 1.0), slowdowns], round_noise, seed, drift)
+    return base, head

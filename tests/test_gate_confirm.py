@@ -7,9 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from helpers_gate import ROUNDS, timed_pair
 
-from ecgbench.bench.results import RunDocument
-from ecgbench.bench.schema import Footprint, Latency, ResultRow, Throughput
 from ecgbench.gate.compare import (
     EXIT_INCONCLUSIVE,
     Comparison,
@@ -25,49 +24,6 @@ from ecgbench.gate.stats import (
     min_detectable_ratio,
     noise_floor,
 )
-
-ROUNDS = 30
-
-
-def _row(model: str, levels_ms: np.ndarray, seed: int) -> ResultRow:
-    """20 calls per round around each round's level (2 % call-to-call spread)."""
-    rng = np.random.default_rng(seed)
-    samples, slices = [], []
-    for rnd, lvl in enumerate(levels_ms):
-        slices.append([rnd, len(samples)])
-        samples += [int(v) for v in rng.normal(lvl * 1e6, lvl * 0.02e6, 20)]
-    return ResultRow(
-        model=model,
-        backend="openvino",
-        device="CPU",
-        precision="fp32",
-        scenario="latency",
-        batch=1,
-        input_shape=[1, 12, 5000],
-        artifact="x.xml",
-        latency=Latency.from_samples(samples, slices),
-        throughput=Throughput(fps=0),
-        footprint=Footprint(compile_ms=1.0, first_infer_ms=1.0),
-    )
-
-
-def timed_pair(
-    slowdowns: dict[str, float], round_noise: dict[str, float], seed: int, drift: float = 0.5
-) -> tuple[RunDocument, RunDocument]:
-    """Base and head timed in the same rounds: the machine's speed swings by ``drift`` round to
-    round (both sides alike), each key's rounds wobble by its own ``round_noise`` (log SD), and
-    head is ``slowdowns[key]`` times slower."""
-    rng = np.random.default_rng(seed)
-    machine = 1 + drift * np.abs(np.sin(np.arange(ROUNDS) + seed))
-    base, head = [], []
-    for i, (m, slow) in enumerate(slowdowns.items()):
-        sd = round_noise.get(m, 0.01)
-        b = 2.0 * machine * np.exp(rng.normal(0, sd, ROUNDS))
-        h = 2.0 * slow * machine * np.exp(rng.normal(0, sd, ROUNDS))
-        base.append(_row(m, b, seed * 100 + i))
-        head.append(_row(m, h, seed * 100 + 50 + i))
-    doc = lambda rows: RunDocument(fingerprint={}, rows=rows, complete=True)  # noqa: E731
-    return doc(base), doc(head)
 
 
 def verdicts(cmp: Comparison) -> dict[str, Verdict]:

@@ -62,3 +62,39 @@ def test_gate_power_command_analyses_and_refuses_in_one_line(tmp_path: Path):
     assert "model-round" in r.output and '"pairs": 2' in r.output
     r = CliRunner().invoke(app, ["gate-power", "--calibrate-from", str(tmp_path / "none")])
     assert r.exit_code == 2 and "has no settings.json" in r.output and "Traceback" not in r.output
+
+
+# --------------------------------------------------------------------------- the same-job tool
+def test_same_job_calibration_lengthens_each_key_by_what_its_slowdown_says() -> None:
+    from ecgbench.gate.power_same_job import calibrated_lengths
+
+    summary = {
+        "per_key": {
+            "m/openvino/fp32": {"slow_ratio_median": 1.2},
+            "m/x/int8": {"slow_ratio_median": 1.1},
+        }
+    }
+    # window ×1.4 slowed the first ×1.2 (half its cost scales with length) and the second ×1.1
+    got = calibrated_lengths(summary, 1.2, 1.4, {"m": 5000})
+    assert got == {"m/openvino/fp32": 7000, "m/x/int8": 9000}
+    with pytest.raises(BadInputError, match="no slowdown"):
+        calibrated_lengths({"per_key": {"m/a/b": {"slow_ratio_median": 0.99}}}, 1.2, 1.4, {"m": 1})
+
+
+def test_same_job_analysis_judges_every_method_on_the_same_stored_runs(tmp_path: Path) -> None:
+    from helpers_gate import timed_docs
+
+    from ecgbench.gate.power_same_job import analyse, summary_lines
+
+    keys = {"k1": 1.0, "k2": 1.0}
+    for i in range(4):
+        a, a2, c = timed_docs([keys, keys, {k: 1.3 for k in keys}], {}, seed=10 + i)
+        for tag, d in zip("abc", (a, a2, c), strict=True):
+            d.write(tmp_path / "runs" / f"{i:03d}-{tag}.json")
+    res = analyse(tmp_path, threshold=1.10, target=1.20)
+    assert res["runs"] == 4 and res["keys_per_run"] == 2
+    for m in ("single", "holm", "confirm"):
+        assert res["methods"][m]["aa_regression_runs"] == 0, m
+        assert res["methods"][m]["slow_detected_keys"] == 8, m  # ×1.3 in every key of 4 runs
+    assert res["methods"]["shift"]["slow_detected_keys"] == 8  # A/A rounds ×1.2: every key
+    assert any("confirm" in line for line in summary_lines(res))

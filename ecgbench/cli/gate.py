@@ -287,7 +287,17 @@ def gate_power(
 def gate_power_same_job(
     runs: Annotated[int, typer.Option(help="Runs, each timing A, A' and C interleaved")] = 10,
     suite: Annotated[Path, typer.Option(help="Suite")] = Path("runners/ci.toml"),
-    slowdown: Annotated[float, typer.Option(help="input window factor of C")] = 1.25,
+    slowdown: Annotated[
+        float,
+        typer.Option(help="C's input window factor; with --calibrate-from, each key's slowdown"),
+    ] = 1.25,
+    calibrate_from: Annotated[
+        Path | None,
+        typer.Option(help="An earlier summary.json: lengthen each key's input to hit --slowdown"),
+    ] = None,
+    calibrated_window: Annotated[
+        float | None, typer.Option(help="The window factor that summary's C had")
+    ] = None,
     threshold: Annotated[float, typer.Option(help="Slowdown ratio that counts")] = 1.10,
     out_dir: Annotated[Path, typer.Option("--out", help="Runs and summary")] = Path(
         "gate_power_same_job"
@@ -300,8 +310,9 @@ def gate_power_same_job(
     from ecgbench.gate.power_same_job import analyse, measure, summary_lines
 
     if not analyse_only:
-        measure(runs, suite, slowdown, out_dir, log=typer.echo)
-    for line in summary_lines(analyse(out_dir, threshold)):
+        measure(runs, suite, slowdown, out_dir, typer.echo, calibrate_from, calibrated_window)
+    target = slowdown if calibrate_from else 1.20
+    for line in summary_lines(analyse(out_dir, threshold, target)):
         typer.echo(line)
 
 
