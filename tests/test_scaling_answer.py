@@ -161,3 +161,14 @@ def test_recommend_command_prints_and_writes_the_tie_set(
     for t in ten["tied"]:
         lo, hi = t["best_minus_this"]["ci"]
         assert lo <= 0 <= hi and t["best_minus_this"]["point"] == pytest.approx(0.05)
+
+
+def test_a_broken_replicates_file_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zoo_dir = tied_zoo(tmp_path)
+    (zoo_dir / "score-replicates.npz").write_text("truncated")
+    monkeypatch.setenv("ECGBENCH_ZOO", str(zoo_dir))
+    write_store_rows(tmp_path / "store")
+    text = cli("recommend", "--store", tmp_path / "store", code=2)
+    assert "not a readable replicates file" in text
