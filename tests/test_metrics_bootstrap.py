@@ -13,6 +13,7 @@ from conftest import AF, NSR, synthetic_uv, write_challenge_record
 from helpers_export import TinySession
 from typer.testing import CliRunner
 
+from ecgbench.accuracy.replicates import load_replicates
 from ecgbench.cli import app
 from ecgbench.data.classes import SCORED_CLASSES, Weights
 from ecgbench.errors import BadInputError
@@ -23,6 +24,7 @@ from ecgbench.metrics.bootstrap import (
     resampled_scores,
 )
 from ecgbench.metrics.challenge import compute_auc, compute_challenge_metric
+from ecgbench.metrics.ties import paired_difference
 from ecgbench.scaling.recommend import zoo_fp32_scores
 from ecgbench.zoo import Zoo
 
@@ -263,6 +265,20 @@ def test_evaluate_reports_intervals_and_the_paired_drop_against_fp32(
     assert zoo_fp32_scores(Zoo(zoo_dir)) == {tiny.ckpt.stem: fp32["challenge_score"]}
     listing = CliRunner().invoke(app, ["zoo", "list", "--zoo-dir", str(zoo_dir)])
     assert listing.exit_code == 0, listing.output
+
+    # the sidecar keeps each variant's replicates: the FP16 drop is recomputable without records
+    reps = load_replicates(Zoo(zoo_dir))
+    key16 = (tiny.ckpt.stem, f"openvino-fp16@{fp16['executed']}")
+    key32 = (tiny.ckpt.stem, f"openvino-fp32@{fp32['executed']}")
+    assert set(reps) == {key16, key32}
+    r16, r32 = reps[key16], reps[key32]
+    assert (r16.seed, r16.n_records, r16.n_boot, r16.point) == (3, 30, 200, fp16["challenge_score"])
+    assert r16.records_sha256 == r32.records_sha256
+    d = paired_difference(r32, r16)
+    want = drops["challenge_score"]
+    assert [d.lo, d.hi] == pytest.approx(want["ci95"], abs=1e-6)
+    assert d.point == pytest.approx(want["point"]) and d.tie == (not want["distinguishable"])
+    assert r16.interval() == pytest.approx(fp16["challenge_score_ci95"], abs=1e-6)
 
 
 def test_evaluate_without_bootstrap_has_no_intervals(

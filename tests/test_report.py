@@ -19,6 +19,7 @@ from ecgbench.cli import app
 from ecgbench.report.html import build_report
 
 PNG = b"\x89PNG\r\n\x1a\n"
+TIED = "tied with (best − it, 95% CI)"
 
 
 class _Tables(HTMLParser):
@@ -155,3 +156,46 @@ def test_report_answers_the_latency_budget_question(real_run: Path, tmp_path: Pa
     assert [float(x) for x in roomy["score_drop"]] == pytest.approx([0.02] * len(roomy))
     tight = t[t["budget_ms"].astype(float) < min(r["latency"]["median_ms"] for r in doc["rows"])]
     assert (tight["model"] == "nothing fits").all()
+    # scores set by hand: no stored replicates are theirs, so the ties are unknown, and said
+    assert (roomy[TIED] == "ties unknown (no paired replicates)").all()
+    assert (roomy["score [95% CI]"] == "0.480").all()
+
+
+def test_report_budget_answer_is_the_faster_of_tied_variants(
+    real_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """OpenVINO and ONNX Runtime INT8 tied on paired replicates: the faster one is the answer."""
+    import json
+
+    import numpy as np
+    from test_metrics_ties import reps, zoo_with
+
+    from ecgbench.accuracy.replicates import put_replicates
+
+    doc = json.loads(real_run.read_text())
+    scores = {"openvino": 0.48, "onnxruntime": 0.47}
+    int8 = {}
+    for r in doc["rows"]:
+        r["accuracy"]["challenge_score"] = scores.get(r["backend"], 0.5)
+        if r["precision"] == "int8" and r["backend"] in scores:
+            int8[r["backend"]] = r
+    scored = tmp_path / "scored.json"
+    scored.write_text(json.dumps(doc))
+    model = int8["openvino"]["model"]
+    z = zoo_with(tmp_path / "zoo", model)
+    shared, rng = np.random.default_rng(0).normal(0, 0.02, 1000), np.random.default_rng(1)
+    for b, r in int8.items():
+        own = scores[b] + shared + rng.normal(0, 0.05, 1000)  # 0.01 apart in ±0.05: a tie
+        put_replicates(z, model, f"{b}-int8@{r['executed']}", reps(own, scores[b]))
+    monkeypatch.setenv("ECGBENCH_ZOO", str(tmp_path / "zoo"))
+    build_report([scored], tmp_path / "rep")
+    t = next(t for t in read_tables(tmp_path / "rep" / "index.html") if "budget_ms" in t.columns)
+    slowest = max(r["latency"]["median_ms"] for r in int8.values())
+    roomy = t[(t["precision"] == "int8") & (t["budget_ms"].astype(float) >= slowest)]
+    faster = min(int8.values(), key=lambda r: r["latency"]["median_ms"])["backend"]
+    assert len(roomy) and (roomy["backend"] == faster).all()
+    if faster == "onnxruntime":
+        assert roomy[TIED].str.startswith(f"{model} openvino").all()  # the best, named
+    else:
+        assert roomy[TIED].str.startswith(f"{model} onnxruntime").all()  # tied, with its interval
+    assert roomy["score [95% CI]"].str.match(r"0\.4[78]0 \[0\.\d+, 0\.\d+\]").all()

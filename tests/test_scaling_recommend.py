@@ -72,11 +72,11 @@ def test_recommend_picks_the_best_model_under_the_budget() -> None:
     assert stale["median_ms"] == pytest.approx(line_ms(3e9)) and pd.isna(stale["challenge_score"])
     assert pd.isna(stale["auroc"])
     assert recommend(c, 0.05) is None  # nothing fits
-    assert recommend(c, 0.2)["model"] == "small"
-    assert recommend(c, 1.0)["model"] == "medium"
-    assert recommend(c, 2.5)["model"] == "medium"  # tie with medium-twin: the faster wins
-    assert recommend(c, 10.0)["model"] == "large"
-    assert recommend(c, 1000.0)["model"] == "huge"  # "stale" has no score now
+    assert recommend(c, 0.2).choice["model"] == "small"
+    assert recommend(c, 1.0).choice["model"] == "medium"
+    assert recommend(c, 2.5).choice["model"] == "medium"  # tie with medium-twin: the faster wins
+    assert recommend(c, 10.0).choice["model"] == "large"
+    assert recommend(c, 1000.0).choice["model"] == "huge"  # "stale" has no score now
     with pytest.raises(Exception, match="no measured latency for NPU"):
         candidates(store_rows(), "NPU", "int8")
 
@@ -105,9 +105,9 @@ def test_trials_get_a_predicted_latency_from_the_runtime_model() -> None:
         assert t.loc[name, "median_ms"] == pytest.approx(line_ms(flops), rel=1e-6)
     assert t.loc["trial 1", "challenge_score"] == 0.80  # the test score, not the validation one
     assert (c.loc[c["source"] == "zoo", "latency"] == "measured").all()
-    best = recommend(c, 20.0)
+    best = recommend(c, 20.0).choice
     assert best["model"] == "trial 1" and best["latency"].startswith("predicted")
-    assert recommend(c, 10.0)["model"] == "large"
+    assert recommend(c, 10.0).choice["model"] == "large"
 
 
 def write_store_rows(store: Path) -> None:

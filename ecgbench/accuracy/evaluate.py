@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ecgbench.accuracy.crossfit import CrossfitScope, crossfit_folds, crossfit_outputs
+from ecgbench.accuracy.replicates import store_variant_replicates
 from ecgbench.backends import LoadSpec, format_of, get_backend
 from ecgbench.data.classes import Weights, load_weights
 from ecgbench.data.dataset import load_dataset
@@ -234,3 +235,4 @@ def store_variant_scores(zoo: Zoo, vs: VariantScores, command: str) -> None:
     e.variants[vs.key] = {**vs.to_dict(), "command": command}
     e.variants[vs.key].pop("model", None)
     zoo.save()
+    store_variant_replicates(zoo, vs)  # the sidecar: ties with any variant, decided later

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ecgbench.cli._app import app
@@ -59,9 +60,18 @@ def recommend(
     machine: Annotated[str | None, typer.Option(help="Only this machine (name or id)")] = None,
     study: Annotated[str | None, typer.Option(help="Also consider sweep trials")] = None,
     storage: Annotated[str, typer.Option(help="optuna storage URL")] = "sqlite:///sweep.db",
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the answers (with ties) as JSON")
+    ] = None,
 ) -> None:
-    """The most accurate model that meets a latency budget on a device at a precision."""
+    """The most accurate model that meets a latency budget on a device at a precision.
+
+    Variants whose score is statistically tied with the best (paired bootstrap replicates from
+    ``ecgbench evaluate --zoo``) are listed, and the fastest of them is the answer.
+    """
+    from ecgbench.accuracy.replicates import load_replicates
     from ecgbench.bench.results import load_store
+    from ecgbench.fileio import atomic_write_json
     from ecgbench.scaling.recommend import candidates, zoo_fp32_scores
     from ecgbench.scaling.recommend import recommend as pick
 
@@ -74,6 +84,7 @@ def recommend(
     c = candidates(
         load_store(store, machine=machine), device, precision, backend, trials, zoo_fp32_scores()
     )
+    replicates = load_replicates()
     t = Table(title=f"best model under a latency budget — {device} {precision}")
     for col in (
         "budget ms",
@@ -81,24 +92,38 @@ def recommend(
         "backend",
         "median ms",
         "latency",
-        "score",
+        "score [95% CI]",
         "Δ vs FP32",
         "AUROC",
+        "tied with (best − it, paired 95% CI)",
     ):
         t.add_column(col)
+    answers = []
     for b in budget_ms:
-        r = pick(c, b)
-        if r is None:
-            t.add_row(f"{b:g}", "[yellow]nothing fits[/]", *[""] * 6)
-        else:
-            t.add_row(
-                f"{b:g}",
-                str(r["model"]),
-                str(r["backend"]),
-                f"{r['median_ms']:.3f}",
-                str(r["latency"]),
-                fmt(r["challenge_score"]),
-                fmt(r["score_drop"]),
-                fmt(r["auroc"]),
-            )
+        a = pick(c, b, replicates)
+        if a is None:
+            t.add_row(f"{b:g}", "[yellow]nothing fits[/]", *[""] * 7)
+            answers.append({"budget_ms": b, "model": None})
+            continue
+        r = a.choice
+        answers.append(a.to_dict())
+        t.add_row(
+            f"{b:g}",
+            str(r["model"]),
+            str(r["backend"]),
+            f"{r['median_ms']:.3f}",
+            str(r["latency"]),
+            a.score_text(),
+            fmt(r["score_drop"]),
+            fmt(r["auroc"]),
+            escape(a.tie_text()),
+        )
     out.print(t)
+    out.print(
+        "answer: the fastest (then smallest) variant statistically tied with the best score "
+        "under the budget",
+        style="dim",
+        justify="center",
+    )
+    if json_out:
+        atomic_write_json(json_out, {"device": device, "precision": precision, "answers": answers})

@@ -24,11 +24,14 @@ from ecgbench.metrics.scoring_io import (
     score_folders,
     write_output_file,
 )
+from ecgbench.metrics.ties import Replicates, ScoreDifference, paired_difference, records_digest
 
 __all__ = [
     "ChallengeScores",
     "Interval",
     "PairedDrop",
+    "Replicates",
+    "ScoreDifference",
     "ScoreIntervals",
     "bootstrap_scores",
     "compute_accuracy",
@@ -40,7 +43,9 @@ __all__ = [
     "load_output_file",
     "load_output_folder",
     "normal_class_index",
+    "paired_difference",
     "paired_drop",
+    "records_digest",
     "score_arrays",
     "score_folders",
     "write_output_file",

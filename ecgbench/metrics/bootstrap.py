@@ -11,7 +11,7 @@ Arrays in, numbers out, like :mod:`ecgbench.metrics.challenge`: ``labels`` and `
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,6 +52,9 @@ class ScoreIntervals:
     n_boot: int
     seed: int
     level: float
+    # [n_boot] Challenge score of each resample: paired with any variant drawn with this seed on
+    # the same records (:mod:`ecgbench.metrics.ties`), so they are kept for later comparisons.
+    challenge_replicates: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,7 @@ def bootstrap_scores(
         n_boot=n_boot,
         seed=seed,
         level=level,
+        challenge_replicates=cs_b,
     )
 
 

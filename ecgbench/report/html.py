@@ -103,23 +103,28 @@ def _table(df: pd.DataFrame, cols: list[str], max_rows: int = 2000) -> str:
 
 
 def _budget_section(df: pd.DataFrame) -> str:
-    """The deployment answer per device and precision, for 1-2-5 budgets over the measured range."""
+    """The deployment answer per device and precision, for 1-2-5 budgets over the measured range:
+    the fastest variant tied with the best score, its interval, and the tie set."""
+    from ecgbench.accuracy.replicates import load_replicates
     from ecgbench.scaling.recommend import budget_table, nice_budgets
 
     lat = df[(df["scenario"] == "latency") & (df["batch"] == 1) & df["challenge_score"].notna()]
     budgets = nice_budgets(lat["median_ms"])
     if not budgets:
         return ""
+    replicates = load_replicates()
     parts = []
     for machine, rows in df.groupby("machine", sort=True):
-        t = budget_table(rows, budgets)
+        t = budget_table(rows, budgets, replicates=replicates)
         if t.empty:
             continue
         t = t.assign(machine=machine, model=t["model"].fillna("nothing fits"))
         parts.append(t)
     if not parts:
         return ""
-    table = pd.concat(parts, ignore_index=True)
+    table = pd.concat(parts, ignore_index=True).rename(
+        columns={"score_ci": "score [95% CI]", "tied_with": "tied with (best − it, 95% CI)"}
+    )
     cols = [
         "machine",
         "device",
@@ -128,15 +133,20 @@ def _budget_section(df: pd.DataFrame) -> str:
         "model",
         "backend",
         "median_ms",
-        "challenge_score",
+        "score [95% CI]",
         "score_drop",
         "auroc",
+        "tied with (best − it, 95% CI)",
     ]
     return (
         "<h2>Best model under a latency budget</h2><p class='note'>Per machine, device and "
-        "precision: the variant with the highest fold-10 Challenge score whose median batch-1 "
-        "latency fits the budget, and what the precision cost in score against FP32 "
-        "(<code>ecgbench recommend</code> answers the same from the results store).</p>"
+        "precision: among the variants whose median batch-1 latency fits the budget, the one with "
+        "the highest fold-10 Challenge score and those statistically tied with it (paired "
+        "bootstrap interval of the difference holds 0); the answer is the fastest, then smallest, "
+        "of that tied set. <em>Ties unknown</em>: no paired replicates (<code>ecgbench evaluate "
+        "--zoo</code> keeps them), so the highest point score is shown unranked against noise. "
+        "<code>score_drop</code>: what the precision cost in score against FP32. "
+        "<code>ecgbench recommend</code> answers the same from the results store.</p>"
         + _table(table, cols)
     )
 

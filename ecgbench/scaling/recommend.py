@@ -3,7 +3,9 @@
 Candidates are the zoo variants timed by ``ecgbench run`` (measured latency, fold-10 accuracy of that
 exact variant) and, optionally, sweep trials, whose latency is *predicted* from their FLOPs with a
 runtime model fitted on the measured rows of the same machine, device, backend and precision
-(log latency linear in log FLOPs), and marked as predicted.
+(log latency linear in log FLOPs), and marked as predicted. The answer knows ties
+(:mod:`ecgbench.scaling.answer`): among variants whose scores are inside the best one's noise, the
+faster wins.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ecgbench.errors import BadInputError
+from ecgbench.scaling.answer import BudgetAnswer, ReplicateSet, answer_under_budget
 
 
 @dataclass
@@ -80,6 +83,7 @@ def candidates(
             "median_ms",
             "p99_ms",
             "flops",
+            *(["params"] if "params" in lat.columns else []),
             "challenge_score",
             "auroc",
         ]
@@ -134,12 +138,22 @@ def _executed_column(rows: pd.DataFrame) -> pd.Series:
     return pd.Series(out, index=rows.index)
 
 
-def recommend(cands: pd.DataFrame, budget_ms: float) -> pd.Series | None:
-    """The highest-scoring candidate whose median latency fits the budget (ties: faster wins)."""
+def recommend(
+    cands: pd.DataFrame,
+    budget_ms: float,
+    replicates: ReplicateSet | None = None,
+    level: float = 0.95,
+) -> BudgetAnswer | None:
+    """The answer under a budget: the best-scoring candidate that fits, and the variants tied with
+    it on paired ``replicates``; the answer is the fastest (then smallest) of that tied set.
+
+    None when nothing scored fits. Without replicates for the best, its ties are unknown and the
+    answer is the highest point score (equal scores: the faster).
+    """
     ok = cands[(cands["median_ms"] <= budget_ms) & cands["challenge_score"].notna()]
     if ok.empty:
         return None
-    return ok.sort_values(["challenge_score", "median_ms"], ascending=[False, True]).iloc[0]
+    return answer_under_budget(ok, budget_ms, replicates or {}, level)
 
 
 def _fp32_scores(rows: pd.DataFrame, device: str) -> dict[str, float]:
@@ -152,34 +166,30 @@ def budget_table(
     rows: pd.DataFrame,
     budgets_ms: list[float],
     fp32_scores: dict[str, float] | None = None,
+    replicates: ReplicateSet | None = None,
 ) -> pd.DataFrame:
-    """The answer for every device × precision with measured batch-1 latency, per budget."""
+    """The answer for every device × precision with measured batch-1 latency, per budget:
+    the variant, its score and interval, and the variants tied with the best score."""
     lat = rows[(rows["scenario"] == "latency") & (rows["batch"] == 1)]
     out = []
     for (device, precision), _ in lat.groupby(["device", "precision"]):
         c = candidates(rows, device, precision, fp32_scores=fp32_scores)
         for b in budgets_ms:
-            r = recommend(c, b)
+            a = recommend(c, b, replicates)
             base = {"device": device, "precision": precision, "budget_ms": b}
-            if r is None:
+            if a is None:
                 out.append({**base, "model": None})
-            else:
-                out.append(
-                    {
-                        **base,
-                        **{
-                            k: r[k]
-                            for k in (
-                                "model",
-                                "backend",
-                                "median_ms",
-                                "challenge_score",
-                                "score_drop",
-                                "auroc",
-                            )
-                        },
-                    }
-                )
+                continue
+            r = a.choice
+            keys = ("model", "backend", "median_ms", "challenge_score", "score_drop", "auroc")
+            out.append(
+                {
+                    **base,
+                    **{k: r[k] for k in keys},
+                    "score_ci": a.score_text(),
+                    "tied_with": a.tie_text(),
+                }
+            )
     return pd.DataFrame(out)
 
 
