@@ -155,3 +155,24 @@ def test_report_answers_the_latency_budget_question(real_run: Path, tmp_path: Pa
     assert [float(x) for x in roomy["score_drop"]] == pytest.approx([0.02] * len(roomy))
     tight = t[t["budget_ms"].astype(float) < min(r["latency"]["median_ms"] for r in doc["rows"])]
     assert (tight["model"] == "nothing fits").all()
+
+
+def test_report_marks_a_percentile_from_too_few_samples(real_run: Path, tmp_path: Path):
+    """One row of the real run cut to its first 100 calls: its p90 stands, its p99 is marked."""
+    from ecgbench.bench.schema import Latency
+
+    doc = read_run(real_run)
+    cut = doc.rows[0]
+    cut.latency = Latency.from_samples(cut.latency.samples_ns[:100])
+    doc.write(tmp_path / "cut.json")
+    r = build_report([tmp_path / "cut.json"], tmp_path / "rep")
+    rows = next(t for t in read_tables(r.index) if "median_ms" in t.columns)
+    for row in doc.rows:
+        got = rows[(rows["backend"] == row.backend) & (rows["precision"] == row.precision)]
+        assert len(got) == 1
+        for name in ("p90", "p99"):
+            assert got[f"{name}_ms"].iloc[0].endswith("*") is (not row.latency.valid(name))
+    assert cut.latency.valid("p99") is False and cut.latency.valid("p90") is True
+    assert "p99 from n &lt; 662 samples: not a valid estimate" in r.index.read_text()
+    csv = pd.read_csv(r.index.parent / "rows.csv")
+    assert set(csv["p99_valid"]) == {row.latency.valid("p99") for row in doc.rows}
