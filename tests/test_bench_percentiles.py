@@ -86,6 +86,17 @@ def test_from_samples_flags_a_percentile_from_too_few_samples(name: str) -> None
     assert Latency.from_samples(s).percentiles_valid == validity(need)
 
 
+def test_from_samples_keeps_the_p99_interval_where_the_samples_allow_one() -> None:
+    rng = np.random.default_rng(3)
+    s = (1e6 * (1 + rng.exponential(size=700))).astype(np.int64).tolist()
+    lat = Latency.from_samples(s)
+    lo, hi = lat.p99_interval_ms
+    assert lo < lat.p99_ms < hi and np.allclose([lo * 1e6, hi * 1e6], quantile_interval(s, 99.0))
+    few = next(n for n in range(2, 700) if quantile_interval(s[:n], 99.0) is not None) - 1
+    assert Latency.from_samples(s[:few]).p99_interval_ms is None
+    assert Latency.from_samples(s[: few + 1]).p99_interval_ms is not None
+
+
 def _doc_dict(n: int) -> dict:
     row = result_row("m", 2.0, seed=0)
     row.latency = Latency.from_samples(row.latency.samples_ns[:1] * n)
@@ -96,7 +107,9 @@ def test_a_document_without_the_flag_reads_it_from_n() -> None:
     d = _doc_dict(700)
     assert d["rows"][0]["latency"]["percentiles_valid"] == {"p90": True, "p99": True}
     del d["rows"][0]["latency"]["percentiles_valid"]  # written before the field existed
-    assert read_run_dict(d, "old").rows[0].latency.percentiles_valid == validity(700)
+    del d["rows"][0]["latency"]["p99_interval_ms"]
+    old = read_run_dict(d, "old").rows[0].latency
+    assert old.percentiles_valid == validity(700) and old.p99_interval_ms is not None
     d["rows"][0]["latency"]["samples_ns"] = []  # no samples: not known
     lat = read_run_dict(d, "old").rows[0].latency
     assert lat.percentiles_valid is None and lat.valid("p99") is None
