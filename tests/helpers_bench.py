@@ -21,4 +21,6 @@ BAD_SUITES = {
     "samples_by_variant_zero": ('[samples_by_variant]\n"m/openvino/fp32" = 0\n', ">= 1"),
     "static_shape_word": ('static_shape = "no"\n', "static_shape"),
     "int8_rest_unknown": ('int8_rest = "int4"\n', "unknown int8_rest 'int4'"),
+    "min_samples_for_word": ('min_samples_for = "high"\n', "min_samples_for: 'high'"),
+    "min_samples_for_number": ("min_samples_for = 99\n", "not a percentile"),
 }

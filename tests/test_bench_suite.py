@@ -43,3 +43,22 @@ def test_a_bad_runner_file_is_one_line(tmp_path: Path, case: str) -> None:
         load_suite(p)
     msg = str(e.value)
     assert says in msg and "\n" not in msg, msg
+
+
+def test_min_samples_for_raises_the_stop_rule_to_what_the_percentile_needs(tmp_path: Path) -> None:
+    from ecgbench.bench.percentiles import min_samples
+    from ecgbench.bench.rounds import stop_rule
+
+    p = tmp_path / "s.toml"
+    for text, calls in (
+        ("min_iters = 30\n", 30),
+        ('min_iters = 30\nmin_samples_for = "p99"\n', min_samples(99.0)),
+        ('min_iters = 30\nmin_samples_for = "P90"\n', min_samples(90.0)),
+        ('min_iters = 5000\nmin_samples_for = "p99"\n', 5000),  # never lowers it
+    ):
+        p.write_text(text)
+        plan = load_suite(p)
+        assert plan.min_calls() == calls and stop_rule(plan).min_iters == calls, text
+    assert load_suite(RUNNERS / "cpu-latency.toml").min_calls() == min_samples(99.0)
+    ci = load_suite(RUNNERS / "ci.toml")  # the CI suite's timing is its own
+    assert ci.min_samples_for is None and ci.min_calls() == ci.min_iters

@@ -108,3 +108,30 @@ def test_cli_run_crosscheck_takes_its_rounds_from_the_command_line(
     assert len(row.extra["crosscheck_bursts"]["benchmark_app"]) == 3
     lat = row.latency
     assert lat.runtime_median_ms is not None and 0 < lat.runtime_median_ms <= lat.median_ms
+
+
+def test_cli_run_marks_a_percentile_from_too_few_samples(tiny: TinySession, tmp_path: Path) -> None:
+    """Short slices keep the run to a few dozen calls: its p99 is flagged in the table and the
+    document; --min-samples-for p90 times the 64 calls a p90 needs."""
+    if str(tiny.ckpt) != str(tiny.ckpt).lower():
+        pytest.skip("suites lower-case model names, and this checkpoint path has capitals")
+    suite = tmp_path / "short.toml"
+    suite.write_text(
+        f'models = ["{tiny.ckpt}"]\nbackends = ["openvino"]\nthreads = 1\nduration = 0.001\n'
+        "min_iters = 3\nwarmup = 0.02\nround_s = 0.002\nsettle_s = 0.0\n"
+    )
+    env = {"ECGBENCH_ZOO": str(tiny.empty)}
+    common = ("--no-store", "--cache-dir", tiny.cache, "--calibration", tiny.records)
+    for extra in ((), ("--min-samples-for", "p90")):
+        out = tmp_path / f"o{len(extra)}.json"
+        res = _cli("run", "--suite", suite, "--output", out, *common, *extra, env=env)
+        assert res.exit_code == 0, res.output
+        lat = read_run(out).rows[0].latency
+        text = " ".join(res.output.split())
+        assert lat.valid("p99") is False and "p99 from n < 662 samples" in text
+        assert f"{lat.p99_ms:.3f}*" in text
+        assert ("p90 from n < 64 samples" in text) is (lat.n < 64)
+        assert (f"{lat.p90_ms:.3f}*" in text) is (lat.n < 64)
+    assert lat.n >= 64 and lat.percentiles_valid == {"p90": True, "p99": False}
+    res = _cli("run", "--suite", suite, "--min-samples-for", "p1000", *common, env=env)
+    assert res.exit_code == 2 and "min_samples_for: 'p1000' is not a percentile" in res.stderr

@@ -199,3 +199,24 @@ def test_report_budget_answer_is_the_faster_of_tied_variants(
     else:
         assert roomy[TIED].str.startswith(f"{model} onnxruntime").all()  # tied, with its interval
     assert roomy["score [95% CI]"].str.match(r"0\.4[78]0 \[0\.\d+, 0\.\d+\]").all()
+
+
+def test_report_marks_a_percentile_from_too_few_samples(real_run: Path, tmp_path: Path):
+    """One row of the real run cut to its first 100 calls: its p90 stands, its p99 is marked."""
+    from ecgbench.bench.schema import Latency
+
+    doc = read_run(real_run)
+    cut = doc.rows[0]
+    cut.latency = Latency.from_samples(cut.latency.samples_ns[:100])
+    doc.write(tmp_path / "cut.json")
+    r = build_report([tmp_path / "cut.json"], tmp_path / "rep")
+    rows = next(t for t in read_tables(r.index) if "median_ms" in t.columns)
+    for row in doc.rows:
+        got = rows[(rows["backend"] == row.backend) & (rows["precision"] == row.precision)]
+        assert len(got) == 1
+        for name in ("p90", "p99"):
+            assert got[f"{name}_ms"].iloc[0].endswith("*") is (not row.latency.valid(name))
+    assert cut.latency.valid("p99") is False and cut.latency.valid("p90") is True
+    assert "p99 from n &lt; 662 samples: not a valid estimate" in r.index.read_text()
+    csv = pd.read_csv(r.index.parent / "rows.csv")
+    assert set(csv["p99_valid"]) == {row.latency.valid("p99") for row in doc.rows}

@@ -12,7 +12,9 @@ Run document (``--output FILE.json``), schema 2 (``bench/schema.py``; schema 1 s
                "input_shape", "artifact", "complete",
                "latency": {"n", "median_ms", "mean_ms", "p90_ms", "p99_ms", "min_ms", "max_ms",
                            "iqr_ms", "std_ms", "runtime_median_ms", "call_overhead_ms",
-                           "samples_ns": [...], "slices": [[round, first sample index], ...]},
+                           "samples_ns": [...], "slices": [[round, first sample index], ...],
+                           "percentiles_valid": {"p90": bool, "p99": bool},
+                           "p99_interval_ms": [lo, hi] | null},
                "throughput": {"fps", "gflops", "gemm_fraction", "ceiling", "ceiling_gflops"},
                "accuracy": {"challenge_score", "auroc", "challenge_score_ci95": [lo, hi] | null,
                             "auroc_ci95", "note", "verification"},
@@ -142,6 +144,10 @@ def tidy_rows(doc: RunDocument) -> list[dict[str, Any]]:
         d["challenge_score_ci_low"], d["challenge_score_ci_high"] = ci
         d["input_shape"] = "x".join(map(str, r.input_shape))
         d["execution_devices"] = ",".join(r.execution.devices)
+        # enough samples for the percentile to be an estimate (bench/percentiles.py); not a store
+        # column (the store keeps the document, which has them)
+        d["p90_valid"] = r.latency.valid("p90")
+        d["p99_valid"] = r.latency.valid("p99")
         d.update(
             run_id=doc.run_id,
             created=doc.created,

@@ -21,7 +21,7 @@ from ecgbench.progress import progress_bar
 def stop_rule(plan: Suite) -> StopRule:
     return StopRule(
         min_duration_s=plan.duration,
-        min_iters=plan.min_iters,
+        min_iters=plan.min_calls(),
         warmup_s=plan.warmup,
         round_s=plan.round_s,
         settle_s=plan.settle_s,

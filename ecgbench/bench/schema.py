@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ecgbench.bench.percentiles import quantile_interval, validity
 from ecgbench.bench.timing import LatencyStats
 
 # ``precision`` is what was asked for, ``executed`` what ran (f32, bf16, int8+f32, ...): a row that
@@ -52,6 +53,26 @@ class Latency:
     call_overhead_ms: float | None = None
     samples_ns: list[int]
     slices: list[list[int]] = field(default_factory=list)  # [round, first sample index]
+    # {"p90": bool, "p99": bool}: were there enough samples for that percentile to be an estimate
+    # at all (MLPerf LoadGen's rule, bench/percentiles.py)? Documents written before it have
+    # none: computed from n when the samples are there, else None.
+    percentiles_valid: dict[str, bool] | None = None
+    # The true p99 lies in [lo, hi] with 95 % confidence (two order statistics, no assumption on
+    # the distribution); None where the samples are too few for any such interval (n < 368).
+    p99_interval_ms: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.percentiles_valid is None and self.samples_ns:
+            self.percentiles_valid = validity(self.n)
+        if self.p99_interval_ms is None and self.samples_ns:
+            ci = quantile_interval(self.samples_ns, 99.0)
+            self.p99_interval_ms = [ci[0] / 1e6, ci[1] / 1e6] if ci else None
+        elif self.percentiles_valid is not None and not isinstance(self.percentiles_valid, dict):
+            raise TypeError("latency.percentiles_valid is not an object")
+
+    def valid(self, name: str) -> bool | None:
+        """Whether ``name`` ("p90", "p99") had enough samples; None where unknown."""
+        return (self.percentiles_valid or {}).get(name)
 
     @classmethod
     def from_samples(
@@ -84,6 +105,7 @@ class Latency:
             call_overhead_ms=overhead_ms,
             samples_ns=s,
             slices=[list(x) for x in slices],
+            percentiles_valid=validity(st.n),
         )
 
     def fps(self, batch: int) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ecgbench.bench.percentiles import validity
 from ecgbench.bench.results import RunDocument
 from ecgbench.bench.schema import References
 from ecgbench.bench.store import ResultsStore
@@ -28,6 +29,7 @@ def merge_runs(docs: list[RunDocument]) -> RunDocument:
                 continue
             _append_slices(tgt.latency.__dict__, r.latency.samples_ns, r.latency.slices, offset)
             tgt.latency.n = len(tgt.latency.samples_ns)
+            tgt.latency.percentiles_valid = validity(tgt.latency.n)
         for ref_out, ref_in in _references(out.reference, d.reference):
             _append_slices(ref_out.__dict__, ref_in.samples_ns, ref_in.slices, offset)
         offset += _max_round(d) + 1

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ecgbench.backends import BACKENDS, precisions_of, precisions_summary
+from ecgbench.bench.percentiles import min_samples, parse_percentile
 from ecgbench.errors import BadInputError
 from ecgbench.precision import FLOAT_TYPES, PRECISIONS
 from ecgbench.tomlio import read_toml
@@ -28,6 +29,9 @@ class Suite:
     scenario: str = "latency"
     duration: float = 5.0
     min_iters: int = 100
+    # A percentile ("p99") the run must time enough calls for: raises min_iters to what MLPerf
+    # LoadGen's rule needs (662 for p99, 64 for p90; bench/percentiles.py). None: min_iters only.
+    min_samples_for: str | None = None
     warmup: float = 1.0
     round_s: float = 0.5
     settle_s: float = 0.05
@@ -60,6 +64,12 @@ class Suite:
             for n in self.batch
         ]
 
+    def min_calls(self) -> int:
+        """Timed calls per variant: ``min_iters``, or more where ``min_samples_for`` needs them."""
+        if self.min_samples_for is None:
+            return self.min_iters
+        return max(self.min_iters, min_samples(parse_percentile(self.min_samples_for)))
+
     def validate(self) -> Suite:
         for b in self.backends:
             if b not in BACKENDS:
@@ -77,6 +87,11 @@ class Suite:
             raise BadInputError("batch and min-iters must be >= 1 and duration > 0")
         if self.threads is not None and self.threads < 1:
             raise BadInputError("threads must be >= 1")
+        if self.min_samples_for is not None:
+            try:
+                parse_percentile(self.min_samples_for)
+            except ValueError as e:
+                raise BadInputError(f"min_samples_for: {e}") from None
         if self.samples is not None and self.samples < 1:
             raise BadInputError("samples (input length) must be >= 1")
         if any(n < 1 for n in self.samples_by_variant.values()):
@@ -124,6 +139,8 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
                 kw[k] = int(v)
             elif k == "samples_by_variant":
                 kw[k] = {str(name): int(n) for name, n in dict(v).items()}
+            elif k == "min_samples_for":
+                kw[k] = str(v)
             elif k == "int8_rest":
                 kw[k] = str(v).lower()
             elif k == "skip_unsupported":

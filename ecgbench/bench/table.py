@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
+from ecgbench.bench.percentiles import REPORTED, min_samples
 from ecgbench.bench.results import RunDocument
 from ecgbench.bench.schema import ResultRow
 from ecgbench.precision import matches_request
@@ -46,6 +47,27 @@ def efficiency(r: ResultRow) -> str:
     mark = "†" if tp.gemm_fraction > 1 else ""
     # runs written before ceilings per arithmetic: against the FP32 GEMM, whatever executed
     return f"{tp.gemm_fraction * 100:.0f}%{mark} {tp.ceiling or 'f32 GEMM (older run)'}"
+
+
+def percentile_cell(r: ResultRow, name: str) -> str:
+    """The percentile, with ``*`` where the row had too few samples for it to be an estimate."""
+    v = getattr(r.latency, f"{name}_ms")
+    return _f(v, ".3f") + ("*" if r.latency.valid(name) is False else "")
+
+
+def invalid_percentiles_note(rows: list[ResultRow]) -> str | None:
+    """The footnote of the ``*``: which percentiles, and the sample counts they need."""
+    bad = [
+        f"{name} from n < {min_samples(q)} samples"
+        for name, q in REPORTED.items()
+        if any(r.latency.valid(name) is False for r in rows)
+    ]
+    if not bad:
+        return None
+    return (
+        "* " + ", ".join(bad) + ": not a valid estimate (MLPerf LoadGen's rule; "
+        'min_samples_for = "p99" in a suite or --min-samples-for p99 times enough calls)'
+    )
 
 
 def _order(r: ResultRow) -> tuple:
@@ -98,8 +120,8 @@ def results_table(doc: RunDocument) -> Table:
             ran_as(r),
             r.scenario,
             _f(lat.median_ms, ".3f"),
-            _f(lat.p90_ms, ".3f"),
-            _f(lat.p99_ms, ".3f"),
+            percentile_cell(r, "p90"),
+            percentile_cell(r, "p99"),
             _f(tp.fps, ".0f"),
             _f(tp.gflops, ".1f"),
             efficiency(r),
@@ -116,6 +138,9 @@ def results_table(doc: RunDocument) -> Table:
             "† older run: efficiency against the FP32 GEMM, whatever arithmetic executed "
             "(a model that ran bf16 or int8 can exceed it)"
         )
+    invalid = invalid_percentiles_note(doc.rows)
+    if invalid:
+        notes.append(invalid)
     missing = sorted({r.accuracy.note for r in doc.rows if r.accuracy.note})
     if missing:
         notes.append(

@@ -65,6 +65,12 @@ def run(
     scenario: Annotated[str, typer.Option(help="latency or throughput")] = "latency",
     duration: Annotated[float, typer.Option(help="Minimum timed seconds per variant")] = 5.0,
     min_iters: Annotated[int, typer.Option(help="Minimum timed calls per variant")] = 100,
+    min_samples_for: Annotated[
+        str | None,
+        typer.Option(
+            help="Time enough calls for this percentile (p90: 64, p99: 662); also --suite"
+        ),
+    ] = None,
     warmup: Annotated[float, typer.Option(help="Warm-up seconds per variant")] = 1.0,
     samples: Annotated[int | None, typer.Option(help="Input length (default: 10 s)")] = None,
     suite: Annotated[Path | None, typer.Option(help="Suite TOML (runners/*.toml)")] = None,
@@ -96,6 +102,8 @@ def run(
 
     if suite:
         plan = load_suite(suite)
+        if min_samples_for is not None:
+            plan = replace(plan, min_samples_for=min_samples_for).validate()
     else:
         plan = expand_all(
             Suite(
@@ -108,6 +116,7 @@ def run(
                 scenario=scenario,
                 duration=duration,
                 min_iters=min_iters,
+                min_samples_for=min_samples_for,
                 warmup=warmup,
                 samples=samples,
                 int8_rest=int8_rest.lower(),

@@ -115,7 +115,7 @@ def time_zoos(
     ref_timed = TimedVariant(label=ref.label, run=ref.run)
     rule = StopRule(
         min_duration_s=plan.duration,
-        min_iters=plan.min_iters,
+        min_iters=plan.min_calls(),
         warmup_s=plan.warmup,
         round_s=plan.round_s,
         settle_s=plan.settle_s,

@@ -102,6 +102,31 @@ def _table(df: pd.DataFrame, cols: list[str], max_rows: int = 2000) -> str:
     return note + '<div class="scroll">' + d.to_html(index=False, na_rep="–", border=0) + "</div>"
 
 
+def _rows_section(df: pd.DataFrame) -> str:
+    """Every row; a percentile from too few samples to be an estimate is marked ``*``."""
+    from ecgbench.bench.percentiles import REPORTED, min_samples
+
+    d, bad = df.copy(), []
+    for name, q in REPORTED.items():
+        col, ok = f"{name}_ms", f"{name}_valid"
+        if col not in d or ok not in d:
+            continue
+        invalid = d[ok].eq(False)  # None (unknown) is not marked
+        if invalid.any():
+            bad.append(f"{name} from n &lt; {min_samples(q)} samples")
+        d[col] = [
+            "" if pd.isna(v) else f"{v:.4g}" + ("*" if x else "")
+            for v, x in zip(d[col], invalid, strict=True)
+        ]
+    note = (
+        f"<p class='note'>* {', '.join(bad)}: not a valid estimate (MLPerf LoadGen's rule; "
+        "<code>ecgbench run --min-samples-for p99</code> times enough calls)</p>"
+        if bad
+        else ""
+    )
+    return "<h2>All rows</h2>" + _table(d, ROW_COLUMNS) + note
+
+
 def _budget_section(df: pd.DataFrame) -> str:
     """The deployment answer per device and precision, for 1-2-5 budgets over the measured range:
     the fastest variant tied with the best score, its interval, and the tie set."""
@@ -324,7 +349,7 @@ def render_report(
                 "<p class='warn'>INT8 variants that executed no INT8 layer (they ran in floating "
                 f"point): {html.escape(', '.join(sorted(set(ran_fp['model']))))}</p>"
             )
-    sections.append("<h2>All rows</h2>" + _table(df, ROW_COLUMNS))
+    sections.append(_rows_section(df))
     sections.append("<h2>Machines</h2>" + _table(data.machines, MACHINE_COLUMNS))
     with atomic_path(out / "rows.csv") as tmp:
         df.to_csv(tmp, index=False)
