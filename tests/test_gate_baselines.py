@@ -95,7 +95,8 @@ def test_no_baseline_for_this_machine_has_its_own_exit_code(tmp_path: Path) -> N
     assert "no baseline for this machine" in md.read_text()  # the job summary says why it passed
     _as_baseline(ZEN4_BASELINE, d / "mine.json")
     r = CliRunner().invoke(app, ["compare", "--baseline-dir", str(d), str(cur)])
-    assert r.exit_code == 0, r.output
+    # (a run against itself: never a regression; a noisy key of a stored run may be inconclusive)
+    assert r.exit_code in (0, 4), r.output
     assert "mine.json" in r.output
 
 

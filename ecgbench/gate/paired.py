@@ -179,7 +179,9 @@ def confirm_same_run(
         again = paired_verdict(
             v.key, ratios, float(np.median(base_ms)), float(np.median(head_ms)), s, "round"
         )
-        pooled.append(_with_note(again, f"confirmed: {len(parts)} timings ({v.verdict} at first)"))
+        changed = "; ".join(p for p in v.note.split("; ") if "→" in p)
+        again = _with_note(again, f"confirmed: {len(parts)} timings ({v.verdict} at first)")
+        pooled.append(_with_note(again, changed))
     # (Holm, where asked, already judged the first timing's keys jointly)
     return Comparison(verdicts=pooled, drift=None, settings=s)
 
