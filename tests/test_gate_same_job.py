@@ -159,7 +159,7 @@ def test_head_equal_to_base_is_never_a_regression(project: Path) -> None:
     # these tests time 0.3 s per variant: a key may be too noisy to tell (4), never a regression
     assert r.exit_code in (0, 4), r.output
     assert "regression" not in r.output.replace("no regression", "")
-    assert ("inconclusive" in r.output) == (r.exit_code == 4)
+    assert ("inconclusive (noise above the threshold)" in r.output) == (r.exit_code == 4)
 
 
 def test_a_docs_only_change_times_nothing_and_passes(project: Path, tmp_path: Path) -> None:
