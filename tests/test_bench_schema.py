@@ -102,3 +102,22 @@ def test_compare_a_schema_2_run_against_the_committed_schema_1_baselines(tmp_pat
     r = CliRunner().invoke(app, ["compare", "--baseline-dir", str(BASELINES), str(cur)])
     assert r.exit_code == 0, r.output
     assert COMMITTED[0].name in r.output
+
+
+def test_a_rows_accuracy_reads_the_manifests_intervals_and_paired_drop() -> None:
+    """What ``evaluate --zoo`` writes is what a run row carries; anything malformed is no interval."""
+    from ecgbench.bench.rows import _drop_verdict, _interval, _paired_drop
+
+    entry = {
+        "challenge_score_ci95": [0.38, 0.51],
+        "drop_vs_fp32": {"challenge_score": {"point": -0.002, "ci95": [-0.006, -0.0003]}},
+    }
+    assert _interval(entry["challenge_score_ci95"]) == [0.38, 0.51]
+    assert _interval("0.3-0.5") is None and _interval([0.3]) is None
+    assert _drop_verdict(_paired_drop(entry)) == "gain"
+    entry["drop_vs_fp32"]["challenge_score"]["ci95"] = [-0.003, 0.004]
+    assert _drop_verdict(_paired_drop(entry)) == "tie"
+    entry["drop_vs_fp32"]["challenge_score"]["ci95"] = [0.001, 0.004]
+    assert _drop_verdict(_paired_drop(entry)) == "drop"
+    assert _drop_verdict(_paired_drop({})) is None
+    assert _drop_verdict(_paired_drop({"drop_vs_fp32": "garbage"})) is None

@@ -304,3 +304,13 @@ def test_evaluate_without_bootstrap_has_no_intervals(
     doc = json.loads(out.read_text())
     assert "95% CI" not in text and "drop against FP32" not in text
     assert not {"challenge_score_ci95", "auroc_ci95", "bootstrap", "drop_vs_fp32"} & set(doc)
+
+
+def test_a_drop_is_read_against_an_accuracy_target_with_its_interval() -> None:
+    from ecgbench.metrics.bootstrap import PairedDrop
+
+    inside = PairedDrop("challenge_score", 0.004, -0.002, 0.009, distinguishable=False)
+    assert inside.verdict == "tie" and inside.against(0.01) == "within"
+    straddle = PairedDrop("challenge_score", 0.009, 0.002, 0.016, distinguishable=True)
+    assert straddle.verdict == "drop" and straddle.against(0.01) == "undecided"
+    assert PairedDrop("challenge_score", 0.03, 0.02, 0.04, True).against(0.01) == "over"

@@ -17,7 +17,8 @@ Run document (``--output FILE.json``), schema 2 (``bench/schema.py``; schema 1 s
                            "p99_interval_ms": [lo, hi] | null},
                "throughput": {"fps", "gflops", "gemm_fraction", "ceiling", "ceiling_gflops"},
                "accuracy": {"challenge_score", "auroc", "challenge_score_ci95": [lo, hi] | null,
-                            "auroc_ci95", "note", "verification"},
+                            "auroc_ci95", "drop_vs_fp32_ci95", "drop_vs_fp32", "note",
+                            "verification"},
                "execution": {"threads", "devices", "inference_precision", "as_planned", "note",
                              "int8_layers", "total_layers"},
                "footprint": {"compile_ms", "first_infer_ms", "flops", "params"},
@@ -135,13 +136,17 @@ def read_run_dict(d: Any, p: str, default_id: str = "") -> RunDocument:
 
 def tidy_rows(doc: RunDocument) -> list[dict[str, Any]]:
     """Rows flat, under their schema-1 names, with run and machine columns (no raw samples);
-    the score's interval as ``challenge_score_ci_low/high`` (not a store column)."""
+    the score's interval as ``challenge_score_ci_low/high`` and its paired drop against FP32 as
+    ``score_drop_ci_low/high`` and ``score_drop_verdict`` (not store columns)."""
     fp = doc.fingerprint
     out = []
     for r in doc.rows:
         d = r.flat()
         ci = r.accuracy.challenge_score_ci95 or (None, None)
         d["challenge_score_ci_low"], d["challenge_score_ci_high"] = ci
+        drop = r.accuracy.drop_vs_fp32_ci95 or (None, None)
+        d["score_drop_ci_low"], d["score_drop_ci_high"] = drop
+        d["score_drop_verdict"] = r.accuracy.drop_vs_fp32
         d["input_shape"] = "x".join(map(str, r.input_shape))
         d["execution_devices"] = ",".join(r.execution.devices)
         # enough samples for the percentile to be an estimate (bench/percentiles.py); not a store

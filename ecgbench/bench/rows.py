@@ -76,6 +76,8 @@ def result_row(
             auroc=item.accuracy.get("auroc"),
             challenge_score_ci95=_interval(item.accuracy.get("challenge_score_ci95")),
             auroc_ci95=_interval(item.accuracy.get("auroc_ci95")),
+            drop_vs_fp32_ci95=_interval(_paired_drop(item.accuracy).get("ci95")),
+            drop_vs_fp32=_drop_verdict(_paired_drop(item.accuracy)),
             note=(
                 item.accuracy.get("note")
                 if scored
@@ -116,6 +118,21 @@ def _interval(v: object) -> list[float] | None:
     if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v):
         return [float(v[0]), float(v[1])]
     return None
+
+
+def _paired_drop(accuracy: dict) -> dict:
+    """The manifest's paired drop of the Challenge score against FP32 (empty where none)."""
+    drops = accuracy.get("drop_vs_fp32")
+    d = drops.get("challenge_score") if isinstance(drops, dict) else None
+    return d if isinstance(d, dict) else {}
+
+
+def _drop_verdict(d: dict) -> str | None:
+    """tie / drop / gain, as ``ecgbench evaluate`` calls it (0 inside or outside the interval)."""
+    ci = _interval(d.get("ci95"))
+    if ci is None:
+        return None
+    return "tie" if ci[0] <= 0 <= ci[1] else ("drop" if ci[0] > 0 else "gain")
 
 
 def _on_cpu(item: LoadedVariant) -> bool:

@@ -131,6 +131,10 @@ class Accuracy:
     # 95 % bootstrap intervals over the records (zoo manifest, ``evaluate --bootstrap``): [lo, hi]
     challenge_score_ci95: list[float] | None = None
     auroc_ci95: list[float] | None = None
+    # The Challenge score's drop against the model's FP32 on the same resampled records (paired
+    # bootstrap, zoo manifest): its 95 % interval and "tie" / "drop" / "gain" (0 outside it)
+    drop_vs_fp32_ci95: list[float] | None = None
+    drop_vs_fp32: str | None = None
     note: str | None = None  # "not measured for bf16": no score of another arithmetic
     verification: str | None = None
 

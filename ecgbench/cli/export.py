@@ -120,16 +120,26 @@ def _scores_table(title: str, scored: list[VariantScores], intervals: bool) -> T
     return t
 
 
-def _drops_table(paired: list[VariantScores]) -> Table:
+def _drops_table(paired: list[VariantScores], max_drop: float | None = None) -> Table:
+    target = (
+        ""
+        if max_drop is None
+        else f"; --max-drop {max_drop:g}: within / over it with the whole interval, or undecided"
+    )
     t = Table(
         title="drop against FP32 (paired bootstrap)",
         caption="drop = FP32 − variant on the same resampled records; tie: the 95% interval "
-        "contains 0, the drop is not distinguishable from zero",
+        "contains 0, the drop is not distinguishable from zero" + target,
     )
     for c in ("model", "backend", "asked", "ran as", "challenge", "AUROC"):
         t.add_column(c + (" drop [95% CI]" if c in ("challenge", "AUROC") else ""))
+    if max_drop is not None:
+        t.add_column(f"challenge vs --max-drop {max_drop:g}")
     for vs in paired:
         cells = [f"{_with_ci(d.point, d, signed=True)} {d.verdict}" for d in vs.drop_vs_fp32]
+        if max_drop is not None:
+            score = next(d for d in vs.drop_vs_fp32 if d.metric == "challenge_score")
+            cells.append(score.against(max_drop))
         t.add_row(vs.model, vs.backend, vs.precision, vs.executed or "?", *cells)
     return t
 
@@ -266,7 +276,12 @@ def evaluate(
             out.print(_by_fold_line(vs))
     with_drops = [vs for vs in scored if vs.drop_vs_fp32]
     if with_drops:
-        out.print(_drops_table(with_drops))
+        out.print(_drops_table(with_drops, max_drop))
     results = [vs.to_dict() for vs in scored]
+    if max_drop is not None:  # the accuracy target read with the paired interval
+        for vs, r in zip(scored, results, strict=True):
+            for d in vs.drop_vs_fp32:
+                if d.metric == "challenge_score":
+                    r["vs_max_drop"] = {"max_drop": max_drop, "verdict": d.against(max_drop)}
     if json_out:
         atomic_write_json(json_out, results[0] if len(results) == 1 else results)

@@ -74,6 +74,13 @@ class PairedDrop:
             return "tie"
         return "drop" if self.lo > 0 else "gain"
 
+    def against(self, max_drop: float) -> str:
+        """An accuracy target read with the interval: ``within`` (the whole interval is at most
+        ``max_drop``), ``over`` (all of it above) or ``undecided`` (the target lies inside)."""
+        if self.hi <= max_drop:
+            return "within"
+        return "over" if self.lo > max_drop else "undecided"
+
     def bounds(self) -> list[float] | None:
         return _bounds(self.lo, self.hi)
 

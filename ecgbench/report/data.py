@@ -170,6 +170,15 @@ def build_frames(docs: list[RunDocument]) -> ReportData:
     )
 
 
+def _drop_cell(r: dict) -> str:
+    """``[-0.002, +0.010] tie``: the paired drop's interval where the manifest has one, else –."""
+    lo, hi = (r.get(k) for k in ("score_drop_ci_low", "score_drop_ci_high"))
+    verdict = r.get("score_drop_verdict")
+    if verdict is None or lo is None or lo != lo:
+        return "–"
+    return f"[{lo:+.3f}, {hi:+.3f}] {verdict}"
+
+
 def accuracy_drops(df: pd.DataFrame) -> pd.DataFrame:
     """Per (machine, model, backend, device, precision): score, AUROC, drop from the FP32 variant."""
     keep = [
@@ -184,6 +193,9 @@ def accuracy_drops(df: pd.DataFrame) -> pd.DataFrame:
         "challenge_score",
         "challenge_score_ci_low",
         "challenge_score_ci_high",
+        "score_drop_ci_low",
+        "score_drop_ci_high",
+        "score_drop_verdict",
         "auroc",
     ]
     keep = [k for k in keep if k in df]
@@ -196,5 +208,6 @@ def accuracy_drops(df: pd.DataFrame) -> pd.DataFrame:
     )
     out = lat.join(ref, on="model")
     out["score_drop"] = out["fp32_score"] - out["challenge_score"]
+    out["paired drop [95% CI]"] = [_drop_cell(r) for r in out.to_dict("records")]
     out["auroc_drop"] = out["fp32_auroc"] - out["auroc"]
     return out

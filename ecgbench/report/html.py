@@ -301,7 +301,10 @@ def render_report(
             ["model", "backend", "precision"]
         )
         sections.append(
-            "<h2>Accuracy cost per precision</h2>"
+            "<h2>Accuracy cost per precision</h2><p class='note'>score_drop: the model's best "
+            "FP32 score − this variant's; paired drop [95% CI]: FP32 − this variant on the same resampled records (paired bootstrap, from the zoo "
+            "manifest); <em>tie</em>: the interval holds 0, the drop is not distinguishable from "
+            "zero; <em>drop</em> / <em>gain</em>: it is.</p>"
             + _table(
                 drops,
                 [
@@ -316,6 +319,7 @@ def render_report(
                     "challenge_score_ci_low",
                     "challenge_score_ci_high",
                     "score_drop",
+                    "paired drop [95% CI]",
                     "auroc",
                     "auroc_drop",
                 ],
