@@ -100,7 +100,9 @@ def test_compare_a_schema_2_run_against_the_committed_schema_1_baselines(tmp_pat
     read_run(COMMITTED[0]).write(cur)  # the same run, written as schema 2
     assert json.loads(cur.read_text())["schema"] == 2
     r = CliRunner().invoke(app, ["compare", "--baseline-dir", str(BASELINES), str(cur)])
-    assert r.exit_code == 0, r.output
+    # a run against itself is never a regression; a stored run's noisier keys are inconclusive
+    assert r.exit_code in (0, 4), r.output
+    assert "regression" not in r.output.replace("no regression", "")
     assert COMMITTED[0].name in r.output
 
 
