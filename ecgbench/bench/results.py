@@ -22,6 +22,10 @@ Run document (``--output FILE.json``), schema 2 (``bench/schema.py``; schema 1 s
                "execution": {"threads", "devices", "inference_precision", "as_planned", "note",
                              "int8_layers", "total_layers"},
                "footprint": {"compile_ms", "first_infer_ms", "flops", "params"},
+               "stream": null | {"policy", "seconds", "hop_s", "window_s", "windows", "processed",
+                          "late", "dropped", "missed", "deadline_miss_rate", "realtime_factor",
+                          "realtime_factor_ci95", "service_median_ms", "background",
+                          "service_ns", "statuses"},
                "extra": {...}}]}
 
 Runs also land in the results store, a SQL database behind one URL (``bench/store.py``).

@@ -24,6 +24,10 @@ def run_plan(plan: Suite, opts: RunOptions, zoo: Zoo | None = None, log=print) -
     threads = plan.threads or default_threads()
     _check_devices(plan)
     doc = _new_document(plan, opts, threads)
+    if plan.scenario == "stream":  # opt-in: windows in wall-clock time (bench/stream.py)
+        from ecgbench.bench.stream import run_stream
+
+        return run_stream(plan, opts, zoo, threads, doc, log)
     loaded = load_variants(plan, opts, zoo, threads, log)
     refs = ReferenceWorkloads.build(threads, device_arithmetic("CPU"), log)
     rule = stop_rule(plan)

@@ -160,6 +160,34 @@ class Footprint:
     params: int | None = None
 
 
+@dataclass(kw_only=True)
+class Stream:
+    """The streaming scenario (``bench/stream.py``): a window every ``hop_s`` for ``seconds`` of
+    wall clock; the row's latency samples are the windows' arrival-to-result times.
+
+    ``missed`` = ``late`` (result after the next window's arrival) + ``dropped`` (never run: a newer
+    window had arrived when the worker came free, policy "latest"). ``realtime_factor``: seconds of
+    signal per second of compute, processed x hop_s / sum of service times.
+    """
+
+    policy: str = "latest"
+    seconds: float
+    hop_s: float
+    window_s: float
+    windows: int
+    processed: int
+    late: int
+    dropped: int
+    missed: int
+    deadline_miss_rate: float
+    realtime_factor: float | None = None
+    realtime_factor_ci95: list[float] | None = None  # bootstrap over this stream's windows
+    service_median_ms: float | None = None
+    background: int = 0  # CPU-burning processes that ran beside the stream
+    service_ns: list[int] = field(default_factory=list)  # per processed window
+    statuses: list[str] = field(default_factory=list)  # per window: met / late / dropped
+
+
 GROUPS: dict[str, type] = {
     "latency": Latency,
     "throughput": Throughput,
@@ -234,6 +262,9 @@ class ResultRow:
     execution: Execution = field(default_factory=Execution)
     footprint: Footprint
     extra: dict[str, Any] = field(default_factory=dict)
+    # Streaming rows only (scenario "stream"); None elsewhere and in older documents. Not in
+    # GROUPS: an optional group, never a store column (the stored document keeps it).
+    stream: Stream | None = None
 
     def key(self) -> tuple:
         return tuple(
@@ -252,9 +283,10 @@ class ResultRow:
     def from_dict(cls, d: dict[str, Any]) -> ResultRow:
         """A schema-2 row; unknown keys are ignored, a missing one (or a group not an object) raises
         TypeError."""
-        top = {k: v for k, v in d.items() if k in _TOP and k not in GROUPS}
+        top = {k: v for k, v in d.items() if k in _TOP and k not in GROUPS and k != "stream"}
         groups = {g: _build(c, d[g]) for g, c in GROUPS.items() if g in d}
-        return cls(**top, **groups)
+        stream = _build(Stream, d["stream"]) if d.get("stream") is not None else None
+        return cls(**top, **groups, stream=stream)
 
 
 _TOP = {f.name for f in fields(ResultRow)}

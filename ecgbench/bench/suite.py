@@ -9,11 +9,12 @@ from typing import Any
 
 from ecgbench.backends import BACKENDS, precisions_of, precisions_summary
 from ecgbench.bench.percentiles import min_samples, parse_percentile
+from ecgbench.bench.stream_config import StreamConfig
 from ecgbench.errors import BadInputError
 from ecgbench.precision import FLOAT_TYPES, PRECISIONS
 from ecgbench.tomlio import read_toml
 
-SCENARIOS = ("latency", "throughput")
+SCENARIOS = ("latency", "throughput", "stream")  # stream: opt-in, bench/stream.py
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class Suite:
     # A precision the device does not execute (bf16 on an AVX2 CPU) is skipped with a note when
     # it came from "all" or a suite; named on the command line, it is an error.
     skip_unsupported: bool = True
+    # The streaming scenario's hop, window, length and background load (None: its defaults);
+    # only with scenario "stream".
+    stream: StreamConfig | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def jobs(self, model_names: list[str]) -> list[tuple[str, str, str, str, int]]:
@@ -82,7 +86,8 @@ class Suite:
                 f"unknown int8_rest {self.int8_rest!r}; use {', '.join(FLOAT_TYPES)}"
             )
         if self.scenario not in SCENARIOS:
-            raise BadInputError(f"unknown scenario {self.scenario!r}; use latency or throughput")
+            raise BadInputError(f"unknown scenario {self.scenario!r}; use {', '.join(SCENARIOS)}")
+        self._validate_stream()
         if any(n < 1 for n in self.batch) or self.min_iters < 1 or self.duration <= 0:
             raise BadInputError("batch and min-iters must be >= 1 and duration > 0")
         if self.threads is not None and self.threads < 1:
@@ -101,6 +106,16 @@ class Suite:
         if not any(p in precisions_of(b) for b in self.backends for p in self.precisions):
             raise BadInputError(f"no backend runs those precisions ({precisions_summary()})")
         return self
+
+    def _validate_stream(self) -> None:
+        """Stream options belong to the stream scenario, which times one window per call."""
+        if self.scenario != "stream":
+            if self.stream is not None:
+                raise BadInputError("stream options (hop, window, background) need scenario stream")
+            return
+        (self.stream or StreamConfig()).validate()
+        if self.batch != (1,):
+            raise BadInputError("the stream scenario runs one window per call: batch must be 1")
 
 
 def _tuple(v: Any, key: str) -> tuple:
@@ -143,6 +158,8 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
                 kw[k] = str(v)
             elif k == "int8_rest":
                 kw[k] = str(v).lower()
+            elif k == "stream":
+                kw[k] = StreamConfig.from_dict(v, f"{p}: stream")
             elif k == "skip_unsupported":
                 raise BadInputError(f"{p}: skip_unsupported is not a profile key")
             elif k == "threads":

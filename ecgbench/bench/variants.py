@@ -147,7 +147,8 @@ def load_variants(
                 channels=ckpt.config.in_channels,
                 samples=samples,
                 threads=threads,
-                scenario=plan.scenario,
+                # the stream runs one request at a time, as the latency scenario does
+                scenario="latency" if plan.scenario == "stream" else plan.scenario,
                 static_shape=plan.static_shape,
                 inference_precision=ex.hint,
             )

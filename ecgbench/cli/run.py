@@ -62,7 +62,9 @@ def run(
     backend: Annotated[str, typer.Option(help="openvino, onnxruntime, torch, or all")] = "all",
     batch: Annotated[int, typer.Option(help="Batch size")] = 1,
     threads: Annotated[int | None, typer.Option(help="Threads (default: all usable cores)")] = None,
-    scenario: Annotated[str, typer.Option(help="latency or throughput")] = "latency",
+    scenario: Annotated[
+        str, typer.Option(help="latency, throughput, or stream (windows in wall-clock time)")
+    ] = "latency",
     duration: Annotated[float, typer.Option(help="Minimum timed seconds per variant")] = 5.0,
     min_iters: Annotated[int, typer.Option(help="Minimum timed calls per variant")] = 100,
     min_samples_for: Annotated[
@@ -91,11 +93,24 @@ def run(
     profile: Annotated[
         bool, typer.Option(help="OpenVINO rows: per-layer performance counters after timing")
     ] = False,
+    stream_seconds: Annotated[
+        float | None, typer.Option(help="Stream: wall-clock seconds per variant (default 20)")
+    ] = None,
+    hop_s: Annotated[
+        float | None, typer.Option(help="Stream: a new window every HOP seconds (default 2)")
+    ] = None,
+    window_s: Annotated[
+        float | None, typer.Option(help="Stream: window seconds (default: the model's record)")
+    ] = None,
+    background: Annotated[
+        int | None, typer.Option(help="Stream: CPU-burning processes beside it (default 0)")
+    ] = None,
 ) -> None:
     """Benchmark zoo variants: export (cached), time interleaved, print and store the rows."""
     from dataclasses import replace
 
     from ecgbench.bench.runner import RunOptions, run_plan
+    from ecgbench.bench.stream_config import StreamConfig
     from ecgbench.bench.suite import Suite, expand_all, load_suite
     from ecgbench.bench.table import results_table
     from ecgbench.export.build import ExportOptions
@@ -124,6 +139,18 @@ def run(
             )
         )
         plan = replace(plan, name="adhoc")
+    given = {
+        k: v
+        for k, v in (
+            ("seconds", stream_seconds),
+            ("hop_s", hop_s),
+            ("window_s", window_s),
+            ("background", background),
+        )
+        if v is not None
+    }
+    if given or plan.scenario == "stream":
+        plan = replace(plan, stream=replace(plan.stream or StreamConfig(), **given)).validate()
     opts = RunOptions(
         export=ExportOptions(cache_dir=cache_dir, calibration_dir=calibration),
         output=output,
@@ -140,6 +167,10 @@ def run(
         err.print("[yellow]interrupted[/]: finished rows were written")
         raise typer.Exit(130) from None
     out.print(results_table(doc))
+    if plan.scenario == "stream":
+        from ecgbench.bench.stream_table import stream_table
+
+        out.print(stream_table(doc) or "no window streamed")
 
 
 @app.command()

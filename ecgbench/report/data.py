@@ -83,15 +83,18 @@ def shown_precision(precision: str, executed: object) -> str:
 
 
 def box_frame(docs: list[RunDocument]) -> pd.DataFrame:
-    """Per latency-scenario row: machine, device, variant label, :class:`BoxStats` columns and
-    ``points`` (at most ``MAX_POINTS`` samples in ms, drawn as dots)."""
+    """Per latency- or stream-scenario row: machine, device, variant label, :class:`BoxStats`
+    columns and ``points`` (at most ``MAX_POINTS`` samples in ms, drawn as dots). A stream row's
+    samples are arrival-to-result times; its label says so."""
     out = []
     for d in docs:
         machine = _machine_label(d.fingerprint)
         for i, r in enumerate(d.rows):
-            if r.scenario != "latency" or not r.latency.samples_ns:
+            if r.scenario not in ("latency", "stream") or not r.latency.samples_ns:
                 continue
             variant = f"{r.model} · {r.backend} · {shown_precision(r.precision, r.executed)}"
+            if r.stream is not None:
+                variant += f" · stream, a window every {r.stream.hop_s:g} s"
             if r.batch != 1:
                 variant += f" · batch {r.batch}"
             st = box_stats(r.latency.samples_ns, r.latency.slices)
