@@ -23,4 +23,15 @@ BAD_SUITES = {
     "int8_rest_unknown": ('int8_rest = "int4"\n', "unknown int8_rest 'int4'"),
     "min_samples_for_word": ('min_samples_for = "high"\n', "min_samples_for: 'high'"),
     "min_samples_for_number": ("min_samples_for = 99\n", "not a percentile"),
+    "samples_list_zero": ("samples = [1250, 0]\n", ">= 1"),
+    "samples_fraction": ("samples = 2500.5\n", "not a whole number"),
+    "samples_list_twice": ("samples = [1250, 1250]\n", "given twice"),
+    "samples_by_variant_unknown": (
+        'models = ["atto"]\n[samples_by_variant]\n"atto/onnxruntime/fp32" = 2500\n',
+        "names no variant of this suite",
+    ),
+    "samples_list_and_by_variant": (
+        'samples = [1250, 2500]\n[samples_by_variant]\n"m/openvino/fp32" = 2500\n',
+        "cannot be combined",
+    ),
 }

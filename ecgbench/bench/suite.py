@@ -8,6 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from ecgbench.backends import BACKENDS, precisions_of, precisions_summary
+from ecgbench.bench.lengths import (
+    check_length_keys,
+    parse_lengths,
+    split_lengths,
+    whole_length,
+)
 from ecgbench.bench.percentiles import min_samples, parse_percentile
 from ecgbench.bench.stream_config import StreamConfig
 from ecgbench.errors import BadInputError
@@ -41,6 +47,9 @@ class Suite:
     # Input length of single variants, by Variant.name "model/backend/precision" (gate_power's
     # slowdown runs, which lengthen each variant's input by what makes it 20 % slower).
     samples_by_variant: dict[str, int] = field(default_factory=dict)
+    # Several input lengths (`--samples 1250,2500,5000`, a suite's `samples = [...]`): every variant
+    # is timed at each, one row per length, interleaved (bench/lengths.py). Empty: one length.
+    lengths: tuple[int, ...] = ()
     # Float arithmetic of the layers an INT8 model leaves unquantized (f32, or bf16 where the
     # device executes it): OpenVINO's CPU default is bf16 on AMX CPUs, ecgbench's is f32.
     int8_rest: str = "f32"
@@ -101,6 +110,10 @@ class Suite:
             raise BadInputError("samples (input length) must be >= 1")
         if any(n < 1 for n in self.samples_by_variant.values()):
             raise BadInputError("samples_by_variant: every input length must be >= 1")
+        if self.lengths:
+            parse_lengths(list(self.lengths))  # whole, >= 1, distinct
+            if self.samples is not None:
+                raise BadInputError("give one input length (samples) or a list (lengths), not both")
         if not isinstance(self.static_shape, bool):
             raise BadInputError(f"static_shape must be true or false, not {self.static_shape!r}")
         if not any(p in precisions_of(b) for b in self.backends for p in self.precisions):
@@ -150,10 +163,15 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
                 kw[k] = tuple(int(x) for x in _tuple(v, k))
             elif k in ("duration", "warmup", "round_s", "settle_s"):
                 kw[k] = float(v)
-            elif k in ("min_iters", "samples"):
+            elif k == "min_iters":
                 kw[k] = int(v)
+            elif k in ("samples", "lengths"):
+                kw["samples"], kw["lengths"] = split_lengths(parse_lengths(v, k))
             elif k == "samples_by_variant":
-                kw[k] = {str(name): int(n) for name, n in dict(v).items()}
+                kw[k] = {
+                    str(name): whole_length(n, f"samples_by_variant {name}")
+                    for name, n in dict(v).items()
+                }
             elif k == "min_samples_for":
                 kw[k] = str(v)
             elif k == "int8_rest":
@@ -168,4 +186,11 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
                 kw[k] = v
     except (TypeError, ValueError) as e:
         raise BadInputError(f"{p}: bad value ({e})") from None
-    return expand_all(Suite(**kw)).validate()
+    suite = expand_all(Suite(**kw)).validate()
+    try:
+        check_length_keys(
+            suite.samples_by_variant, suite.models, suite.backends, suite.precisions, suite.lengths
+        )
+    except BadInputError as e:
+        raise BadInputError(f"{p}: {e}") from None
+    return suite

@@ -107,13 +107,14 @@ def results_table(doc: RunDocument) -> Table:
     for c in cols:
         left = c in ("model", "backend", "device", "ran as", "of ceiling")
         t.add_column(c, justify="left" if left else "right")
+    several = len({r.input_shape[-1] for r in doc.rows if r.input_shape}) > 1  # --samples a,b
     for r in sorted(doc.rows, key=_order):
         lat, tp, acc = r.latency, r.throughput, r.accuracy
         failed = (acc.verification or "").startswith("FAILED")
         prec = r.precision + "!" if failed else r.precision
         score = _f(acc.challenge_score, ".3f") if acc.challenge_score is not None else "n/m"
         t.add_row(
-            r.model,
+            f"{r.model} · {r.input_shape[-1]} samples" if several else r.model,
             r.backend,
             ",".join(r.execution.devices) or r.device,
             prec,

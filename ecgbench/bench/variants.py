@@ -9,9 +9,11 @@ from typing import Any
 import numpy as np
 
 from ecgbench.backends import Backend, LoadInfo, LoadSpec, format_of, get_backend
+from ecgbench.bench.lengths import lengths_of
 from ecgbench.bench.options import RunOptions
 from ecgbench.bench.suite import Suite
 from ecgbench.bench.timing import TimedVariant
+from ecgbench.data.preprocess import Preprocessing
 from ecgbench.data.synthetic import synthetic_input
 from ecgbench.errors import BadInputError
 from ecgbench.export.build import ExportedVariant
@@ -112,12 +114,12 @@ def load_variants(
     complexity: dict[tuple[str, int], tuple[int, int]] = {}
     for model, bname, device, precision, batch, ex in jobs:
         name, ckpt, ckpt_path = checkpoint_from(model, zoo)
-        samples = (
-            plan.samples_by_variant.get(Variant(name, bname, precision).name)
-            or plan.samples
-            or ckpt.preprocessing.eval_samples
+        lengths = lengths_of(
+            plan.samples,
+            plan.lengths,
+            plan.samples_by_variant.get(Variant(name, bname, precision).name),
+            ckpt.preprocessing.eval_samples,
         )
-        shape = (batch, ckpt.config.in_channels, samples)
         variant = None
         verification = None
         if bname == "torch":
@@ -138,9 +140,10 @@ def load_variants(
                         f"{verification.summary()}"
                     )
             artifact = variant.path
-        backend = get_backend(bname)
-        info = backend.load(
-            LoadSpec(
+        for samples in lengths:
+            shape = (batch, ckpt.config.in_channels, samples)
+            backend = get_backend(bname)
+            spec = LoadSpec(
                 artifact=artifact,
                 device=device,
                 batch=batch,
@@ -152,43 +155,72 @@ def load_variants(
                 static_shape=plan.static_shape,
                 inference_precision=ex.hint,
             )
-        )
-        check = ExecutionCheck(ex, executed_label(precision, info.inference_precision))
-        if not check.as_planned:
-            log(f"[red bold]PRECISION[/] {name} {bname} {device}: {check.summary()}")
-        x = synthetic_input(ckpt.preprocessing, batch=batch, samples=samples)
-        backend.set_input(x)
-        if (name, samples) not in complexity:
-            cx = measure_complexity(ckpt.config, (1, ckpt.config.in_channels, samples))
-            complexity[(name, samples)] = (cx.flops, cx.params)
-        flops, params = complexity[(name, samples)]
-        entry = zoo.entries.get(name)
-        acc = entry.scores_for(bname, precision, check.executed) if entry else {}
-        if acc.get("measured_on") and acc["measured_on"] != here:
-            # INT8 (and any) scores can differ by CPU: shown, and said where they come from
-            acc = {**acc, "note": f"score measured on {acc['measured_on']}"}
-        label = f"{name} {bname} {device} {precision} b{batch}"
-        loaded.append(
-            LoadedVariant(
-                model=name,
-                backend_name=bname,
-                device=device,
-                precision=precision,
-                batch=batch,
-                shape=shape,
-                artifact=artifact,
-                backend=backend,
-                info=info,
-                flops=flops,
-                params=params,
-                variant=variant,
-                timed=TimedVariant(
-                    label=label, run=backend.run, runtime_probe=backend.runtime_probe()
-                ),
-                accuracy=acc,
-                x=x,
-                check=check,
-                verification=verification,
+            label = f"{name} {bname} {device} {precision} b{batch}"
+            if plan.lengths:
+                label += f" {samples} samples"
+                got = _load_or_skip(backend, spec, ckpt.preprocessing, label, log)
+                if got is None:
+                    continue
+                info, x = got
+            else:
+                info = backend.load(spec)
+                x = synthetic_input(ckpt.preprocessing, batch=batch, samples=samples)
+                backend.set_input(x)
+            check = ExecutionCheck(ex, executed_label(precision, info.inference_precision))
+            if not check.as_planned:
+                log(f"[red bold]PRECISION[/] {name} {bname} {device}: {check.summary()}")
+            if (name, samples) not in complexity:
+                cx = measure_complexity(ckpt.config, (1, ckpt.config.in_channels, samples))
+                complexity[(name, samples)] = (cx.flops, cx.params)
+            flops, params = complexity[(name, samples)]
+            entry = zoo.entries.get(name)
+            acc = entry.scores_for(bname, precision, check.executed) if entry else {}
+            if acc.get("measured_on") and acc["measured_on"] != here:
+                # INT8 (and any) scores can differ by CPU: shown, and said where they come from
+                acc = {**acc, "note": f"score measured on {acc['measured_on']}"}
+            loaded.append(
+                LoadedVariant(
+                    model=name,
+                    backend_name=bname,
+                    device=device,
+                    precision=precision,
+                    batch=batch,
+                    shape=shape,
+                    artifact=artifact,
+                    backend=backend,
+                    info=info,
+                    flops=flops,
+                    params=params,
+                    variant=variant,
+                    timed=TimedVariant(
+                        label=label, run=backend.run, runtime_probe=backend.runtime_probe()
+                    ),
+                    accuracy=acc,
+                    x=x,
+                    check=check,
+                    verification=verification,
+                )
             )
-        )
+    if not loaded:
+        raise BadInputError("nothing to run: no variant loaded at the input lengths asked")
     return loaded
+
+
+def _load_or_skip(
+    backend: Backend, spec: LoadSpec, pp: Preprocessing, label: str, log
+) -> tuple[LoadInfo, np.ndarray] | None:
+    """Load and call once at one of several lengths; None (and one line) when it cannot take it.
+
+    A length an artifact cannot take (a graph that fails to compile or run at that shape, or an
+    input too short for the synthetic signal's filters) skips
+    that row, not the run: the other lengths still give the fit its points."""
+    try:
+        info = backend.load(spec)
+        x = synthetic_input(pp, batch=spec.batch, samples=spec.samples)
+        backend.set_input(x)
+        backend.run()
+    except Exception as e:  # each runtime raises its own types; the line says what it said
+        said = str(e).strip().splitlines()
+        log(f"[yellow]skipped[/] {label}: {said[0][:300] if said else type(e).__name__}")
+        return None
+    return info, x

@@ -74,7 +74,10 @@ def run(
         ),
     ] = None,
     warmup: Annotated[float, typer.Option(help="Warm-up seconds per variant")] = 1.0,
-    samples: Annotated[int | None, typer.Option(help="Input length (default: 10 s)")] = None,
+    samples: Annotated[
+        str | None,
+        typer.Option(help="Input length in samples (default: 10 s); 1250,2500,5000: one row each"),
+    ] = None,
     suite: Annotated[Path | None, typer.Option(help="Suite TOML (runners/*.toml)")] = None,
     output: Annotated[Path | None, typer.Option(help="Write the run document (JSON)")] = None,
     store: Annotated[
@@ -109,6 +112,7 @@ def run(
     """Benchmark zoo variants: export (cached), time interleaved, print and store the rows."""
     from dataclasses import replace
 
+    from ecgbench.bench.lengths import parse_lengths, split_lengths
     from ecgbench.bench.runner import RunOptions, run_plan
     from ecgbench.bench.stream_config import StreamConfig
     from ecgbench.bench.suite import Suite, expand_all, load_suite
@@ -120,6 +124,7 @@ def run(
         if min_samples_for is not None:
             plan = replace(plan, min_samples_for=min_samples_for).validate()
     else:
+        one, many = split_lengths(parse_lengths(samples, "--samples")) if samples else (None, ())
         plan = expand_all(
             Suite(
                 models=tuple(m.strip() for m in model.split(",")),
@@ -133,7 +138,8 @@ def run(
                 min_iters=min_iters,
                 min_samples_for=min_samples_for,
                 warmup=warmup,
-                samples=samples,
+                samples=one,
+                lengths=many,
                 int8_rest=int8_rest.lower(),
                 skip_unsupported=precision.lower() == "all",
             )

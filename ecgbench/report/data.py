@@ -12,6 +12,7 @@ from ecgbench.bench.results import RunDocument, read_run, tidy_rows
 from ecgbench.errors import BadInputError
 from ecgbench.precision import matches_request
 from ecgbench.report.boxes import box_stats, drawn_points
+from ecgbench.report.lengths import length_points
 
 
 @dataclass
@@ -22,6 +23,8 @@ class ReportData:
     profiles: list[dict] = field(default_factory=list)  # ``run --profile``: per-layer counters
     # one row per latency-scenario result row: its box over all samples and the dots drawn
     boxes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # one row per latency row with its input length: the "latency against input length" figure
+    lengths: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _machine_label(fp: dict) -> str:
@@ -170,6 +173,7 @@ def build_frames(docs: list[RunDocument]) -> ReportData:
         sources=[d.run_id for d in docs],
         profiles=profiles,
         boxes=box_frame(docs),
+        lengths=length_points(docs, _machine_label),
     )
 
 

@@ -18,6 +18,8 @@ from ecgbench.fileio import atomic_path, atomic_write_text
 from ecgbench.report import figures
 from ecgbench.report.boxes import MAX_POINTS, MIN_ROUNDS
 from ecgbench.report.data import ReportData, accuracy_drops, build_frames, collect_documents
+from ecgbench.report.lengths import CAPTION as LENGTH_CAPTION
+from ecgbench.report.lengths import length_figure, length_section
 from ecgbench.report.runtime_boxes import runtime_boxes
 
 ROW_COLUMNS = [
@@ -278,6 +280,16 @@ def render_report(
             "GEMM rate of the arithmetic that executed (f32, bf16, f16 or int8), measured in "
             "the same run.",
         )
+    lengths = length_section(data.lengths) if len(data.lengths) else None
+    if lengths:  # a run with several input lengths per variant (run --samples a,b,c)
+        fits, table = lengths
+        figure(
+            "latency_vs_length",
+            "Latency against input length",
+            length_figure(data.lengths, fits),
+            LENGTH_CAPTION,
+        )
+        sections.append(table)
     missing = sorted(df.loc[~df["has_accuracy"], "model"].unique())
     if acc["challenge_score"].notna().any():
         figure(
