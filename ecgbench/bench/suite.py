@@ -46,6 +46,9 @@ class Suite:
     # A precision the device does not execute (bf16 on an AVX2 CPU) is skipped with a note when
     # it came from "all" or a suite; named on the command line, it is an error.
     skip_unsupported: bool = True
+    # Memory and cold/warm start-up of every variant in fresh processes (``run --footprint``,
+    # bench/footprint.py): opt-in, it adds two processes per variant.
+    footprint: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def jobs(self, model_names: list[str]) -> list[tuple[str, str, str, str, int]]:
@@ -98,6 +101,8 @@ class Suite:
             raise BadInputError("samples_by_variant: every input length must be >= 1")
         if not isinstance(self.static_shape, bool):
             raise BadInputError(f"static_shape must be true or false, not {self.static_shape!r}")
+        if not isinstance(self.footprint, bool):
+            raise BadInputError(f"footprint must be true or false, not {self.footprint!r}")
         if not any(p in precisions_of(b) for b in self.backends for p in self.precisions):
             raise BadInputError(f"no backend runs those precisions ({precisions_summary()})")
         return self

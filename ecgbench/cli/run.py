@@ -91,6 +91,12 @@ def run(
     profile: Annotated[
         bool, typer.Option(help="OpenVINO rows: per-layer performance counters after timing")
     ] = False,
+    footprint: Annotated[
+        bool,
+        typer.Option(
+            "--footprint", help="Also memory and cold/warm start-up, per variant in fresh processes"
+        ),
+    ] = False,
 ) -> None:
     """Benchmark zoo variants: export (cached), time interleaved, print and store the rows."""
     from dataclasses import replace
@@ -98,6 +104,7 @@ def run(
     from ecgbench.bench.runner import RunOptions, run_plan
     from ecgbench.bench.suite import Suite, expand_all, load_suite
     from ecgbench.bench.table import results_table
+    from ecgbench.bench.table_footprint import footprint_table
     from ecgbench.export.build import ExportOptions
 
     if suite:
@@ -124,6 +131,8 @@ def run(
             )
         )
         plan = replace(plan, name="adhoc")
+    if footprint:
+        plan = replace(plan, footprint=True)
     opts = RunOptions(
         export=ExportOptions(cache_dir=cache_dir, calibration_dir=calibration),
         output=output,
@@ -140,6 +149,9 @@ def run(
         err.print("[yellow]interrupted[/]: finished rows were written")
         raise typer.Exit(130) from None
     out.print(results_table(doc))
+    extra = footprint_table(doc)
+    if extra is not None:
+        out.print(extra)
 
 
 @app.command()
