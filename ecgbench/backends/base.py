@@ -31,6 +31,9 @@ class LoadSpec:
     # The float arithmetic to execute (f32 | bf16 | f16), from precision.plan_execution; None
     # leaves the device's default (OpenVINO's CPU default is bf16 on AVX512-BF16/AMX CPUs).
     inference_precision: str | None = None
+    # A compile cache folder (``run --footprint``'s cold and warm starts): OpenVINO's CACHE_DIR,
+    # ONNX Runtime's saved optimized graph; PyTorch eager has none and ignores it. None: no cache.
+    compile_cache: Path | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -83,6 +83,8 @@ class OpenVINOBackend(Backend):
         import openvino.properties.hint as hints
 
         core = ov.Core()
+        if spec.compile_cache is not None:  # compiled blobs: a second process imports, not compiles
+            core.set_property({"CACHE_DIR": str(spec.compile_cache)})
         device = check_openvino_device(spec.device, list(core.available_devices))
         try:
             model = core.read_model(str(spec.artifact))

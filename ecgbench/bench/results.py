@@ -21,7 +21,10 @@ Run document (``--output FILE.json``), schema 2 (``bench/schema.py``; schema 1 s
                             "verification"},
                "execution": {"threads", "devices", "inference_precision", "as_planned", "note",
                              "int8_layers", "total_layers"},
-               "footprint": {"compile_ms", "first_infer_ms", "flops", "params"},
+               "footprint": {"compile_ms", "first_infer_ms", "flops", "params",
+                             and with ``run --footprint``: "model_bytes", "rss_baseline_mb",
+                             "peak_rss_compile_mb", "peak_rss_infer_mb", "compile_cold_ms",
+                             "compile_warm_ms", "first_result_ms"},
                "stream": null | {"policy", "seconds", "hop_s", "window_s", "windows", "processed",
                           "late", "dropped", "missed", "deadline_miss_rate", "realtime_factor",
                           "realtime_factor_ci95", "service_median_ms", "background",
@@ -41,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecgbench.bench.schema import References, ResultRow
+from ecgbench.bench.schema import References, ResultRow, row_dict
 from ecgbench.bench.schema_v1 import upgrade_v1
 from ecgbench.errors import BadInputError
 from ecgbench.fileio import atomic_write_json
@@ -81,7 +84,7 @@ class RunDocument:
             "suite": self.suite,
             "fingerprint": self.fingerprint,
             "reference": asdict(self.reference),
-            "rows": [asdict(r) for r in self.rows],
+            "rows": [row_dict(r) for r in self.rows],
         }
 
     def write(self, path: str | os.PathLike[str]) -> None:

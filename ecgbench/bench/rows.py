@@ -103,6 +103,7 @@ def result_row(
             first_infer_ms=(t.first_call_ns or 0) / 1e6 or None,
             flops=item.flops,
             params=item.params,
+            **(item.footprint.row_fields() if item.footprint else {}),
         ),
         extra={
             "source": item.variant.source if item.variant else "checkpoint",

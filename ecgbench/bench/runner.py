@@ -36,6 +36,8 @@ def run_plan(plan: Suite, opts: RunOptions, zoo: Zoo | None = None, log=print) -
     writer.build(complete=finished)
     if opts.profile and finished:
         finished = _profile(loaded, threads, writer, log)
+    if plan.footprint and finished:
+        finished = _footprint(loaded, plan, threads, writer, log)
     if plan.scenario == "latency" and opts.crosscheck and finished:
         from ecgbench.bench.crosscheck import crosscheck_rows
 
@@ -75,6 +77,24 @@ def _profile(loaded: list[LoadedVariant], threads: int, writer: RunWriter, log) 
             _profile_rows(loaded, threads, log)
     except KeyboardInterrupt:
         finished = False  # the profiles stop where they stopped
+    writer.build(complete=True)
+    return finished
+
+
+def _footprint(
+    loaded: list[LoadedVariant], plan: Suite, threads: int, writer: RunWriter, log
+) -> bool:
+    """Memory and start-up of every variant, each in fresh processes, after timing (so that they
+    never run beside the timed calls); False when Ctrl-C stopped them."""
+    from ecgbench.bench.footprint import measure_loaded
+
+    writer.write()
+    finished = True
+    try:
+        with signals_as_interrupt():
+            measure_loaded(loaded, plan, threads, log)
+    except KeyboardInterrupt:
+        finished = False
     writer.build(complete=True)
     return finished
 

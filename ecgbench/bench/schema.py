@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -158,6 +158,38 @@ class Footprint:
     first_infer_ms: float | None
     flops: int | None = None
     params: int | None = None
+    # ``run --footprint`` only (bench/footprint.py: each variant in its own fresh processes); None
+    # where not measured. MB = 10^6 bytes; the peaks are above ``rss_baseline_mb``, the RSS of the
+    # fresh process after its imports and before loading.
+    model_bytes: int | None = None  # the model's files on disk (.xml+.bin, .onnx+data, .pt)
+    rss_baseline_mb: float | None = None
+    peak_rss_compile_mb: float | None = None  # while reading + compiling
+    peak_rss_infer_mb: float | None = None  # over the first and the steady-state inferences
+    compile_cold_ms: float | None = None  # an empty compile cache (the first start)
+    compile_warm_ms: float | None = None  # a second fresh process reusing that cache
+    first_result_ms: float | None = None  # process spawned -> first output, cold cache
+
+
+# Footprint fields only ``--footprint`` measures: left out of a document's row while None, so a
+# default run writes the same document as before they existed.
+MEASURED_FOOTPRINT = (
+    "model_bytes",
+    "rss_baseline_mb",
+    "peak_rss_compile_mb",
+    "peak_rss_infer_mb",
+    "compile_cold_ms",
+    "compile_warm_ms",
+    "first_result_ms",
+)
+
+
+def row_dict(row: ResultRow) -> dict[str, Any]:
+    """The row as its document keeps it: unmeasured footprint fields left out."""
+    d = asdict(row)
+    d["footprint"] = {
+        k: v for k, v in d["footprint"].items() if not (k in MEASURED_FOOTPRINT and v is None)
+    }
+    return d
 
 
 @dataclass(kw_only=True)
@@ -221,6 +253,7 @@ FLAT_FIELDS: tuple[tuple[str, str | None, str], ...] = (
     ("call_overhead_ms", "latency", "call_overhead_ms"),
     ("flops", "footprint", "flops"),
     ("params", "footprint", "params"),
+    *((name, "footprint", name) for name in MEASURED_FOOTPRINT),
     ("gflops", "throughput", "gflops"),
     ("gemm_fraction", "throughput", "gemm_fraction"),
     ("ceiling", "throughput", "ceiling"),

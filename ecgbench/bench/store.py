@@ -27,6 +27,7 @@ from typing import Any
 
 from ecgbench.bench.results import RunDocument, default_store, read_run_dict
 from ecgbench.bench.schema import RAW_FIELDS, ResultRow, flat_types
+from ecgbench.bench.store_migrate import add_missing_columns
 from ecgbench.errors import BadInputError, EcgbenchError
 
 SCHEMA_VERSION = 1
@@ -168,6 +169,7 @@ class ResultsStore:
                     self._md.create_all(c, checkfirst=True)
                 elif not sa.inspect(c).has_table("meta"):
                     raise BadInputError(f"no results store at {self._shown()}")
+                add_missing_columns(c, self.rows)  # a store written by an older ecgbench
                 v = c.execute(
                     sa.select(self.meta.c.value).where(self.meta.c.key == "schema_version")
                 ).scalar()

@@ -59,6 +59,9 @@ class Suite:
     # The streaming scenario's hop, window, length and background load (None: its defaults);
     # only with scenario "stream".
     stream: StreamConfig | None = None
+    # Memory and cold/warm start-up of every variant in fresh processes (``run --footprint``,
+    # bench/footprint.py): opt-in, it adds two processes per variant.
+    footprint: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def jobs(self, model_names: list[str]) -> list[tuple[str, str, str, str, int]]:
@@ -116,6 +119,8 @@ class Suite:
                 raise BadInputError("give one input length (samples) or a list (lengths), not both")
         if not isinstance(self.static_shape, bool):
             raise BadInputError(f"static_shape must be true or false, not {self.static_shape!r}")
+        if not isinstance(self.footprint, bool):
+            raise BadInputError(f"footprint must be true or false, not {self.footprint!r}")
         if not any(p in precisions_of(b) for b in self.backends for p in self.precisions):
             raise BadInputError(f"no backend runs those precisions ({precisions_summary()})")
         return self

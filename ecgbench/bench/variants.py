@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ecgbench.backends import Backend, LoadInfo, LoadSpec, format_of, get_backend
+from ecgbench.bench.footprint import FootprintResult
 from ecgbench.bench.lengths import lengths_of
 from ecgbench.bench.options import RunOptions
 from ecgbench.bench.suite import Suite
@@ -55,6 +56,7 @@ class LoadedVariant:
     check: ExecutionCheck
     verification: Verification | None = None
     profile: dict[str, Any] | None = None
+    footprint: FootprintResult | None = None  # run --footprint: measured in fresh processes
 
 
 Job = tuple[str, str, str, str, int, Execution]

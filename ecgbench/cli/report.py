@@ -63,19 +63,26 @@ def recommend(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the answers (with ties) as JSON")
     ] = None,
+    max_mb: Annotated[
+        float | None,
+        typer.Option(help="Peak RSS cap in MB (compile or inference, the larger; run --footprint)"),
+    ] = None,
 ) -> None:
     """The most accurate model that meets a latency budget on a device at a precision.
 
     Variants whose score is statistically tied with the best (paired bootstrap replicates from
-    ``ecgbench evaluate --zoo``) are listed, and the fastest of them is the answer.
+    ``ecgbench evaluate --zoo``) are listed, and the fastest of them is the answer. ``--max-mb``
+    keeps only variants whose peak RSS was measured (``run --footprint``) and fits.
     """
     from ecgbench.accuracy.replicates import load_replicates
     from ecgbench.bench.results import load_store
     from ecgbench.fileio import atomic_write_json
-    from ecgbench.scaling.recommend import candidates, zoo_fp32_scores
+    from ecgbench.scaling.recommend import candidates, check_max_mb, memory_fit, zoo_fp32_scores
     from ecgbench.scaling.recommend import recommend as pick
 
     budget_ms = budget_ms or [5.0, 10.0, 20.0]
+    if max_mb is not None:
+        check_max_mb(max_mb)  # before the store is read
     trials = None
     if study:
         from ecgbench.scaling.sweep import trials_frame
@@ -84,8 +91,13 @@ def recommend(
     c = candidates(
         load_store(store, machine=machine), device, precision, backend, trials, zoo_fp32_scores()
     )
+    memory = None
+    if max_mb is not None:
+        memory = memory_fit(c, max_mb)
+        c = memory.fits
     replicates = load_replicates()
-    t = Table(title=f"best model under a latency budget — {device} {precision}")
+    cap = f" · peak RSS ≤ {max_mb:g} MB" if max_mb is not None else ""
+    t = Table(title=f"best model under a latency budget — {device} {precision}{cap}")
     for col in (
         "budget ms",
         "model",
@@ -125,5 +137,24 @@ def recommend(
         style="dim",
         justify="center",
     )
+    if memory is not None:
+        notes = (
+            (f"over {max_mb:g} MB (left out)", memory.too_big),
+            (
+                "memory not measured (left out; `ecgbench run --footprint` measures it)",
+                memory.not_measured,
+            ),
+        )
+        for what, names in notes:
+            if names:
+                out.print(f"{what}: {escape(', '.join(names))}", highlight=False)
     if json_out:
-        atomic_write_json(json_out, {"device": device, "precision": precision, "answers": answers})
+        doc = {"device": device, "precision": precision, "answers": answers}
+        if memory is not None:
+            doc["memory"] = {
+                "max_mb": max_mb,
+                "peak": "max(peak_rss_compile_mb, peak_rss_infer_mb), above the baseline RSS",
+                "over_cap": memory.too_big,
+                "not_measured": memory.not_measured,
+            }
+        atomic_write_json(json_out, doc)

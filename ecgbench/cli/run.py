@@ -108,6 +108,12 @@ def run(
     background: Annotated[
         int | None, typer.Option(help="Stream: CPU-burning processes beside it (default 0)")
     ] = None,
+    footprint: Annotated[
+        bool,
+        typer.Option(
+            "--footprint", help="Also memory and cold/warm start-up, per variant in fresh processes"
+        ),
+    ] = False,
 ) -> None:
     """Benchmark zoo variants: export (cached), time interleaved, print and store the rows."""
     from dataclasses import replace
@@ -117,6 +123,7 @@ def run(
     from ecgbench.bench.stream_config import StreamConfig
     from ecgbench.bench.suite import Suite, expand_all, load_suite
     from ecgbench.bench.table import results_table
+    from ecgbench.bench.table_footprint import footprint_table
     from ecgbench.export.build import ExportOptions
 
     if suite:
@@ -157,6 +164,8 @@ def run(
     }
     if given or plan.scenario == "stream":
         plan = replace(plan, stream=replace(plan.stream or StreamConfig(), **given)).validate()
+    if footprint:
+        plan = replace(plan, footprint=True)
     opts = RunOptions(
         export=ExportOptions(cache_dir=cache_dir, calibration_dir=calibration),
         output=output,
@@ -177,6 +186,9 @@ def run(
         from ecgbench.bench.stream_table import stream_table
 
         out.print(stream_table(doc) or "no window streamed")
+    extra = footprint_table(doc)
+    if extra is not None:
+        out.print(extra)
 
 
 @app.command()

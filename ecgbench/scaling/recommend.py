@@ -5,7 +5,8 @@ exact variant) and, optionally, sweep trials, whose latency is *predicted* from 
 runtime model fitted on the measured rows of the same machine, device, backend and precision
 (log latency linear in log FLOPs), and marked as predicted. The answer knows ties
 (:mod:`ecgbench.scaling.answer`): among variants whose scores are inside the best one's noise, the
-faster wins.
+faster wins. Under a memory cap (``--max-mb``), only variants whose peak RSS was measured
+(``run --footprint``) and fits are candidates; the others are named, never assumed to fit.
 """
 
 from __future__ import annotations
@@ -17,6 +18,43 @@ import pandas as pd
 
 from ecgbench.errors import BadInputError
 from ecgbench.scaling.answer import BudgetAnswer, ReplicateSet, answer_under_budget
+
+# Peaks above the fresh process's baseline RSS (``run --footprint``); absent in stores before it.
+MEMORY_COLUMNS = ("peak_rss_compile_mb", "peak_rss_infer_mb")
+
+
+@dataclass
+class MemoryFit:
+    """Candidates under a memory cap, and those whose memory was never measured (left out)."""
+
+    fits: pd.DataFrame
+    too_big: list[str]
+    not_measured: list[str]
+
+
+def check_max_mb(max_mb: float) -> None:
+    if not max_mb > 0:
+        raise BadInputError(f"--max-mb must be > 0 (MB of peak RSS), not {max_mb:g}")
+
+
+def memory_fit(cands: pd.DataFrame, max_mb: float) -> MemoryFit:
+    """The candidates whose peak RSS, the larger of the compile and the inference peaks (a device
+    must hold both), is at most ``max_mb``; a candidate without a footprint is not assumed to fit.
+    """
+    check_max_mb(max_mb)
+    have = [cands[c].astype(float) for c in MEMORY_COLUMNS if c in cands.columns]
+    peak = (
+        pd.concat(have, axis=1).max(axis=1, skipna=True)
+        if have
+        else pd.Series(np.nan, index=cands.index, dtype=float)
+    )
+    labels = cands["model"].astype(str) + " " + cands["backend"].astype(str)
+    fits = cands[peak <= max_mb].assign(peak_rss_mb=peak[peak <= max_mb])
+    return MemoryFit(
+        fits=fits,
+        too_big=list(labels[peak > max_mb]),
+        not_measured=list(labels[peak.isna()]),
+    )
 
 
 @dataclass
@@ -86,6 +124,7 @@ def candidates(
             *(["params"] if "params" in lat.columns else []),
             "challenge_score",
             "auroc",
+            *[c for c in MEMORY_COLUMNS if c in lat.columns],
         ]
     ].copy()
     out["latency"] = "measured"
