@@ -220,3 +220,25 @@ def test_report_marks_a_percentile_from_too_few_samples(real_run: Path, tmp_path
     assert "p99 from n &lt; 662 samples: not a valid estimate" in r.index.read_text()
     csv = pd.read_csv(r.index.parent / "rows.csv")
     assert set(csv["p99_valid"]) == {row.latency.valid("p99") for row in doc.rows}
+
+
+def test_report_shows_the_footprint_beside_the_runtime_when_measured(real_run: Path, tmp_path):
+    """Rows with ``run --footprint`` fields get the footprint figure and table; others none."""
+    r = build_report([real_run], tmp_path / "plain")
+    assert "Deployment footprint" not in r.index.read_text()
+    doc = read_run(real_run)
+    for i, row in enumerate(doc.rows):
+        fp = row.footprint
+        fp.model_bytes, fp.rss_baseline_mb = 1_000_000 * (i + 1), 60.0
+        fp.peak_rss_compile_mb, fp.peak_rss_infer_mb = 50.0 + i, 55.0 + i
+        fp.compile_cold_ms, fp.compile_warm_ms, fp.first_result_ms = 100.0, 40.0, 400.0 + i
+    doc.write(tmp_path / "fp.json")
+    r = build_report([tmp_path / "fp.json"], tmp_path / "rep")
+    page = r.index.read_text()
+    assert "Deployment footprint" in page and (r.index.parent / "footprint.png").is_file()
+    t = next(t for t in read_tables(r.index) if "peak_rss_infer_mb" in t.columns)
+    assert len(t) == len(doc.rows)
+    assert sorted(t["model_mb"].astype(float)) == [float(i + 1) for i in range(len(doc.rows))]
+    # after the runtime box plots, among the figures
+    at = page.index("Deployment footprint")
+    assert page.index("Runtime per variant") < at < page.index("<h2>Machines")

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ecgbench.errors import EcgbenchError
 from ecgbench.fileio import atomic_path, atomic_write_text
-from ecgbench.report import figures
+from ecgbench.report import figures, footprint
 from ecgbench.report.boxes import MAX_POINTS, MIN_ROUNDS
 from ecgbench.report.data import ReportData, accuracy_drops, build_frames, collect_documents
 from ecgbench.report.lengths import CAPTION as LENGTH_CAPTION
@@ -280,6 +280,12 @@ def render_report(
             "GEMM rate of the arithmetic that executed (f32, bf16, f16 or int8), measured in "
             "the same run.",
         )
+    fp = footprint.footprint_rows(df)
+    if len(fp):  # run --footprint: memory and start-up beside the runtime plots
+        figure(
+            "footprint", "Deployment footprint", footprint.footprint_figure(fp), footprint.CAPTION
+        )
+        sections.append(_table(fp, footprint.COLUMNS))
     lengths = length_section(data.lengths) if len(data.lengths) else None
     if lengths:  # a run with several input lengths per variant (run --samples a,b,c)
         fits, table = lengths
