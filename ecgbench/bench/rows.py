@@ -52,6 +52,7 @@ def result_row(
     ceiling = ceilings.get(arith) if arith else None
     v = item.verification
     scored = item.accuracy.get("challenge_score") is not None
+    drop = _paired_drop(item.accuracy)  # the manifest's paired drop against FP32
     return ResultRow(
         model=item.model,
         backend=item.backend_name,
@@ -76,8 +77,8 @@ def result_row(
             auroc=item.accuracy.get("auroc"),
             challenge_score_ci95=_interval(item.accuracy.get("challenge_score_ci95")),
             auroc_ci95=_interval(item.accuracy.get("auroc_ci95")),
-            drop_vs_fp32_ci95=_interval(_paired_drop(item.accuracy).get("ci95")),
-            drop_vs_fp32=_drop_verdict(_paired_drop(item.accuracy)),
+            drop_vs_fp32_ci95=_interval(drop.get("ci95")),
+            drop_vs_fp32=_drop_verdict(drop),
             note=(
                 item.accuracy.get("note")
                 if scored

@@ -19,6 +19,15 @@ baseline_app = typer.Typer(help="The committed CI latency baseline.", no_args_is
 app.add_typer(baseline_app, name="baseline")
 
 
+# (GateSettings checks the values: one line, exit 2)
+PowerOption = Annotated[
+    float, typer.Option(help="Power at which a key's detectable slowdown is stated")
+]
+MultiplicityOption = Annotated[
+    str, typer.Option(help="none (each key at alpha) or holm (the run's keys jointly)")
+]
+
+
 def _print_comparison(
     cmp: Comparison, markdown: Path | None, text: str | None = None, title: str = "latency gate"
 ) -> None:
@@ -73,12 +82,8 @@ def compare(
         tuple[Path, Path] | None,
         typer.Option("--ab", help="OLD NEW artifacts (.xml/.onnx/.pt) timed interleaved now"),
     ] = None,
-    power: Annotated[
-        float, typer.Option(help="Power at which a key's detectable slowdown is stated")
-    ] = 0.8,
-    multiplicity: Annotated[
-        str, typer.Option(help="none (each key at alpha) or holm (the run's keys jointly)")
-    ] = "none",
+    power: PowerOption = 0.8,
+    multiplicity: MultiplicityOption = "none",
     device: Annotated[str, typer.Option(help="Device for --ab")] = "CPU",
     duration: Annotated[float, typer.Option(help="Seconds per side for --ab")] = 5.0,
 ) -> None:
@@ -93,8 +98,6 @@ def compare(
 
     if reference not in ("model", "gemm") or pairing not in ("round", "run"):
         raise BadInputError("--reference is model or gemm; --pairing is round or run")
-    if not 0.5 <= power < 1 or multiplicity not in ("none", "holm"):
-        raise BadInputError("--power is in [0.5, 1); --multiplicity is none or holm")
     settings = GateSettings(
         threshold=threshold,
         alpha=alpha,
@@ -186,12 +189,8 @@ def gate(
     output_dir: Annotated[
         Path | None, typer.Option(help="Keep both sides' run documents here")
     ] = None,
-    power: Annotated[
-        float, typer.Option(help="Power at which a key's detectable slowdown is stated")
-    ] = 0.8,
-    multiplicity: Annotated[
-        str, typer.Option(help="none (each key at alpha) or holm (the run's keys jointly)")
-    ] = "none",
+    power: PowerOption = 0.8,
+    multiplicity: MultiplicityOption = "none",
     confirm: Annotated[
         bool, typer.Option(help="Re-time flagged keys before failing (--no-confirm: once)")
     ] = True,
@@ -200,13 +199,9 @@ def gate(
 
     Exit 0: nothing regressed; 1: a regression (confirmed by re-timing); 2: bad input;
     4: inconclusive (no regression, but a key's noise would hide a threshold-sized slowdown)."""
-    from ecgbench.errors import BadInputError
     from ecgbench.gate.compare import GateSettings
     from ecgbench.gate.render import changed_notes, cpu_line, gate_markdown
     from ecgbench.gate.same_job import same_job_gate
-
-    if not 0.5 <= power < 1 or multiplicity not in ("none", "holm"):
-        raise BadInputError("--power is in [0.5, 1); --multiplicity is none or holm")
 
     r = same_job_gate(
         base,

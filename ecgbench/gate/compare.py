@@ -81,6 +81,12 @@ class GateSettings:
     # them on both timings' rounds before failing.
     confirm: bool = True
 
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.power < 1:
+            raise BadInputError(f"power is in [0.5, 1), not {self.power}")
+        if self.multiplicity not in ("none", "holm"):
+            raise BadInputError(f"multiplicity is none or holm, not {self.multiplicity!r}")
+
 
 @dataclass
 class KeyVerdict:
@@ -130,8 +136,6 @@ def with_multiplicity(cmp: Comparison) -> Comparison:
     s = cmp.settings
     if s.multiplicity == "none":
         return cmp
-    if s.multiplicity != "holm":
-        raise BadInputError(f"multiplicity is none or holm, not {s.multiplicity!r}")
     judged = [v for v in cmp.verdicts if v.p_value is not None and v.ratio is not None]
     for v, p in zip(judged, holm_adjust([v.p_value for v in judged]), strict=True):
         j = judge(v.ratio, v.ci_low, v.ci_high, p, s)

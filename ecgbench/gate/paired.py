@@ -162,15 +162,17 @@ def confirm_same_run(
     alarm must now survive twice the rounds, half of them blind to the first's luck; a real
     slowdown gains the narrower interval of twice the rounds. Unflagged keys keep their verdict."""
     pooled = []
+    keyed = [
+        ({_pair_key(r): r for r in b.rows}, {_pair_key(r): r for r in h.rows}) for b, h in pairs
+    ]
     for v in first.verdicts:
         if v.verdict not in FLAGGED:
             pooled.append(v)
             continue
         k = tuple(v.key[n] for n in PAIR_KEY)
         parts, base_ms, head_ms = [], [], []
-        for b_doc, h_doc in pairs:
-            b = {_pair_key(r): r for r in b_doc.rows}.get(k)
-            h = {_pair_key(r): r for r in h_doc.rows}.get(k)
+        for b_rows, h_rows in keyed:
+            b, h = b_rows.get(k), h_rows.get(k)
             if b is not None and h is not None:
                 parts.append(paired_round_ratios(b, h))
                 base_ms.append(b.latency.median_ms)

@@ -12,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from ecgbench.bench.schema import MEASURED_FOOTPRINT
+
 MEMORY = {
     "peak_rss_compile_mb": "peak RSS while compiling",
     "peak_rss_infer_mb": "peak RSS while inferring",
@@ -22,6 +24,7 @@ STARTUP = {
     "compile_warm_ms": "compile, filled cache (warm)",
     "first_result_ms": "fresh process to first result",
 }
+# what ``run --footprint`` measured (the schema's list; bytes shown as MB), then the latency
 COLUMNS = [
     "machine",
     "model",
@@ -29,13 +32,7 @@ COLUMNS = [
     "device",
     "precision",
     "executed",
-    "model_mb",
-    "rss_baseline_mb",
-    "peak_rss_compile_mb",
-    "peak_rss_infer_mb",
-    "compile_cold_ms",
-    "compile_warm_ms",
-    "first_result_ms",
+    *(("model_mb" if c == "model_bytes" else c) for c in MEASURED_FOOTPRINT),
     "median_ms",
 ]
 CAPTION = (
