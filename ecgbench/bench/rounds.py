@@ -41,7 +41,7 @@ def time_all(
     Every backend is closed either way.
     """
     try:
-        with signals_as_interrupt(), progress_bar(show_progress) as bar:
+        with signals_as_interrupt(), progress_bar(show_progress, lines=True) as bar:
             if plan.scenario == "latency":
                 _latency_rounds(loaded, refs, plan.duration, rule, bar, after_round)
             else:

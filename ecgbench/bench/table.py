@@ -1,15 +1,27 @@
-"""The rich table ``ecgbench run`` prints."""
+"""The rich table ``ecgbench run`` prints: a column set chosen by the width it is given.
+
+At 80 columns it shows model, backend, precision (asked → ran), median, p99, fps and score, none
+of them cut; wider terminals add columns in order of use; ``--wide`` (or 160 columns) shows all.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from ecgbench.bench import score_origin
 from ecgbench.bench.percentiles import REPORTED, min_samples
 from ecgbench.bench.results import RunDocument
 from ecgbench.bench.schema import ResultRow
 from ecgbench.precision import matches_request
 
+WIDE = 160  # from this width on, every column
 ABOVE_CEILING = (
     "† above the GEMM ceiling of its arithmetic: the ceiling is a practical 512³ GEMM timed in this "
     "run, not the hardware's peak, and a model's convolutions can use the hardware better"
@@ -27,11 +39,11 @@ def ceilings_text(fp: dict) -> str:
     return ", ".join(f"{a} {g:.0f}" for a, g in c.items())
 
 
-def ran_as(r: ResultRow) -> str:
+def ran_as(r: ResultRow, layers: bool = True) -> str:
     """What executed, coloured where it is not what the name says (red: not what was planned)."""
     ex = r.execution
     ran = r.executed or ex.inference_precision or "?"
-    if ex.int8_layers is not None and r.precision == "int8":
+    if layers and ex.int8_layers is not None and r.precision == "int8":
         ran += f" ({ex.int8_layers}/{ex.total_layers} int8)"
     if ex.as_planned is False:
         return f"[red]{escape(ran)}[/]"
@@ -55,12 +67,14 @@ def percentile_cell(r: ResultRow, name: str) -> str:
     return _f(v, ".3f") + ("*" if r.latency.valid(name) is False else "")
 
 
-def invalid_percentiles_note(rows: list[ResultRow]) -> str | None:
-    """The footnote of the ``*``: which percentiles, and the sample counts they need."""
+def invalid_percentiles_note(
+    rows: list[ResultRow], shown: frozenset[str] | None = None
+) -> str | None:
+    """The footnote of the ``*``: which percentiles (of those ``shown``), the samples they need."""
     bad = [
         f"{name} from n < {min_samples(q)} samples"
         for name, q in REPORTED.items()
-        if any(r.latency.valid(name) is False for r in rows)
+        if (shown is None or name in shown) and any(r.latency.valid(name) is False for r in rows)
     ]
     if not bad:
         return None
@@ -74,64 +88,71 @@ def _order(r: ResultRow) -> tuple:
     return (r.footprint.flops or 0, r.model, r.backend, r.precision)
 
 
-def results_table(doc: RunDocument) -> Table:
+def _precision(r: ResultRow, layers: bool) -> str:
+    failed = (r.accuracy.verification or "").startswith("FAILED")
+    return f"{escape(r.precision)}{'!' if failed else ''} → {ran_as(r, layers)}"
+
+
+def _score(r: ResultRow) -> str:
+    s = r.accuracy.challenge_score
+    return "n/m" if s is None else score_origin.marked(f"{s:.3f}", r.accuracy.note)
+
+
+@dataclass(frozen=True)
+class _Col:
+    """A column: header, cell of a row, and its rank among the optional ones (None: always)."""
+
+    header: str
+    cell: Callable[[ResultRow], str]
+    rank: int | None = None
+    left: bool = False
+    replaces: str | None = None  # a fuller form of another column, shown instead of it
+
+
+def _columns(several_lengths: bool) -> list[_Col]:
+    def model(r: ResultRow) -> str:
+        return f"{r.model} · {r.input_shape[-1]} samples" if several_lengths else r.model
+
+    return [
+        _Col("model", model, left=True),
+        _Col("backend", lambda r: r.backend, left=True),
+        _Col("device", lambda r: ",".join(r.execution.devices) or r.device, 3, left=True),
+        _Col("asked → ran", lambda r: _precision(r, False), left=True),
+        _Col("asked → ran as", lambda r: _precision(r, True), 4, True, "asked → ran"),
+        _Col("scenario", lambda r: r.scenario, 6),
+        _Col("median ms", lambda r: _f(r.latency.median_ms, ".3f")),
+        _Col("p90 ms", lambda r: percentile_cell(r, "p90"), 1),
+        _Col("p99 ms", lambda r: percentile_cell(r, "p99")),
+        _Col("fps", lambda r: _f(r.throughput.fps, ".0f")),
+        _Col("GFLOP/s", lambda r: _f(r.throughput.gflops, ".1f"), 5),
+        _Col("of ceiling", efficiency, 7, left=True),
+        _Col("score", _score),
+        _Col("AUROC", lambda r: _f(r.accuracy.auroc, ".3f"), 2),
+    ]
+
+
+def _title(doc: RunDocument) -> str:
     fp = doc.fingerprint
     native = (fp.get("native_precisions") or {}).get("CPU") or {}
     natives = (
         " · ".join(f"{k}: {v}" for k, v in native.items()) or f"INT8: {fp.get('int8_isa', '?')}"
     )
     ceil = ceilings_text(fp)
-    title = f"{fp.get('cpu_model', '?')} · {fp.get('threads')} threads · {natives}" + (
+    return f"{fp.get('cpu_model', '?')} · {fp.get('threads')} threads · {natives}" + (
         f" · GEMM ceilings GFLOP/s: {ceil}" if ceil else ""
     )
+
+
+def _notes(doc: RunDocument, headers: frozenset[str]) -> list[str]:
+    """The footnotes of what the shown columns (``headers``) show, and nothing else."""
     notes = [
         f"run {doc.run_id} · accuracy: fold-10 PTB-XL of the variant as executed (zoo manifest)"
     ]
-    t = Table(title=title)
-    cols = (
-        "model",
-        "backend",
-        "device",
-        "asked",
-        "ran as",
-        "scenario",
-        "median ms",
-        "p90 ms",
-        "p99 ms",
-        "fps",
-        "GFLOP/s",
-        "of ceiling",
-        "score",
-        "AUROC",
-    )
-    for c in cols:
-        left = c in ("model", "backend", "device", "ran as", "of ceiling")
-        t.add_column(c, justify="left" if left else "right")
-    several = len({r.input_shape[-1] for r in doc.rows if r.input_shape}) > 1  # --samples a,b
     for r in sorted(doc.rows, key=_order):
-        lat, tp, acc = r.latency, r.throughput, r.accuracy
-        failed = (acc.verification or "").startswith("FAILED")
-        prec = r.precision + "!" if failed else r.precision
-        score = _f(acc.challenge_score, ".3f") if acc.challenge_score is not None else "n/m"
-        t.add_row(
-            f"{r.model} · {r.input_shape[-1]} samples" if several else r.model,
-            r.backend,
-            ",".join(r.execution.devices) or r.device,
-            prec,
-            ran_as(r),
-            r.scenario,
-            _f(lat.median_ms, ".3f"),
-            percentile_cell(r, "p90"),
-            percentile_cell(r, "p99"),
-            _f(tp.fps, ".0f"),
-            _f(tp.gflops, ".1f"),
-            efficiency(r),
-            score,
-            _f(acc.auroc, ".3f"),
-        )
         if r.execution.note:
             notes.append(f"{r.model} {r.backend} {r.precision}: {r.execution.note}")
-    above = [r for r in doc.rows if (r.throughput.gemm_fraction or 0) > 1]
+    shown = "of ceiling" in headers
+    above = [r for r in doc.rows if shown and (r.throughput.gemm_fraction or 0) > 1]
     if any(r.throughput.ceiling for r in above):
         notes.append(ABOVE_CEILING)
     if any(not r.throughput.ceiling for r in above):
@@ -139,15 +160,89 @@ def results_table(doc: RunDocument) -> Table:
             "† older run: efficiency against the FP32 GEMM, whatever arithmetic executed "
             "(a model that ran bf16 or int8 can exceed it)"
         )
-    invalid = invalid_percentiles_note(doc.rows)
+    percentiles = frozenset(h.split()[0] for h in headers if h.endswith(" ms"))
+    invalid = invalid_percentiles_note(doc.rows, percentiles)
     if invalid:
         notes.append(invalid)
-    missing = sorted({r.accuracy.note for r in doc.rows if r.accuracy.note})
-    if missing:
+    unscored = sorted(
+        {
+            r.accuracy.note
+            for r in doc.rows
+            if r.accuracy.challenge_score is None and r.accuracy.note
+        }
+    )
+    if unscored:  # only the notes of rows that show n/m
         notes.append(
-            "score n/m: " + "; ".join(missing) + " (ecgbench evaluate … --zoo measures it)"
+            "score n/m: " + "; ".join(unscored) + " (ecgbench evaluate … --zoo measures it)"
         )
+    elsewhere = score_origin.footnote(
+        r.accuracy.note for r in doc.rows if r.accuracy.challenge_score is not None
+    )
+    if elsewhere:
+        notes.append(elsewhere)
     if any(r.precision == "int8" for r in doc.rows):
         notes.append("int8+f32 / int8+bf16: the arithmetic of the layers INT8 leaves in float")
-    t.caption = "\n".join(dict.fromkeys(notes))
+    return list(dict.fromkeys(notes))
+
+
+def _table(doc: RunDocument, cols: list[_Col], cells: list[list[str]]) -> Table:
+    t = Table(
+        title=_title(doc),
+        caption="\n".join(_notes(doc, frozenset(c.header for c in cols))),
+        title_justify="left",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for c in cols:
+        width = max(Text.from_markup(x).cell_len for x in [escape(c.header), *cells[cols.index(c)]])
+        t.add_column(
+            c.header,
+            justify="left" if c.left else "right",
+            no_wrap=True,
+            overflow="fold",
+            min_width=width,
+        )
+    for i in range(len(doc.rows)):
+        t.add_row(*(cells[j][i] for j in range(len(cols))))
     return t
+
+
+@dataclass
+class ResultsTable:
+    """A run's rows as a table fitted, when rendered, to the width it is given."""
+
+    doc: RunDocument
+    wide: bool = False
+
+    def fitted(self, width: int) -> Table:
+        rows = sorted(self.doc.rows, key=_order)
+        several = len({r.input_shape[-1] for r in rows if r.input_shape}) > 1  # --samples a,b
+        every = _columns(several)
+        cells = {c.header: [c.cell(r) for r in rows] for c in every}
+
+        def build(chosen: list[_Col]) -> tuple[Table, int]:
+            shown = [c for c in every if c in chosen]
+            t = _table(self.doc, shown, [cells[c.header] for c in shown])
+            con = Console(width=10_000)
+            return t, con.measure(t).maximum
+
+        core = [c for c in every if c.rank is None]
+        if self.wide or width >= WIDE:
+            return build([c for c in every if not any(o.replaces == c.header for o in every)])[0]
+        chosen = list(core)
+        for c in sorted((c for c in every if c.rank is not None), key=lambda c: c.rank):
+            trial = [x for x in chosen if x.header != c.replaces] + [c]
+            if build(trial)[1] <= width:
+                chosen = trial
+        return build(chosen)[0]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.fitted(options.max_width)
+
+
+def results_table(doc: RunDocument, wide: bool = False) -> ResultsTable:
+    """The run's table; its columns are chosen for the console width it is printed at."""
+    return ResultsTable(doc, wide)

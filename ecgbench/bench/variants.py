@@ -12,6 +12,7 @@ from ecgbench.backends import Backend, LoadInfo, LoadSpec, format_of, get_backen
 from ecgbench.bench.footprint import FootprintResult
 from ecgbench.bench.lengths import lengths_of
 from ecgbench.bench.options import RunOptions
+from ecgbench.bench.score_origin import other_cpu_note
 from ecgbench.bench.suite import Suite
 from ecgbench.bench.timing import TimedVariant
 from ecgbench.data.preprocess import Preprocessing
@@ -179,7 +180,7 @@ def load_variants(
             acc = entry.scores_for(bname, precision, check.executed) if entry else {}
             if acc.get("measured_on") and acc["measured_on"] != here:
                 # INT8 (and any) scores can differ by CPU: shown, and said where they come from
-                acc = {**acc, "note": f"score measured on {acc['measured_on']}"}
+                acc = {**acc, "note": other_cpu_note(acc["measured_on"])}
             loaded.append(
                 LoadedVariant(
                     model=name,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from rich.console import Console
 
-# Wide tables stay readable when piped to a file or a CI log.
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+# Wide tables stay readable when piped to a file or a CI log; COLUMNS, where set, is the width.
+_SIZED = "COLUMNS" in os.environ
+out = Console(width=None if sys.stdout.isatty() or _SIZED else 200)
+err = Console(stderr=True, width=None if sys.stderr.isatty() or _SIZED else 200)
 
 
 def fmt(v: object, digits: int = 3) -> str:

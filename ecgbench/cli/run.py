@@ -114,6 +114,9 @@ def run(
             "--footprint", help="Also memory and cold/warm start-up, per variant in fresh processes"
         ),
     ] = False,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Every column, whatever the terminal's width")
+    ] = False,
 ) -> None:
     """Benchmark zoo variants: export (cached), time interleaved, print and store the rows."""
     from dataclasses import replace
@@ -181,7 +184,7 @@ def run(
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]: finished rows were written")
         raise typer.Exit(130) from None
-    out.print(results_table(doc))
+    out.print(results_table(doc, wide=wide))
     if plan.scenario == "stream":
         from ecgbench.bench.stream_table import stream_table
 
