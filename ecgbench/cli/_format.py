@@ -20,3 +20,13 @@ def fmt(v: object, digits: int = 3) -> str:
     if isinstance(v, float):
         return f"{v:.{digits}f}"
     return str(v)
+
+
+def print_wide(renderable: object) -> None:
+    """Print at the renderable's natural width, wider than the terminal if need be (``--wide``)."""
+    width = max(
+        out.width, out.measure(renderable, options=out.options.update(width=10_000)).maximum
+    )
+    Console(
+        file=out.file, width=width, color_system=out.color_system, force_terminal=out.is_terminal
+    ).print(renderable)

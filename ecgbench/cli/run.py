@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ecgbench.cli._app import app
-from ecgbench.cli._format import err, out
+from ecgbench.cli._format import err, out, print_wide
 
 
 @app.command()
@@ -184,7 +184,10 @@ def run(
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]: finished rows were written")
         raise typer.Exit(130) from None
-    out.print(results_table(doc, wide=wide))
+    if wide:
+        print_wide(results_table(doc, wide=True).fitted(10_000))
+    else:
+        out.print(results_table(doc))
     if plan.scenario == "stream":
         from ecgbench.bench.stream_table import stream_table
 
