@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -51,9 +52,10 @@ def report(
 @app.command()
 def recommend(
     device: Annotated[str, typer.Option(help="Device")] = "CPU",
-    precision: Annotated[str, typer.Option(help="fp32, fp16 or int8")] = "int8",
+    precision: Annotated[str, typer.Option(help="fp32, bf16, fp16 or int8")] = "int8",
     budget_ms: Annotated[
-        list[float] | None, typer.Option(help="Latency budget(s) in ms, repeatable")
+        list[float] | None,
+        typer.Option(metavar="MS", help="Latency budget(s) in ms, repeatable [default: 5 10 20]"),
     ] = None,
     backend: Annotated[str | None, typer.Option(help="Restrict to one backend")] = None,
     store: Annotated[str | None, typer.Option(help="Results store URL or folder")] = None,
@@ -67,89 +69,122 @@ def recommend(
         float | None,
         typer.Option(help="Peak RSS cap in MB (compile or inference, the larger; run --footprint)"),
     ] = None,
+    min_score_gain: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="A score gain below this never buys a slower variant [default: one record's "
+            "worth of score on the test set, 1/records]",
+        ),
+    ] = None,
 ) -> None:
     """The most accurate model that meets a latency budget on a device at a precision.
 
-    Variants whose score is statistically tied with the best (paired bootstrap replicates from
-    ``ecgbench evaluate --zoo``) are listed, and the fastest of them is the answer. ``--max-mb``
-    keeps only variants whose peak RSS was measured (``run --footprint``) and fits.
+    Variants tied with the best score are listed, and the fastest of them is the answer: tied
+    when the paired bootstrap interval of the difference holds 0 (replicates from `ecgbench
+    evaluate --zoo`), else when the 95 % intervals overlap, and always when the gain is below
+    --min-score-gain. --max-mb keeps only variants whose peak RSS was measured (run --footprint)
+    and fits.
     """
     from ecgbench.accuracy.replicates import load_replicates
+    from ecgbench.bench import score_origin
     from ecgbench.bench.results import load_store
+    from ecgbench.bench.store import store_url
     from ecgbench.fileio import atomic_write_json
-    from ecgbench.scaling.recommend import candidates, check_max_mb, memory_fit, zoo_fp32_scores
-    from ecgbench.scaling.recommend import recommend as pick
+    from ecgbench.scaling import recommend as rec
 
     budget_ms = budget_ms or [5.0, 10.0, 20.0]
     if max_mb is not None:
-        check_max_mb(max_mb)  # before the store is read
+        rec.check_max_mb(max_mb)  # before the store is read
     trials = None
     if study:
         from ecgbench.scaling.sweep import trials_frame
 
         trials = trials_frame(storage, study)
-    c = candidates(
-        load_store(store, machine=machine), device, precision, backend, trials, zoo_fp32_scores()
+    c = rec.candidates(
+        load_store(store, machine=machine),
+        device,
+        precision.lower(),
+        backend,
+        trials,
+        rec.zoo_fp32_scores(),
     )
+    untimed = rec.untimed_models(c)
     memory = None
     if max_mb is not None:
-        memory = memory_fit(c, max_mb)
+        memory = rec.memory_fit(c, max_mb)
         c = memory.fits
     replicates = load_replicates()
+    intervals, n_records = rec.zoo_evidence()
+    gain = rec.one_record_gain(n_records) if min_score_gain is None else min_score_gain
     cap = f" · peak RSS ≤ {max_mb:g} MB" if max_mb is not None else ""
-    t = Table(title=f"best model under a latency budget — {device} {precision}{cap}")
-    for col in (
-        "budget ms",
-        "model",
-        "backend",
-        "median ms",
-        "latency",
-        "score [95% CI]",
-        "Δ vs FP32",
-        "AUROC",
-        "tied with (best − it, paired 95% CI)",
-    ):
-        t.add_column(col)
-    answers = []
+    t = Table(
+        title=f"best model under a latency budget — {device} {precision}{cap}",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    inline = out.width >= 140  # the tie sets in the table; narrower: one line each below it
+    cols = ["budget", "model", "backend", "median ms"]
+    cols += ["latency"] if study or out.width >= 100 else []  # "predicted" only with --study
+    cols += ["score [95% CI]", "FP32 − it"] + (["AUROC"] if out.width >= 100 else [])
+    cols += ["tied with (best − it)"] if inline else []
+    for col in cols:
+        last = col.startswith("tied")  # the one column that wraps: the others are never cut
+        t.add_column(col, overflow="fold", no_wrap=not last)
+    answers, notes, ties = [], [], []
     for b in budget_ms:
-        a = pick(c, b, replicates)
+        a = rec.recommend(c, b, replicates, intervals=intervals, min_gain=gain)
         if a is None:
-            t.add_row(f"{b:g}", "[yellow]nothing fits[/]", *[""] * 7)
+            t.add_row(f"{b:g}", "[yellow]nothing fits[/]", *[""] * (len(cols) - 2))
             answers.append({"budget_ms": b, "model": None})
             continue
         r = a.choice
         answers.append(a.to_dict())
-        t.add_row(
-            f"{b:g}",
-            str(r["model"]),
-            str(r["backend"]),
-            f"{r['median_ms']:.3f}",
-            str(r["latency"]),
-            a.score_text(),
-            fmt(r["score_drop"]),
-            fmt(r["auroc"]),
-            escape(a.tie_text()),
-        )
+        notes.append(r.get("accuracy_note"))
+        cells = {
+            "budget": f"{b:g}",
+            "model": escape(str(r["model"])),
+            "backend": str(r["backend"]),
+            "median ms": f"{r['median_ms']:.3f}",
+            "latency": str(r["latency"]),
+            "score [95% CI]": score_origin.marked(a.score_text(), r.get("accuracy_note")),
+            "FP32 − it": fmt(r["score_drop"]),
+            "AUROC": fmt(r["auroc"]),
+            "tied with (best − it)": escape(a.tie_text()),
+        }
+        t.add_row(*(cells[c] for c in cols))
+        ties.append(f"{b:g} ms: tied with {escape(a.tie_text())}")
     out.print(t)
-    out.print(
-        "answer: the fastest (then smallest) variant statistically tied with the best score "
-        "under the budget",
-        style="dim",
-        justify="center",
+    if not inline:
+        for line in ties:
+            out.print(line, highlight=False)
+    margin = (
+        f"{gain:.4f} (one record's worth of score on {n_records} test records)"
+        if min_score_gain is None and n_records
+        else f"{gain:g}"
     )
-    if memory is not None:
-        notes = (
-            (f"over {max_mb:g} MB (left out)", memory.too_big),
-            (
-                "memory not measured (left out; `ecgbench run --footprint` measures it)",
-                memory.not_measured,
-            ),
-        )
-        for what, names in notes:
-            if names:
-                out.print(f"{what}: {escape(', '.join(names))}", highlight=False)
+    out.print(
+        "answer: the fastest (then smallest) of the variants tied with the best score under the "
+        "budget; tied: paired 95% interval of best − it holds 0, or without paired replicates the "
+        f"95% intervals overlap, or a gain below --min-score-gain {margin}. "
+        "FP32 − it: the score this precision costs against the model's FP32 (positive: lower).",
+        style="dim",
+        highlight=False,
+    )
+    elsewhere = score_origin.footnote(notes)
+    if elsewhere:
+        out.print(escape(elsewhere), highlight=False)
+    _print_left_out(untimed, memory, max_mb, device, precision, store_url(store))
     if json_out:
-        doc = {"device": device, "precision": precision, "answers": answers}
+        doc = {
+            "device": device,
+            "precision": precision,
+            "min_score_gain": gain,
+            "answers": answers,
+            "untimed_zoo_models": untimed,
+        }
         if memory is not None:
             doc["memory"] = {
                 "max_mb": max_mb,
@@ -158,3 +193,26 @@ def recommend(
                 "not_measured": memory.not_measured,
             }
         atomic_write_json(json_out, doc)
+
+
+def _print_left_out(untimed, memory, max_mb, device: str, precision: str, url: str) -> None:
+    """What the answer could not consider: zoo models never timed here, variants over the cap."""
+    if untimed:
+        out.print(
+            f"not timed in {escape(url)} for {device} {precision} (not considered): "
+            f"{escape(', '.join(untimed))} (`ecgbench run --model NAME --precision {precision}` "
+            "times them)",
+            highlight=False,
+        )
+    if memory is None:
+        return
+    notes = (
+        (f"over {max_mb:g} MB (left out)", memory.too_big),
+        (
+            "memory not measured (left out; `ecgbench run --footprint` measures it)",
+            memory.not_measured,
+        ),
+    )
+    for what, names in notes:
+        if names:
+            out.print(f"{what}: {escape(', '.join(names))}", highlight=False)

@@ -1,10 +1,18 @@
 """The deployment answer that knows ties: the fastest of the variants tied with the best score.
 
 Under a budget, the highest point score alone ranks variants whose scores lie inside each other's
-noise. With paired bootstrap replicates (``models/score-replicates.npz``) each variant's score is
-compared with the best one's; those whose paired interval of the difference holds 0 are tied with
-it, and among the tied set the faster (then the smaller) variant is the answer. Variants without
-replicates (older manifests, sweep trials) are never ranked silently: their ties are "unknown".
+noise. Each variant is compared with the best one:
+
+- with paired bootstrap replicates (``models/score-replicates.npz``): tied when the paired
+  interval of the difference holds 0;
+- without them, from the unpaired 95 % intervals of both scores (the zoo manifest): tied when
+  the intervals overlap;
+- either way, a gain smaller than ``min_gain`` (a practical margin: one record's worth of score
+  on the test set) is a tie, even when a tight paired interval calls it significant: two variants
+  of one model that agree on almost every record must not buy a 35x slower one for 0.0001.
+
+Among the tied set the faster (then the smaller) variant is the answer. A variant that none of
+these can compare (sweep trials, older manifests) is never ranked silently: its tie is "unknown".
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from ecgbench.metrics.ties import Replicates, ScoreDifference, paired_difference
 UNKNOWN = "ties unknown (no paired replicates)"
 SCORE_MATCH = 1e-9  # replicates whose point score is not the candidate's are stale
 ReplicateSet = Mapping[tuple[str, str], Replicates]
+# (model, variant score key) -> (point score, 95 % low, 95 % high): the zoo manifest's intervals
+IntervalSet = Mapping[tuple[str, str], tuple[float, float, float]]
 
 
 def _label(r: pd.Series) -> str:
@@ -41,21 +51,27 @@ class TiedVariant:
     label: str
     median_ms: float
     challenge_score: float
-    difference: ScoreDifference  # best − this variant, paired
+    difference: ScoreDifference  # best − this variant: paired, or the gap with unpaired bounds
+    basis: str = "paired"  # "paired", "intervals overlap" or "below the margin"
 
     def text(self) -> str:
         d = self.difference
-        return (
-            f"{self.label} {self.challenge_score:.3f}, best − it "
-            f"{d.point:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}]"
-        )
+        if self.basis == "paired":
+            return (
+                f"{self.label} {self.challenge_score:.3f}, best − it "
+                f"{d.point:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}]"
+            )
+        return f"{self.label} {self.challenge_score:.3f}, best − it {d.point:+.4f} ({self.basis})"
 
     def to_dict(self) -> dict[str, Any]:
+        d = self.difference.to_dict()
+        d["ci"] = [_json(x) for x in d["ci"]]
         return {
             "variant": self.label,
             "median_ms": _json(self.median_ms),
             "challenge_score": _json(self.challenge_score),
-            "best_minus_this": self.difference.to_dict(),
+            "best_minus_this": d,
+            "basis": self.basis,
         }
 
 
@@ -71,6 +87,7 @@ class BudgetAnswer:
     unpaired: list[str] = field(default_factory=list)  # variants that could not be compared
     score_ci: tuple[float, float] | None = None  # the choice's score interval
     level: float = 0.95
+    min_gain: float = 0.0  # a gain below it is a tie
 
     def tie_text(self) -> str:
         """The tie set, other than the choice, with each one's difference from the best."""
@@ -79,7 +96,14 @@ class BudgetAnswer:
         chosen = _label(self.choice)
         others = [t.text() for t in self.tied if t.label != chosen]
         mine = next((t.difference for t in self.tied if t.label == chosen), None)
-        if mine is not None:  # the answer is not the best: the best, and the answer's gap to it
+        how = self.chosen_difference()
+        if mine is not None and how is not None and how.basis != "paired":
+            others.insert(
+                0,
+                f"{_label(self.best)} (best {self.best['challenge_score']:.3f}, best − answer "
+                f"{mine.point:+.4f}, {how.basis})",
+            )
+        elif mine is not None:  # the answer is not the best: the best, and the answer's gap to it
             others.insert(
                 0,
                 f"{_label(self.best)} (best {self.best['challenge_score']:.3f}, best − answer "
@@ -89,6 +113,10 @@ class BudgetAnswer:
         if self.unpaired:
             text += f"; unknown for {', '.join(self.unpaired)} (no paired replicates)"
         return text
+
+    def chosen_difference(self) -> TiedVariant | None:
+        chosen = _label(self.choice)
+        return next((t for t in self.tied if t.label == chosen), None)
 
     def score_text(self) -> str:
         s = f"{self.choice['challenge_score']:.3f}"
@@ -106,6 +134,7 @@ class BudgetAnswer:
             "ties": "known" if self.ties_known else "unknown",
             "tied": [t.to_dict() for t in self.tied],
             "unpaired": self.unpaired,
+            "min_score_gain": self.min_gain,
         }
 
 
@@ -122,32 +151,85 @@ def _replicates_of(r: pd.Series, replicates: ReplicateSet) -> Replicates | None:
     return rep
 
 
+def _interval_of(r: pd.Series, intervals: IntervalSet) -> tuple[float, float] | None:
+    """The unpaired 95 % interval of exactly this variant's score, if the manifest has it."""
+    from ecgbench.zoo import variant_score_key
+
+    ex = r.get("executed")
+    if not isinstance(ex, str) or not ex or r.get("source", "zoo") != "zoo":
+        return None
+    got = intervals.get((str(r["model"]), variant_score_key(r["backend"], r["precision"], ex)))
+    if got is None or not math.isclose(got[0], r["challenge_score"], abs_tol=SCORE_MATCH):
+        return None
+    return got[1], got[2]
+
+
 def _speed_then_size(df: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in ("median_ms", "flops", "params") if c in df.columns]
     return df.sort_values(cols, na_position="last", kind="stable")
 
 
+@dataclass(frozen=True)
+class _Evidence:
+    """What a comparison with the best variant can use."""
+
+    replicates: ReplicateSet
+    intervals: IntervalSet
+    min_gain: float
+    level: float
+
+
+def _compare(best: pd.Series, r: pd.Series, ev: _Evidence) -> TiedVariant | str | None:
+    """A tie (TiedVariant), "worse" (distinguishably), or None (nothing to compare with)."""
+    gap = float(best["challenge_score"] - r["challenge_score"])
+    a, b = _replicates_of(best, ev.replicates), _replicates_of(r, ev.replicates)
+    tie = lambda d, basis: TiedVariant(  # noqa: E731
+        _label(r), float(r["median_ms"]), r["challenge_score"], d, basis
+    )
+    if a is not None and b is not None and a.pairs_with(b) is None:
+        d = paired_difference(a, b, ev.level, (_label(best), _label(r)))
+        if d.tie:
+            return tie(d, "paired")
+        return tie(d, "below the margin") if d.point < ev.min_gain else "worse"
+    margin = ScoreDifference(gap, math.nan, math.nan, ev.level)
+    ia, ib = _interval_of(best, ev.intervals), _interval_of(r, ev.intervals)
+    if ia is not None and ib is not None:
+        if ia[0] <= ib[1] and ib[0] <= ia[1]:
+            return tie(margin, "intervals overlap")
+        return tie(margin, "below the margin") if gap < ev.min_gain else "worse"
+    return tie(margin, "below the margin") if gap < ev.min_gain else None
+
+
 def answer_under_budget(
-    ok: pd.DataFrame, budget_ms: float, replicates: ReplicateSet, level: float = 0.95
+    ok: pd.DataFrame,
+    budget_ms: float,
+    replicates: ReplicateSet,
+    level: float = 0.95,
+    intervals: IntervalSet | None = None,
+    min_gain: float = 0.0,
 ) -> BudgetAnswer:
     """``ok``: the scored candidates that fit the budget (not empty); the tie-aware answer."""
     ranked = ok.sort_values(["challenge_score", "median_ms"], ascending=[False, True])
     best = ranked.iloc[0]
-    best_rep = _replicates_of(best, replicates)
-    if best_rep is None:  # nothing to pair with: the highest point score, and say so
-        return BudgetAnswer(budget_ms, best, best, level=level)
+    ev = _Evidence(replicates, intervals or {}, min_gain, level)
     tied_idx, tied, unpaired = [ranked.index[0]], [], []
     for i, r in ranked.iloc[1:].iterrows():
-        rep = _replicates_of(r, replicates)
-        if rep is None or best_rep.pairs_with(rep) is not None:
+        got = _compare(best, r, ev)
+        if got is None:
             unpaired.append(_label(r))
-            continue
-        d = paired_difference(best_rep, rep, level, (_label(best), _label(r)))
-        if d.tie:
+        elif isinstance(got, TiedVariant):
             tied_idx.append(i)
-            tied.append(TiedVariant(_label(r), float(r["median_ms"]), r["challenge_score"], d))
+            tied.append(got)
+    known = (
+        _replicates_of(best, replicates) is not None
+        or _interval_of(best, ev.intervals) is not None
+        or bool(tied)
+    )
+    if not known:  # nothing to compare with: the highest point score, and say so
+        return BudgetAnswer(budget_ms, best, best, level=level, min_gain=min_gain)
     choice = _speed_then_size(ok.loc[tied_idx]).iloc[0]
     choice_rep = _replicates_of(choice, replicates)
+    ci = choice_rep.interval(level) if choice_rep else _interval_of(choice, ev.intervals)
     return BudgetAnswer(
         budget_ms,
         choice,
@@ -155,6 +237,7 @@ def answer_under_budget(
         tied=tied,
         ties_known=True,
         unpaired=unpaired,
-        score_ci=choice_rep.interval(level) if choice_rep else None,
+        score_ci=ci,
         level=level,
+        min_gain=min_gain,
     )

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ecgbench.errors import BadInputError
-from ecgbench.scaling.answer import BudgetAnswer, ReplicateSet, answer_under_budget
+from ecgbench.scaling.answer import BudgetAnswer, IntervalSet, ReplicateSet, answer_under_budget
 
 # Peaks above the fresh process's baseline RSS (``run --footprint``); absent in stores before it.
 MEMORY_COLUMNS = ("peak_rss_compile_mb", "peak_rss_infer_mb")
@@ -124,6 +124,7 @@ def candidates(
             *(["params"] if "params" in lat.columns else []),
             "challenge_score",
             "auroc",
+            *(["accuracy_note"] if "accuracy_note" in lat.columns else []),
             *[c for c in MEMORY_COLUMNS if c in lat.columns],
         ]
     ].copy()
@@ -182,6 +183,8 @@ def recommend(
     budget_ms: float,
     replicates: ReplicateSet | None = None,
     level: float = 0.95,
+    intervals: IntervalSet | None = None,
+    min_gain: float = 0.0,
 ) -> BudgetAnswer | None:
     """The answer under a budget: the best-scoring candidate that fits, and the variants tied with
     it on paired ``replicates``; the answer is the fastest (then smallest) of that tied set.
@@ -192,7 +195,7 @@ def recommend(
     ok = cands[(cands["median_ms"] <= budget_ms) & cands["challenge_score"].notna()]
     if ok.empty:
         return None
-    return answer_under_budget(ok, budget_ms, replicates or {}, level)
+    return answer_under_budget(ok, budget_ms, replicates or {}, level, intervals, min_gain)
 
 
 def _fp32_scores(rows: pd.DataFrame, device: str) -> dict[str, float]:
@@ -201,35 +204,85 @@ def _fp32_scores(rows: pd.DataFrame, device: str) -> dict[str, float]:
     return fp.groupby("model")["challenge_score"].max().to_dict() if len(fp) else {}
 
 
+def _budget_range(budgets: list[float]) -> str:
+    return f"{budgets[0]:g}" if len(budgets) == 1 else f"{budgets[0]:g}–{budgets[-1]:g}"
+
+
 def budget_table(
     rows: pd.DataFrame,
     budgets_ms: list[float],
     fp32_scores: dict[str, float] | None = None,
     replicates: ReplicateSet | None = None,
+    intervals: IntervalSet | None = None,
+    min_gain: float = 0.0,
 ) -> pd.DataFrame:
-    """The answer for every device × precision with measured batch-1 latency, per budget:
-    the variant, its score and interval, and the variants tied with the best score."""
+    """The answer for every device × precision with measured batch-1 latency: one row per answer
+    (consecutive budgets with the same answer share it, ``budgets_ms`` "5–20"), with its score and
+    interval, and the variants tied with the best score."""
     lat = rows[(rows["scenario"] == "latency") & (rows["batch"] == 1)]
-    out = []
+    out: list[dict] = []
     for (device, precision), _ in lat.groupby(["device", "precision"]):
         c = candidates(rows, device, precision, fp32_scores=fp32_scores)
-        for b in budgets_ms:
-            a = recommend(c, b, replicates)
-            base = {"device": device, "precision": precision, "budget_ms": b}
+        runs: list[tuple[list[float], dict]] = []
+        for b in sorted(budgets_ms):
+            a = recommend(c, b, replicates, intervals=intervals, min_gain=min_gain)
+            base = {"device": device, "precision": precision}
             if a is None:
-                out.append({**base, "model": None})
-                continue
-            r = a.choice
-            keys = ("model", "backend", "median_ms", "challenge_score", "score_drop", "auroc")
-            out.append(
-                {
+                row = {**base, "model": None}
+            else:
+                r = a.choice
+                keys = ("model", "backend", "median_ms", "challenge_score", "score_drop", "auroc")
+                row = {
                     **base,
                     **{k: r[k] for k in keys},
+                    "executed": r.get("executed"),
+                    "accuracy_note": r.get("accuracy_note"),
                     "score_ci": a.score_text(),
                     "tied_with": a.tie_text(),
                 }
-            )
+            same = runs and {k: v for k, v in runs[-1][1].items() if k != "tied_with"} == {
+                k: v for k, v in row.items() if k != "tied_with"
+            }
+            if same:
+                runs[-1][0].append(b)
+                runs[-1][1]["tied_with"] = row.get("tied_with")  # the widest budget's tie set
+            else:
+                runs.append(([b], row))
+        for budgets, row in runs:
+            out.append({**row, "budget_ms": budgets[-1], "budgets_ms": _budget_range(budgets)})
     return pd.DataFrame(out)
+
+
+def zoo_evidence(zoo=None) -> tuple[IntervalSet, int | None]:
+    """The manifest's unpaired score intervals per (model, variant key), and the largest test-set
+    record count of its evaluations (what "one record's worth of score" is measured on)."""
+    from ecgbench.zoo import Zoo
+
+    zoo = zoo or Zoo()
+    intervals, n = {}, None
+    for name, entry in zoo.entries.items():
+        for key, v in (entry.variants or {}).items():
+            ci, s = v.get("challenge_score_ci95"), v.get("challenge_score")
+            if ci and s is not None and len(ci) == 2:
+                intervals[(name, key)] = (float(s), float(ci[0]), float(ci[1]))
+            if isinstance(v.get("n_records"), int) and v["n_records"] > 0:
+                n = max(n or 0, v["n_records"])
+    return intervals, n
+
+
+def one_record_gain(n_records: int | None) -> float:
+    """One record's worth of Challenge score on a test set of ``n_records``: 1/n (the score is
+    normalised over records, so one record moved from wrong to right moves it about 1/n)."""
+    return 1.0 / n_records if n_records else 0.0
+
+
+def untimed_models(cands: pd.DataFrame, zoo=None) -> list[str]:
+    """Zoo models with no timing among ``cands`` (never timed in this store, device, precision)."""
+    from ecgbench.zoo import Zoo
+
+    zoo = zoo or Zoo()
+    timed = set(cands["model"].astype(str))
+    return [n for n in zoo.names() if n not in timed]
 
 
 def zoo_fp32_scores(zoo=None) -> dict[str, float]:
