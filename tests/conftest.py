@@ -5,6 +5,7 @@ Challenge weights table, tiny checkpoints, and where the optional real data in .
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +20,11 @@ from ecgbench.data.classes import SCORED_CLASSES
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.data.records import STANDARD_LEADS
 from ecgbench.nets.convnext1d import ConvNeXt1D, ConvNeXt1DConfig
+
+# No test writes into the user's real store: the default store (the XDG data directory) is a
+# temporary folder for the whole session, subprocesses included, and $ECGBENCH_RESULTS is unset.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="ecgbench-xdg-")
+os.environ.pop("ECGBENCH_RESULTS", None)
 
 # The machine running the suite may be busy (a training job); one thread keeps every test fast.
 torch.set_num_threads(1)

@@ -58,7 +58,13 @@ _REQUIRED = {
 
 
 def default_store() -> str:
-    return os.environ.get(STORE_ENV, "results")
+    """``$ECGBENCH_RESULTS``, else one per-user folder (the XDG data directory on Linux,
+    ``~/.local/share/ecgbench``): the same store from whatever folder a command runs in."""
+    if os.environ.get(STORE_ENV):
+        return os.environ[STORE_ENV]
+    from platformdirs import user_data_dir
+
+    return user_data_dir("ecgbench", appauthor=False)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -44,9 +45,12 @@ def store_export(
 def store_list(
     store: Annotated[str | None, typer.Option(help="Results store URL or folder")] = None,
 ) -> None:
-    """Machines and runs in the store."""
-    from ecgbench.bench.store import ResultsStore
+    """Where the store is, and its machines and runs."""
+    from ecgbench.bench.results import STORE_ENV
+    from ecgbench.bench.store import ResultsStore, store_url
 
+    why = "--store" if store else (f"${STORE_ENV}" if os.environ.get(STORE_ENV) else "default")
+    out.print(f"store: {store_url(store)} ({why})", highlight=False, soft_wrap=True)
     st = ResultsStore(store, create=False)
     df = st.frame()
     st.close()
