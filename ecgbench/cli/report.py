@@ -31,8 +31,21 @@ def report(
     last: Annotated[int | None, typer.Option(help="Store: the newest N runs")] = None,
     model: Annotated[str | None, typer.Option(help="Only this model")] = None,
     precision: Annotated[str | None, typer.Option(help="Only this precision")] = None,
+    fleet: Annotated[
+        str | None,
+        typer.Option(
+            help="Fleet view: this model (or 'MODEL · BACKEND · PRECISION'), or all (the zoo) "
+            "[default: the variant timed on most machines]"
+        ),
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(help="Fleet view: the reference machine [default: the most variants]"),
+    ] = None,
 ) -> None:
-    """Runtime box plots beside accuracy, runtime vs FLOPs, Pareto front: HTML + PNG + SVG."""
+    """Runtime box plots beside accuracy, runtime vs FLOPs, Pareto front, the fleet view: HTML +
+    PNG + SVG."""
+    from ecgbench.report.fleet_view import FleetOptions
     from ecgbench.report.html import build_report
 
     filters = {
@@ -43,7 +56,10 @@ def report(
         "model": model,
         "precision": precision,
     }
-    r = build_report(list(results or []), out_dir, store=store, filters=filters)
+    r = build_report(
+        list(results or []), out_dir, store=store, filters=filters,
+        options=FleetOptions(fleet, reference),
+    )  # fmt: skip
     out.print(
         f"report: {r.index} ({r.rows} rows, {len(r.figures)} figure files, {r.seconds:.1f} s)"
     )

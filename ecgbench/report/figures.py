@@ -56,59 +56,45 @@ def median_overview(df: pd.DataFrame) -> plt.Figure:
 
 
 def runtime_vs_flops(df: pd.DataFrame) -> plt.Figure:
-    """One panel per partition; the dashed line is the machine's FP32 GEMM ceiling."""
+    """One panel per device, a colour per backend · precision (as asked, and what ran where it
+    differs), every machine's medians; dashed: the time at each executed arithmetic's GEMM
+    ceiling (the median over machines of the ceilings measured in their runs)."""
     lat = df[(df["scenario"] == "latency") & df["flops"].notna()].copy()
-    lat["GFLOPs per inference"] = lat["flops"] * lat["batch"] / 1e9
-    col_wrap = min(3, max(1, lat["partition"].nunique()))
-    g = sns.FacetGrid(
-        lat,
-        col="partition",
-        hue="machine",
-        col_wrap=col_wrap,
-        height=3.2,
-        aspect=1.2,
-        sharex=True,
-        sharey=True,
+    lat["gflop"] = lat["flops"] * lat["batch"] / 1e9
+    lat["variant"] = [
+        f"{b} · {p.split(' · ')[-1]}" for b, p in zip(lat["backend"], lat["partition"], strict=True)
+    ]
+    devices = sorted(lat["device"].astype(str).unique())
+    variants = sorted(lat["variant"].unique())
+    colours = dict(zip(variants, sns.color_palette("tab10", len(variants)), strict=True))
+    fig, axes = plt.subplots(
+        1, len(devices), figsize=(8.5 * len(devices), 5.2), squeeze=False, sharey=True
     )
-    g.map_dataframe(
-        sns.scatterplot,
-        x="GFLOPs per inference",
-        y="median_ms",
-        s=60,
-        edgecolor="black",
-        linewidth=0.4,
-    )
-    xs = np.geomspace(lat["GFLOPs per inference"].min() / 2, lat["GFLOPs per inference"].max() * 2)
-    for ax in g.axes.flat:
+    xs = np.geomspace(lat["gflop"].min() / 2, lat["gflop"].max() * 2)
+    for ax, dev in zip(axes[0], devices, strict=True):
+        sub = lat[lat["device"].astype(str) == dev]
+        for v, g in sub.groupby("variant"):
+            ax.scatter(g["gflop"], g["median_ms"], s=36, color=colours[v], label=v,
+                       edgecolor="black", linewidth=0.3, alpha=0.8)  # fmt: skip
+        ceiling = sub.get("ceiling_gflops", pd.Series(np.nan, index=sub.index))
+        if "gemm_gflops" in sub:
+            ceiling = ceiling.fillna(sub["gemm_gflops"])  # runs before ceilings per arithmetic
+        arith = sub.get("ceiling", pd.Series("f32", index=sub.index)).fillna("f32")
+        for a, c in ceiling.groupby(arith):
+            c = c.dropna()
+            if len(c):
+                ax.plot(xs, xs / c.median() * 1e3, ls="--", lw=1, color="grey")
+                ax.annotate(f"{a} GEMM", (xs[-1], xs[-1] / c.median() * 1e3), fontsize=7,
+                            color="grey", ha="right", va="bottom")  # fmt: skip
         log_axis(ax, "x")
         log_axis(ax, "y")
-        ax.tick_params(axis="x", labelbottom=True, labelsize=8)
-        part = lat[lat["partition"] == ax.get_title().split(" = ")[-1]]
-        for _m, gg in part.groupby("machine"):
-            # runs written before ceilings per arithmetic: their FP32 GEMM
-            ceiling = (
-                gg["ceiling_gflops"].fillna(gg["gemm_gflops"])
-                if "ceiling_gflops" in gg
-                else gg["gemm_gflops"]
-            ).dropna()
-            if len(ceiling):
-                ax.plot(xs, xs / ceiling.median() * 1e3, ls="--", lw=1, color="grey")
-        for _, r in lat[lat["partition"] == ax.get_title().split(" = ")[-1]].iterrows():
-            ax.annotate(
-                str(r["model"]).replace("convnext1d_", ""),
-                (r["GFLOPs per inference"], r["median_ms"]),
-                fontsize=7,
-                xytext=(3, 3),
-                textcoords="offset points",
-            )
-    g.set_titles("{col_name}", size=9)
-    g.set_axis_labels("GFLOPs per inference (log)", "median latency [ms] (log)")
-    g.add_legend(title="machine")
-    g.figure.suptitle(
-        "Runtime vs FLOPs (dashed: time at the GEMM ceiling of the executed arithmetic)", y=1.02
-    )
-    g.figure.subplots_adjust(hspace=0.45)
-    return g.figure
+        ax.set_xlabel("GFLOPs per inference (log)")
+        ax.set_title(f"Runtime vs FLOPs — {dev}", loc="left")
+    axes[0, 0].set_ylabel("median latency [ms] (log)")
+    axes[0, -1].legend(title="backend · precision", fontsize=8, loc="upper left",
+                       bbox_to_anchor=(1.01, 1))  # fmt: skip
+    fig.tight_layout()
+    return fig
 
 
 def _score_interval(a: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ecgbench.errors import EcgbenchError
 from ecgbench.fileio import atomic_path, atomic_write_text
-from ecgbench.report import figures, footprint
+from ecgbench.report import figures, fleet_view, footprint
 from ecgbench.report.boxes import MAX_POINTS, MIN_ROUNDS
 from ecgbench.report.data import ReportData, accuracy_drops, build_frames, collect_documents
 from ecgbench.report.lengths import CAPTION as LENGTH_CAPTION
@@ -78,16 +78,16 @@ class ReportResult:
 
 
 def _save(fig: plt.Figure, out: Path, name: str) -> tuple[list[Path], str]:
-    paths = []
-    for ext in ("png", "svg"):
-        p = out / f"{name}.{ext}"
-        with atomic_path(p) as tmp:
-            fig.savefig(tmp, format=ext, dpi=120 if ext == "png" else None, bbox_inches="tight")
-        paths.append(p)
+    """PNG (rendered once: the file and the page's copy are the same bytes) and SVG."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    png, svg = out / f"{name}.png", out / f"{name}.svg"
+    with atomic_path(png) as tmp:
+        Path(tmp).write_bytes(buf.getvalue())
+    with atomic_path(svg) as tmp:
+        fig.savefig(tmp, format="svg", bbox_inches="tight")
     plt.close(fig)
-    return paths, base64.b64encode(buf.getvalue()).decode()
+    return [png, svg], base64.b64encode(buf.getvalue()).decode()
 
 
 def _table(df: pd.DataFrame, cols: list[str], max_rows: int = 2000) -> str:
@@ -220,14 +220,18 @@ def build_report(
     out_dir: str | os.PathLike[str],
     store: str | None = None,
     filters: dict | None = None,
+    options: fleet_view.FleetOptions | None = None,
 ) -> ReportResult:
     t0 = time.perf_counter()
     data: ReportData = build_frames(collect_documents(results, store, filters))
-    return render_report(data, out_dir, t0)
+    return render_report(data, out_dir, t0, options)
 
 
 def render_report(
-    data: ReportData, out_dir: str | os.PathLike[str], t0: float | None = None
+    data: ReportData,
+    out_dir: str | os.PathLike[str],
+    t0: float | None = None,
+    options: fleet_view.FleetOptions | None = None,
 ) -> ReportResult:
     t0 = t0 if t0 is not None else time.perf_counter()
     out = Path(out_dir)
@@ -251,19 +255,35 @@ def render_report(
         )
 
     lat = df[df["scenario"] == "latency"]
-    if len(data.boxes):
+    view = fleet_view.FleetView.of(data, options)
+    boxes = view.per_variant(data.boxes)
+    if len(boxes):
         figure(
             "runtime_boxplot",
             "Runtime per variant",
-            runtime_boxes(data.boxes),
+            runtime_boxes(boxes),
             "Every variant's latency per call (synchronous, one panel per machine and device, "
             "log axis): box = quartiles and whiskers = 1.5 IQR of <em>all</em> its samples; dots "
             f"= at most {MAX_POINTS} of its samples, drawn at random (seeded) to keep the page "
             "light; red = median; black bar = 95 % interval of the median, a bootstrap over the "
             f"medians of the run's rounds (drawn where a row has ≥ {MIN_ROUNDS} rounds). "
-            "Variants whose bars overlap are a tie.",
+            "Two variants are a tie when their bars overlap (<code>ecgbench speedup</code> "
+            "pairs the rounds, which is sharper: it can tell overlapping bars apart)."
+            + view.caption_note(),
         )
-    if len(lat) and lat.groupby(["machine", "partition"])["model"].nunique().max() > 1:
+    if view.choice is not None:
+        figure(
+            "fleet",
+            "Fleet view",
+            fleet_view.fleet_figure(data.boxes, view.choice),
+            fleet_view.CAPTION,
+        )
+        sections.append(
+            f"<p class='note'>Medians relative to <b>{html.escape(view.choice.reference)}</b> "
+            "(its own row in ms; ×1.20 = 20 % slower than it); latest run per machine.</p>"
+            + _table(ft := fleet_view.fleet_table(data.boxes, view.choice.reference), list(ft))
+        )
+    if view.few and len(lat) and lat.groupby(["machine", "partition"])["model"].nunique().max() > 1:
         figure(
             "runtime_medians",
             "Overview of medians",
@@ -276,9 +296,10 @@ def render_report(
             "runtime_vs_flops",
             "Runtime vs FLOPs",
             figures.runtime_vs_flops(df),
-            "Each panel one partition; the dashed line is how long the FLOPs would take at the "
-            "GEMM rate of the arithmetic that executed (f32, bf16, f16 or int8), measured in "
-            "the same run.",
+            "One panel per device, one colour per backend · precision (what was asked and, "
+            "where it differs, what ran: <em>fp16 → f32</em>), every machine's medians; the "
+            "dashed lines are how long the FLOPs would take at the GEMM rate of each executed "
+            "arithmetic (f32, bf16, f16 or int8), measured in the same runs (median over machines).",
         )
     fp = footprint.footprint_rows(df)
     if len(fp):  # run --footprint: memory and start-up beside the runtime plots
@@ -297,6 +318,7 @@ def render_report(
         )
         sections.append(table)
     missing = sorted(df.loc[~df["has_accuracy"], "model"].unique())
+    acc = view.one_machine(acc)
     if acc["challenge_score"].notna().any():
         figure(
             "accuracy_runtime",
@@ -343,7 +365,7 @@ def render_report(
                 ],
             )
         )
-        budgets = _budget_section(df)
+        budgets = _budget_section(view.one_machine(df))
         if budgets:
             sections.append(budgets)
     if missing:

@@ -100,7 +100,9 @@ def _draw_panel(ax: plt.Axes, sub: pd.DataFrame, colors: dict) -> None:
     rng = np.random.default_rng(0)
     for y, pts in zip(ys, sub["points"], strict=True):
         jitter = rng.uniform(-0.22, 0.22, size=len(pts))
-        ax.scatter(pts, y + jitter, s=4, color="#555555", alpha=0.35, lw=0, zorder=3)
+        ax.scatter(
+            pts, y + jitter, s=4, color="#555555", alpha=0.35, lw=0, zorder=3, rasterized=True
+        )  # thousands of dots: one image in the SVG, not thousands of paths
     for y, v, lo, hi in zip(ys, sub["variant"], sub["ci_low"], sub["ci_high"], strict=True):
         if pd.notna(lo) and pd.notna(hi):
             ax.plot(
