@@ -94,14 +94,14 @@ def test_report_from_a_real_run(real_run: Path, tmp_path: Path):
     assert all(base64.b64decode(e).startswith(PNG) for e in embedded)
     # The rows table holds every row of the input; the run had no zoo model, so no accuracy.
     tables = read_tables(r.index)
-    rows = next(t for t in tables if "median_ms" in t.columns)
+    rows = next(t for t in tables if "median ms" in t.columns)
     assert len(rows) == len(doc.rows)
     assert set(zip(rows["backend"], rows["precision"], strict=True)) == {
         (x.backend, x.precision) for x in doc.rows
     }
     assert "Accuracy missing for" in html
-    machines = next(t for t in tables if "cpu_model" in t.columns)
-    assert machines["cpu_model"].iloc[0] == doc.fingerprint["cpu_model"]
+    machines = next(t for t in tables if "CPU" in t.columns)
+    assert machines["CPU"].iloc[0] == doc.fingerprint["cpu_model"]
 
 
 def test_report_merges_runs_by_machine(real_run: Path, tmp_path: Path):
@@ -114,8 +114,8 @@ def test_report_merges_runs_by_machine(real_run: Path, tmp_path: Path):
     second = tmp_path / "other.json"
     second.write_text(json.dumps(other))
     r = build_report([real_run, second], tmp_path / "rep")
-    machines = next(t for t in read_tables(r.index) if "cpu_model" in t.columns)
-    assert sorted(machines["cpu_model"]) == sorted(
+    machines = next(t for t in read_tables(r.index) if "CPU" in t.columns)
+    assert sorted(machines["CPU"]) == sorted(
         ["Another CPU", read_run(real_run).fingerprint["cpu_model"]]
     )
     assert r.rows == 2 * len(read_run(real_run).rows)
@@ -147,14 +147,14 @@ def test_report_answers_the_latency_budget_question(real_run: Path, tmp_path: Pa
     scored.write_text(json.dumps(doc))
     html = build_report([scored], tmp_path / "rep").index.read_text()
     assert "Best model under a latency budget" in html
-    t = next(t for t in read_tables(tmp_path / "rep" / "index.html") if "budget_ms" in t.columns)
+    t = next(t for t in read_tables(tmp_path / "rep" / "index.html") if "budget ms" in t.columns)
     assert set(t["precision"]) == {"fp32", "int8"}
     int8 = [r for r in doc["rows"] if r["precision"] == "int8"]
     slowest = max(r["latency"]["median_ms"] for r in int8)
-    roomy = t[(t["precision"] == "int8") & (t["budget_ms"].astype(float) >= slowest)]
+    roomy = t[(t["precision"] == "int8") & (t["budget ms"].astype(float) >= slowest)]
     assert len(roomy) and (roomy["backend"] == "openvino").all()  # the better int8 variant fits
-    assert [float(x) for x in roomy["score_drop"]] == pytest.approx([0.02] * len(roomy))
-    tight = t[t["budget_ms"].astype(float) < min(r["latency"]["median_ms"] for r in doc["rows"])]
+    assert [float(x) for x in roomy["FP32 − it"]] == pytest.approx([0.02] * len(roomy))
+    tight = t[t["budget ms"].astype(float) < min(r["latency"]["median_ms"] for r in doc["rows"])]
     assert (tight["model"] == "nothing fits").all()
     # scores set by hand: no stored replicates are theirs, so the ties are unknown, and said
     assert (roomy[TIED] == "ties unknown (no paired replicates)").all()
@@ -189,9 +189,9 @@ def test_report_budget_answer_is_the_faster_of_tied_variants(
         put_replicates(z, model, f"{b}-int8@{r['executed']}", reps(own, scores[b]))
     monkeypatch.setenv("ECGBENCH_ZOO", str(tmp_path / "zoo"))
     build_report([scored], tmp_path / "rep")
-    t = next(t for t in read_tables(tmp_path / "rep" / "index.html") if "budget_ms" in t.columns)
+    t = next(t for t in read_tables(tmp_path / "rep" / "index.html") if "budget ms" in t.columns)
     slowest = max(r["latency"]["median_ms"] for r in int8.values())
-    roomy = t[(t["precision"] == "int8") & (t["budget_ms"].astype(float) >= slowest)]
+    roomy = t[(t["precision"] == "int8") & (t["budget ms"].astype(float) >= slowest)]
     faster = min(int8.values(), key=lambda r: r["latency"]["median_ms"])["backend"]
     assert len(roomy) and (roomy["backend"] == faster).all()
     if faster == "onnxruntime":
@@ -210,12 +210,12 @@ def test_report_marks_a_percentile_from_too_few_samples(real_run: Path, tmp_path
     cut.latency = Latency.from_samples(cut.latency.samples_ns[:100])
     doc.write(tmp_path / "cut.json")
     r = build_report([tmp_path / "cut.json"], tmp_path / "rep")
-    rows = next(t for t in read_tables(r.index) if "median_ms" in t.columns)
+    rows = next(t for t in read_tables(r.index) if "median ms" in t.columns)
     for row in doc.rows:
         got = rows[(rows["backend"] == row.backend) & (rows["precision"] == row.precision)]
         assert len(got) == 1
         for name in ("p90", "p99"):
-            assert got[f"{name}_ms"].iloc[0].endswith("*") is (not row.latency.valid(name))
+            assert got[f"{name} ms"].iloc[0].endswith("*") is (not row.latency.valid(name))
     assert cut.latency.valid("p99") is False and cut.latency.valid("p90") is True
     assert "p99 from n &lt; 662 samples: not a valid estimate" in r.index.read_text()
     csv = pd.read_csv(r.index.parent / "rows.csv")
@@ -236,9 +236,9 @@ def test_report_shows_the_footprint_beside_the_runtime_when_measured(real_run: P
     r = build_report([tmp_path / "fp.json"], tmp_path / "rep")
     page = r.index.read_text()
     assert "Deployment footprint" in page and (r.index.parent / "footprint.png").is_file()
-    t = next(t for t in read_tables(r.index) if "peak_rss_infer_mb" in t.columns)
+    t = next(t for t in read_tables(r.index) if "peak RSS infer MB" in t.columns)
     assert len(t) == len(doc.rows)
-    assert sorted(t["model_mb"].astype(float)) == [float(i + 1) for i in range(len(doc.rows))]
+    assert sorted(t["model MB"].astype(float)) == [float(i + 1) for i in range(len(doc.rows))]
     # after the runtime box plots, among the figures
     at = page.index("Deployment footprint")
     assert page.index("Runtime per variant") < at < page.index("<h2>Machines")

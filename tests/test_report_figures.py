@@ -119,7 +119,7 @@ def test_accuracy_dots_start_at_zero_and_draw_the_interval(two_variants):
     fig = accuracy_beside_runtime(df)
     ax = fig.axes[0]
     assert ax.get_xlim()[0] == 0 and not ax.patches  # no bars
-    (bars,) = [c for c in ax.collections if c.get_gid() == "score-ci:openvino fp32"]
+    (bars,) = [c for c in ax.collections if c.get_gid() == "score-ci:openvino · fp32"]
     spans = sorted(sorted(seg[:, 0]) for seg in bars.get_segments())
     assert spans[0] == pytest.approx([0.38, 0.46])  # the interval, around 0.42
     assert spans[1] == pytest.approx([0.50, 0.50])  # no interval: a point

@@ -204,6 +204,7 @@ def accuracy_drops(df: pd.DataFrame) -> pd.DataFrame:
         "score_drop_ci_high",
         "score_drop_verdict",
         "auroc",
+        "accuracy_note",
     ]
     keep = [k for k in keep if k in df]
     lat = df[df["scenario"] == "latency"][keep].copy() if "scenario" in df else df[keep].copy()

@@ -86,6 +86,7 @@ def runtime_vs_flops(df: pd.DataFrame) -> plt.Figure:
                 ax.plot(xs, xs / c.median() * 1e3, ls="--", lw=1, color="grey")
                 ax.annotate(f"{a} GEMM", (xs[-1], xs[-1] / c.median() * 1e3), fontsize=7,
                             color="grey", ha="right", va="bottom")  # fmt: skip
+        ax.set_ylim(lat["median_ms"].min() / 1.5, lat["median_ms"].max() * 1.5)
         log_axis(ax, "x")
         log_axis(ax, "y")
         ax.set_xlabel("GFLOPs per inference (log)")
@@ -110,7 +111,7 @@ def accuracy_beside_runtime(acc: pd.DataFrame) -> plt.Figure:
     """Left: Challenge score per model and variant with its 95 % interval, axis from 0;
     right: that variant's median latency. Dots, not bars: a bar's length must mean something."""
     a = acc.dropna(subset=["challenge_score"]).copy()
-    a["variant"] = a["backend"] + " " + a["precision"]
+    a["variant"] = _variant_names(a)
     models = sorted(a["model"].unique())
     variants = sorted(a["variant"].unique())
     k = len(variants)
@@ -152,6 +153,17 @@ def accuracy_beside_runtime(acc: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def _variant_names(a: pd.DataFrame) -> list[str]:
+    """``openvino · fp16 → f32``: the backend and the precision as every figure names it."""
+    from ecgbench.report.data import shown_precision
+
+    ex = a["executed"] if "executed" in a else pd.Series(None, index=a.index)
+    return [
+        f"{b} · {shown_precision(str(p), e)}"
+        for b, p, e in zip(a["backend"], a["precision"], ex, strict=True)
+    ]
+
+
 def pareto_front(points: pd.DataFrame) -> pd.Series:
     """True where no other point is at least as fast and at least as accurate (and better in one)."""
     t = points["median_ms"].to_numpy()
@@ -187,26 +199,16 @@ def accuracy_latency_pareto(acc: pd.DataFrame) -> plt.Figure:
         ax.scatter(
             dom["median_ms"], dom["challenge_score"], color="#bbbbbb", s=35, label="dominated"
         )
-        sns.scatterplot(
-            data=front,
-            x="median_ms",
-            y="challenge_score",
-            hue="precision",
-            style="backend",
-            s=90,
-            ax=ax,
-            edgecolor="black",
-        )
+        front = front.assign(variant=_variant_names(front))
+        palette = dict(zip(front["variant"].unique(), sns.color_palette("tab10"), strict=False))
         ax.step(front["median_ms"], front["challenge_score"], where="post", color="black", lw=1)
-        for _, r in front.iterrows():
-            ax.annotate(
-                f"{str(r['model']).replace('convnext1d_', '')} {r['backend']} {r['precision']}",
-                (r["median_ms"], r["challenge_score"]),
-                fontsize=7,
-                xytext=(4, -10),
-                textcoords="offset points",
-                rotation=-12,
-            )
+        for i, r in enumerate(front.to_dict("records"), start=1):
+            # a number beside each point, the names in the legend: labels never collide
+            name = f"{i}  {str(r['model']).replace('convnext1d_', '')} · {r['variant']}"
+            ax.scatter(r["median_ms"], r["challenge_score"], s=90, edgecolor="black",
+                       color=palette.get(r["variant"]), label=name, zorder=3)  # fmt: skip
+            ax.annotate(str(i), (r["median_ms"], r["challenge_score"]), fontsize=8,
+                        xytext=(5, 5), textcoords="offset points", weight="bold")  # fmt: skip
         log_axis(ax, "x")
         ax.set_xlabel("median latency [ms] (log)")
         ax.set_ylabel("Challenge score, fold 10 (bars: 95 % interval)")
@@ -215,7 +217,8 @@ def accuracy_latency_pareto(acc: pd.DataFrame) -> plt.Figure:
             mid = (hi + lo) / 2
             ax.set_ylim(mid - MIN_SCORE_SPAN / 2, mid + MIN_SCORE_SPAN / 2)
         ax.set_title(f"Accuracy–latency Pareto front — {dev}", loc="left")
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+        ax.legend(title="on the front (grey: dominated)", fontsize=8, loc="upper left",
+                  bbox_to_anchor=(1.01, 1))  # fmt: skip
     fig.tight_layout()
     return fig
 

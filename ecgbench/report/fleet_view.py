@@ -67,9 +67,11 @@ class FleetView:
         return cls(few, c.reference, c)
 
     def per_variant(self, boxes: pd.DataFrame) -> pd.DataFrame:
+        """Every run's boxes for a few machines; for a fleet, the reference machine's latest."""
         if self.few or not len(boxes):
             return boxes
-        return boxes[boxes["machine"] == self.reference]
+        latest = _latest(boxes[boxes["machine"] == self.reference])
+        return latest.assign(variant=latest["key"]).drop(columns="key")
 
     def one_machine(self, df: pd.DataFrame) -> pd.DataFrame:
         """All machines' rows for a few; the reference machine's for a fleet."""
@@ -171,6 +173,7 @@ def fleet_table(boxes: pd.DataFrame, reference: str) -> pd.DataFrame:
     b = _latest(boxes)
     ref = b[b["machine"] == reference].drop_duplicates("key").set_index("key")["median"]
     out = rel.map(lambda v: "–" if pd.isna(v) else f"×{v:.2f}")
+    out.columns.name = None
     out = out.reset_index()
     is_ref = out["machine"] == reference
     for k in rel.columns:

@@ -13,6 +13,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from ecgbench.bench import score_origin
 from ecgbench.errors import EcgbenchError
 from ecgbench.fileio import atomic_path, atomic_write_text
 from ecgbench.report import figures, fleet_view, footprint
@@ -21,6 +22,17 @@ from ecgbench.report.data import ReportData, accuracy_drops, build_frames, colle
 from ecgbench.report.lengths import CAPTION as LENGTH_CAPTION
 from ecgbench.report.lengths import length_figure, length_section
 from ecgbench.report.runtime_boxes import runtime_boxes
+from ecgbench.report.tables import html_table, score_with_interval
+
+MAX_ROWS_SHOWN = 300  # the page's rows table; rows.csv holds every row
+VARIANT_KEYS = ["machine", "model", "backend", "device", "precision", "executed", "scenario"]
+
+
+def latest_per_variant(df: pd.DataFrame) -> pd.DataFrame:
+    """The latest row per machine × variant (rows arrive oldest run first)."""
+    keys = [k for k in VARIANT_KEYS if k in df]
+    return df.drop_duplicates(keys, keep="last") if keys else df
+
 
 ROW_COLUMNS = [
     "machine",
@@ -65,7 +77,7 @@ color:#222;padding:0 1rem} h1{font-size:1.6rem} h2{margin-top:2.2rem;border-bott
 img{max-width:100%;height:auto;border:1px solid #eee} table{border-collapse:collapse;font-size:.8rem;
 margin:.5rem 0} th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}
 th{background:#f4f6f8} td:first-child,th:first-child{text-align:left} .note{color:#666;font-size:.9rem}
-.warn{color:#a40000} .scroll{overflow-x:auto}
+.warn{color:#a40000} .scroll{overflow-x:auto;max-width:100%}
 """
 
 
@@ -91,17 +103,7 @@ def _save(fig: plt.Figure, out: Path, name: str) -> tuple[list[Path], str]:
 
 
 def _table(df: pd.DataFrame, cols: list[str], max_rows: int = 2000) -> str:
-    cols = [c for c in cols if c in df.columns]
-    d = df[cols].head(max_rows).copy()
-    for c in d.columns:
-        if d[c].dtype.kind == "f":
-            d[c] = d[c].map(lambda v: "" if pd.isna(v) else f"{v:.4g}")
-    note = (
-        f'<p class="note">showing {max_rows} of {len(df)} rows (all rows: rows.csv)</p>'
-        if len(df) > max_rows
-        else ""
-    )
-    return note + '<div class="scroll">' + d.to_html(index=False, na_rep="–", border=0) + "</div>"
+    return html_table(df, cols, max_rows)
 
 
 def _rows_section(df: pd.DataFrame) -> str:
@@ -117,7 +119,7 @@ def _rows_section(df: pd.DataFrame) -> str:
         if invalid.any():
             bad.append(f"{name} from n &lt; {min_samples(q)} samples")
         d[col] = [
-            "" if pd.isna(v) else f"{v:.4g}" + ("*" if x else "")
+            "" if pd.isna(v) else f"{v:.3g}" + ("*" if x else "")
             for v, x in zip(d[col], invalid, strict=True)
         ]
     note = (
@@ -126,36 +128,46 @@ def _rows_section(df: pd.DataFrame) -> str:
         if bad
         else ""
     )
-    return "<h2>All rows</h2>" + _table(d, ROW_COLUMNS) + note
+    return "<h2>All rows</h2>" + _table(d, ROW_COLUMNS, max_rows=MAX_ROWS_SHOWN) + note
 
 
 def _budget_section(df: pd.DataFrame) -> str:
     """The deployment answer per device and precision, for 1-2-5 budgets over the measured range:
-    the fastest variant tied with the best score, its interval, and the tie set."""
+    one row per answer (the budgets it answers), its interval, and the tie set."""
     from ecgbench.accuracy.replicates import load_replicates
-    from ecgbench.scaling.recommend import budget_table, nice_budgets
+    from ecgbench.scaling.recommend import budget_table, nice_budgets, one_record_gain, zoo_evidence
 
     lat = df[(df["scenario"] == "latency") & (df["batch"] == 1) & df["challenge_score"].notna()]
     budgets = nice_budgets(lat["median_ms"])
     if not budgets:
         return ""
     replicates = load_replicates()
+    intervals, n_records = zoo_evidence()
+    gain = one_record_gain(n_records)
     parts = []
     for machine, rows in df.groupby("machine", sort=True):
-        t = budget_table(rows, budgets, replicates=replicates)
+        t = budget_table(rows, budgets, replicates=replicates, intervals=intervals, min_gain=gain)
         if t.empty:
             continue
         t = t.assign(machine=machine, model=t["model"].fillna("nothing fits"))
         parts.append(t)
     if not parts:
         return ""
-    table = pd.concat(parts, ignore_index=True).rename(
+    table = pd.concat(parts, ignore_index=True)
+    table["score_ci"] = [
+        score_origin.marked(str(s), n)
+        for s, n in zip(
+            table["score_ci"], table.get("accuracy_note", [None] * len(table)), strict=True
+        )
+    ]
+    table = table.rename(
         columns={"score_ci": "score [95% CI]", "tied_with": "tied with (best − it, 95% CI)"}
     )
     cols = [
         "machine",
         "device",
         "precision",
+        "budgets_ms",
         "budget_ms",
         "model",
         "backend",
@@ -165,17 +177,29 @@ def _budget_section(df: pd.DataFrame) -> str:
         "auroc",
         "tied with (best − it, 95% CI)",
     ]
+    margin = f"{gain:.4f}, one record's worth of score on {n_records} test records" if gain else "0"
+    elsewhere = score_origin.footnote(table.get("accuracy_note", []))
     return (
         "<h2>Best model under a latency budget</h2><p class='note'>Per machine, device and "
         "precision: among the variants whose median batch-1 latency fits the budget, the one with "
-        "the highest fold-10 Challenge score and those statistically tied with it (paired "
-        "bootstrap interval of the difference holds 0); the answer is the fastest, then smallest, "
-        "of that tied set. <em>Ties unknown</em>: no paired replicates (<code>ecgbench evaluate "
-        "--zoo</code> keeps them), so the highest point score is shown unranked against noise. "
-        "<code>score_drop</code>: what the precision cost in score against FP32. "
+        "the highest fold-10 Challenge score and those tied with it: the paired bootstrap "
+        "interval of the difference holds 0, or without paired replicates the two 95 % intervals "
+        f"overlap, or the gain is below the margin ({margin}): a smaller gain never buys a "
+        "slower variant. The answer is the fastest, then smallest, of that tied set; one row per "
+        "answer, with the budgets it answers (<em>budgets ms</em>; <em>budget ms</em>: the "
+        "largest of them). <em>Ties unknown</em>: nothing to compare with (no replicates, no "
+        "intervals), so the highest point score is shown unranked against noise. "
+        "<em>FP32 − it</em>: what the precision cost in score against FP32 (positive: lower). "
         "<code>ecgbench recommend</code> answers the same from the results store.</p>"
+        + (f"<p class='note'>{html.escape(elsewhere)}</p>" if elsewhere else "")
         + _table(table, cols)
     )
+
+
+def _elsewhere(acc: pd.DataFrame) -> str:
+    """The sentence naming the CPUs the shown scores were measured on, when not the timing one."""
+    note = score_origin.footnote(acc.dropna(subset=["challenge_score"]).get("accuracy_note", []))
+    return f" <b>{html.escape(note)}</b>" if note else ""
 
 
 def _precision_section(df: pd.DataFrame) -> str:
@@ -192,7 +216,11 @@ def _precision_section(df: pd.DataFrame) -> str:
     ]
     if not len(off):
         return ""
-    cols = ["machine", "model", "backend", "device", "precision", "executed", "precision_note"]
+    keys = ["model", "backend", "device", "precision", "executed", "precision_note"]
+    off = off.fillna({"precision_note": "–"}).groupby(keys, dropna=False)["machine"]
+    off = off.agg(lambda m: ", ".join(sorted(set(map(str, m))))).reset_index()
+    off = off.rename(columns={"machine": "machines"})
+    cols = ["model", "backend", "device", "precision", "executed", "precision_note", "machines"]
     return (
         "<h2>Precision asked vs executed</h2><p class='warn'>These rows did not execute the "
         "arithmetic their precision names; their runtime and accuracy are those of what ran.</p>"
@@ -318,7 +346,7 @@ def render_report(
         )
         sections.append(table)
     missing = sorted(df.loc[~df["has_accuracy"], "model"].unique())
-    acc = view.one_machine(acc)
+    acc = latest_per_variant(view.one_machine(acc))
     if acc["challenge_score"].notna().any():
         figure(
             "accuracy_runtime",
@@ -327,7 +355,7 @@ def render_report(
             "Challenge score of each exact variant on PTB-XL fold 10 (from the zoo manifest, "
             "made by <code>ecgbench evaluate --zoo</code>) with its 95 % bootstrap interval over "
             "the records where the manifest has one (score axis from 0), next to its median "
-            "latency.",
+            "latency." + _elsewhere(acc),
         )
         figure(
             "pareto",
@@ -340,11 +368,22 @@ def render_report(
         drops = acc.dropna(subset=["challenge_score"]).sort_values(
             ["model", "backend", "precision"]
         )
+        drops["score [95% CI]"] = [
+            score_origin.marked(s, n)
+            for s, n in zip(
+                score_with_interval(drops), drops.get("accuracy_note", [None] * len(drops)),
+                strict=True,
+            )
+        ]  # fmt: skip
         sections.append(
-            "<h2>Accuracy cost per precision</h2><p class='note'>score_drop: the model's best "
-            "FP32 score − this variant's; paired drop [95% CI]: FP32 − this variant on the same resampled records (paired bootstrap, from the zoo "
-            "manifest); <em>tie</em>: the interval holds 0, the drop is not distinguishable from "
-            "zero; <em>drop</em> / <em>gain</em>: it is.</p>"
+            "<h2>Accuracy cost per precision</h2><p class='note'><em>FP32 − it</em>: the "
+            "model's best FP32 score − this variant's (positive: this variant scores lower); "
+            "scores rounded to the first digit their 95 % interval can tell; <em>paired drop "
+            "[95% CI]</em>: FP32 − this variant on the same resampled records (paired bootstrap, "
+            "from the zoo manifest); <em>tie</em>: the interval holds 0, the drop is not "
+            "distinguishable from zero; <em>drop</em> / <em>gain</em>: it is."
+            + _elsewhere(acc)
+            + "</p>"
             + _table(
                 drops,
                 [
@@ -355,9 +394,7 @@ def render_report(
                     "precision",
                     "executed",
                     "median_ms",
-                    "challenge_score",
-                    "challenge_score_ci_low",
-                    "challenge_score_ci_high",
+                    "score [95% CI]",
                     "score_drop",
                     "paired drop [95% CI]",
                     "auroc",
