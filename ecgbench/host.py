@@ -197,3 +197,15 @@ def device_kind(device: str) -> str:
     if head in VIRTUAL_OV_DEVICES:
         return (tail.split(",")[0].split(".")[0] if tail else "CPU") or "CPU"
     return dev.split(".")[0]
+
+
+def portable_command(argv: Iterable[str]) -> str:
+    """A command line as any machine would retype it: the program by its name, not by the
+    absolute path of the virtual environment that ran it (``/work/venv/bin/ecgbench`` ->
+    ``ecgbench``), every argument quoted for a shell."""
+    import shlex
+
+    args = list(argv)
+    if args and os.sep in args[0]:
+        args[0] = os.path.basename(args[0])
+    return " ".join(shlex.quote(a) for a in args)

@@ -47,7 +47,7 @@ class LineProgress(_NullProgress):
         self._t0 = time.monotonic()
 
     def add_task(self, description: str, total: float | None = None, **k: object) -> int:
-        self._tasks[len(self._tasks)] = [description, total, 0.0, 0, 0.0]
+        self._tasks[len(self._tasks)] = [description, total, 0.0, 0, None]
         return len(self._tasks) - 1
 
     def advance(self, task: int, advance: float = 1, **k: object) -> None:
@@ -60,7 +60,7 @@ class LineProgress(_NullProgress):
         if not t[1]:
             return
         tenth, now = int(10 * min(t[2] / t[1], 1.0)), time.monotonic()
-        if tenth > t[3] and (now - t[4] >= self.every_s or tenth == 10):
+        if tenth > t[3] and (t[4] is None or now - t[4] >= self.every_s or tenth == 10):
             t[3], t[4] = tenth, now
             self._write(f"{t[0]}: {tenth * 10}% ({now - self._t0:.0f} s)")
 

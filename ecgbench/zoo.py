@@ -73,6 +73,18 @@ class ZooEntry:
         return d
 
 
+def _portable(command: str) -> str:
+    """A checkpoint's training command without the trainer's virtual-environment path."""
+    import shlex
+
+    from ecgbench.host import portable_command
+
+    try:
+        return portable_command(shlex.split(command)) if command else command
+    except ValueError:  # not shell syntax: kept as recorded
+        return command
+
+
 def variant_score_key(backend: str, precision: str, executed: str) -> str:
     """Manifest key of a variant's accuracy: ``openvino-fp32@bf16`` = FP32 IR run in bf16."""
     return f"{backend}-{precision}@{executed}"
@@ -182,7 +194,7 @@ class Zoo:
             params=cx.params,
             flops=cx.flops,
             input_shape=shape,
-            train_command=ckpt.command,
+            train_command=_portable(ckpt.command),
             metrics=metrics,
             zoo_dir=self.root,
         )

@@ -13,6 +13,7 @@ import platform
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ecgbench.errors import EcgbenchError
 from ecgbench.host import cpu_info, library_versions, openvino_devices
 from ecgbench.precision import Arithmetic, int8_isa
 
@@ -60,11 +61,19 @@ def collect_fingerprint(threads: int) -> Fingerprint:
     ov_devices: dict[str, str] = {}
     native: dict[str, dict[str, str]] = {}
     try:
-        for d in openvino_devices():
-            ov_devices[d.name] = d.full_name
-            native[d.name] = Arithmetic(d.name, frozenset(d.capabilities), tuple(isa)).native()
-    except Exception:  # pragma: no cover - a broken OpenVINO install still gets a fingerprint
-        pass
+        devices = openvino_devices()
+    except ImportError:  # no OpenVINO here: a fingerprint without its devices, and that is true
+        devices = []
+    except RuntimeError as e:
+        # Not swallowed: the devices are part of the machine's baseline key, so a fingerprint made
+        # without them would silently file this machine's runs under another key.
+        raise EcgbenchError(
+            f"OpenVINO could not list its devices ({str(e).splitlines()[0] if str(e) else e!r}); "
+            "the fingerprint would silently differ from this machine's"
+        ) from None
+    for d in devices:
+        ov_devices[d.name] = d.full_name
+        native[d.name] = Arithmetic(d.name, frozenset(d.capabilities), tuple(isa)).native()
     return Fingerprint(
         cpu_model=model,
         isa=isa,

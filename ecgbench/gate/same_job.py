@@ -243,7 +243,13 @@ def _same_job_gate(
         raise BadInputError(f"--mode is auto, {MODELS}, {CODE} or {LIBRARIES}")
     if use == NONE:  # docs, tests: nothing that runs differs (--mode models times an A/A anyway)
         log("gate: nothing that runs differs between base and head: nothing to time")
-        only = ", ".join(change.files[:5])
+        files = change.files
+        only = (
+            f"only {', '.join(files[:5])}"
+            + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+            if files
+            else "no file differs"
+        )
         return GateResult(
             mode=NONE,
             base=base,
@@ -252,7 +258,7 @@ def _same_job_gate(
             fingerprint={},
             seconds=0.0,
             change=change,
-            note=f"nothing that runs differs (only {only}): nothing timed",
+            note=f"nothing that runs differs ({only}): nothing timed",
         )
     broot, blabel = _side_root(repo, base, work, "base")
     hroot, hlabel = _side_root(repo, head, work, "head")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 from ecgbench.data.dataset import EcgSet
 from ecgbench.data.folds import FoldSplit
 from ecgbench.data.preprocess import Preprocessing
+from ecgbench.host import portable_command
 from ecgbench.nets.convnext1d import ConvNeXt1DConfig
 from ecgbench.train.steps import (
     Checkpoints,
@@ -86,7 +86,7 @@ def train_model(
     data = read_records(data_dir, pp, cfg, dataset, show_progress)
     folds = split_folds(data, data_dir, cfg)
     trainer = Trainer.build(model_cfg, cfg, folds.train)
-    command = command or " ".join(shlex.quote(a) for a in sys.argv)
+    command = command or portable_command(sys.argv)
     ckpts = Checkpoints(out, model_cfg, pp, folds.summary, command)
     state = ckpts.resume(trainer) if resume else TrainState()
     finished = run_epochs(trainer, folds.val, weights, cfg, state, ckpts, show_progress)
