@@ -241,6 +241,15 @@ def speedup(
             str(s.rounds),
         )
     out.print(t)
+    out.print(
+        "time ratio: the median over rounds of this variant's round level over the base's in the "
+        "same round (paired), not ms / base ms: the two differ when the machine's speed drifts "
+        "between rounds, and the paired ratio is the one that cancels the drift. "
+        "faster / slower: the 95% CI excludes 1; tie: it holds 1. Overlapping box-plot bars "
+        "(unpaired) can still be a paired 'faster'.",
+        style="dim",
+        highlight=False,
+    )
 
 
 @app.command()

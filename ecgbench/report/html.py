@@ -319,7 +319,7 @@ def render_report(
             "One dot per model: its median latency (batch 1) in each partition (machine × "
             "device × backend × precision). Medians only; the spread is in the figure above.",
         )
-    if len(lat):
+    if len(lat) and lat["flops"].notna().any():
         figure(
             "runtime_vs_flops",
             "Runtime vs FLOPs",
