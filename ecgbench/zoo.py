@@ -5,13 +5,21 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ecgbench.checkpoint import Checkpoint, load_checkpoint
 from ecgbench.errors import BadInputError, ChecksumError
 from ecgbench.fileio import sha256_file
-from ecgbench.nets.flops import measure_complexity
 from ecgbench.tomlio import read_toml, write_toml
+
+if TYPE_CHECKING:  # torch is imported by what loads a checkpoint, not by reading the manifest
+    from ecgbench.checkpoint import Checkpoint
+
+
+def load_checkpoint(path: Path) -> Checkpoint:
+    from ecgbench.checkpoint import load_checkpoint as load
+
+    return load(path)
+
 
 ZOO_ENV = "ECGBENCH_ZOO"
 MANIFEST = "zoo.toml"
@@ -175,6 +183,8 @@ class Zoo:
             self.root.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest)
         shape = (1, ckpt.config.in_channels, ckpt.preprocessing.eval_samples)
+        from ecgbench.nets.flops import measure_complexity
+
         cx = measure_complexity(ckpt.build_model(), shape)
         m = ckpt.metrics
         metrics: dict[str, Any] = {}

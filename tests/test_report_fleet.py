@@ -61,3 +61,19 @@ def test_a_fleet_report_draws_the_reference_machine_not_a_panel_per_machine(
     assert (tmp_path / "rep" / "fleet.png").is_file()
     (fleet,) = [t for t in read_tables(r.index) if "pico · openvino · fp32" in t.columns]
     assert len(fleet) == len(SPEED) and "×1.00" not in set(fleet["pico · openvino · fp32"])
+
+
+def test_a_score_from_another_cpu_is_marked_and_named_in_the_report(tmp_path: Path) -> None:
+    from ecgbench.bench.schema import Accuracy
+    from ecgbench.bench.score_origin import MARK, other_cpu_note
+
+    docs = fleet_docs()[:1]
+    for r in docs[0].rows:
+        r.accuracy = Accuracy(
+            challenge_score=0.42, challenge_score_ci95=[0.35, 0.48], note=other_cpu_note("Xeon X")
+        )
+    r = render_report(build_frames(docs), tmp_path / "rep")
+    page = r.index.read_text()
+    assert f"{MARK} score measured on another CPU: Xeon X" in page
+    (acc,) = [t for t in read_tables(r.index) if "paired drop [95% CI]" in t.columns]
+    assert set(acc["score [95% CI]"]) == {f"0.42 [0.35, 0.48]{MARK}"}  # rounded to its interval

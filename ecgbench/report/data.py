@@ -14,6 +14,8 @@ from ecgbench.precision import matches_request
 from ecgbench.report.boxes import box_stats, drawn_points
 from ecgbench.report.lengths import length_points
 
+FACET_MACHINES = 3  # up to this many machines, a panel each; more: the fleet view (fleet_view)
+
 
 @dataclass
 class ReportData:
@@ -85,15 +87,31 @@ def shown_precision(precision: str, executed: object) -> str:
     return f"{precision} → {executed}"
 
 
-def box_frame(docs: list[RunDocument]) -> pd.DataFrame:
+def _latest_rows(docs: list[RunDocument]) -> set[tuple[int, int]]:
+    """(document, row) indices of the latest run of each machine × device × variant × batch."""
+    seen: dict[tuple, tuple[int, int]] = {}
+    for k, d in enumerate(docs):
+        machine = _machine_label(d.fingerprint)
+        for i, r in enumerate(d.rows):
+            key = (machine, r.device, r.model, r.backend, r.precision, r.executed, r.batch)
+            key += (r.scenario, tuple(r.input_shape))
+            seen[key] = (k, i)
+    return set(seen.values())
+
+
+def box_frame(docs: list[RunDocument], latest_only: bool = False) -> pd.DataFrame:
     """Per latency- or stream-scenario row: machine, device, variant label, :class:`BoxStats`
     columns and ``points`` (at most ``MAX_POINTS`` samples in ms, drawn as dots). A stream row's
-    samples are arrival-to-result times; its label says so."""
+    samples are arrival-to-result times; its label says so. ``latest_only``: the latest run per
+    machine and variant only (a fleet draws no more, and a box costs a bootstrap)."""
     out = []
-    for d in docs:
+    keep = _latest_rows(docs) if latest_only else None
+    for k, d in enumerate(docs):
         machine = _machine_label(d.fingerprint)
         for i, r in enumerate(d.rows):
             if r.scenario not in ("latency", "stream") or not r.latency.samples_ns:
+                continue
+            if keep is not None and (k, i) not in keep:
                 continue
             variant = f"{r.model} · {r.backend} · {shown_precision(r.precision, r.executed)}"
             if r.stream is not None:
@@ -172,7 +190,7 @@ def build_frames(docs: list[RunDocument]) -> ReportData:
         machines=pd.DataFrame(list(machines.values())),
         sources=[d.run_id for d in docs],
         profiles=profiles,
-        boxes=box_frame(docs),
+        boxes=box_frame(docs, latest_only=len(machines) > FACET_MACHINES),
         lengths=length_points(docs, _machine_label),
     )
 

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ecgbench.report.data import FACET_MACHINES
 from ecgbench.report.figures import log_axis
 
 
@@ -27,7 +28,6 @@ class FleetChoice:
 
 
 MIN_MACHINES = 2  # the view needs something to compare
-FACET_MACHINES = 3  # up to this many machines, per-machine panels; more: the reference only
 CAPTION = (
     "One box per machine × device on one log axis, fastest first: quartiles and whiskers over "
     "every sample of the machine's latest run of the variant named on the axis, red = median; "
