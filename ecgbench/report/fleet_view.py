@@ -150,6 +150,8 @@ def fleet_figure(boxes: pd.DataFrame, choice: FleetChoice) -> plt.Figure:
                           "whislo": x.min(), "whishi": x.max(), "fliers": []})  # fmt: skip
         xlabel = f"median relative to {choice.reference} over the variants both timed (log)"
     stats.sort(key=lambda s: s["med"])
+    drawn = {s["label"].split(" — ")[0] for s in stats}
+    missing = sorted(set(b["machine"].astype(str)) - drawn)
     fig, ax = plt.subplots(figsize=(11, 0.32 * len(stats) + 1.6))
     art = ax.bxp(stats, orientation="horizontal", widths=0.6, patch_artist=True,
                  showfliers=False, medianprops={"color": "#b00000", "lw": 2})  # fmt: skip
@@ -161,7 +163,14 @@ def fleet_figure(boxes: pd.DataFrame, choice: FleetChoice) -> plt.Figure:
     ax.invert_yaxis()
     log_axis(ax, "x")
     ax.set_xlabel(xlabel)
-    ax.set_title("Fleet: one box per machine × device (orange: the reference)", loc="left")
+    title = "Fleet: one box per machine × device (orange: the reference)"
+    if missing:  # never silently: machines that did not time it (or share no variant)
+        what = "this variant" if choice.variant else "a variant with the reference"
+        names = ", ".join(missing[:8]) + (
+            f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+        )
+        title += f"\nnot drawn (no timing of {what}): {names}"
+    ax.set_title(title, loc="left", fontsize=10)
     fig.tight_layout()
     return fig
 
