@@ -50,8 +50,8 @@ def store_list(
     from ecgbench.bench.store import ResultsStore, store_url
 
     why = "--store" if store else (f"${STORE_ENV}" if os.environ.get(STORE_ENV) else "default")
+    st = ResultsStore(store, create=False)  # a missing store: one error line naming where
     out.print(f"store: {store_url(store)} ({why})", highlight=False, soft_wrap=True)
-    st = ResultsStore(store, create=False)
     df = st.frame()
     st.close()
     t = Table(title=f"{st.url}: schema {st.schema_version}")
