@@ -11,10 +11,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ecgbench.data.card_input import lead_order
 from ecgbench.data.classes import SCORED_CLASSES, encode_labels
 from ecgbench.data.folds import load_folds
 from ecgbench.data.preprocess import Preprocessing, fit_length, preprocess_signal, random_crop
-from ecgbench.data.records import RecordError, iter_records, list_records
+from ecgbench.data.records import STANDARD_LEADS, RecordError, iter_records, list_records
 from ecgbench.errors import BadInputError
 from ecgbench.progress import progress_bar
 
@@ -99,8 +100,12 @@ def load_dataset(
             if isinstance(item, RecordError):
                 problems.append(item)
                 continue
+            order = lead_order(item.leads, STANDARD_LEADS)
+            if isinstance(order, str):  # reordered by name: a permuted header is read as such
+                problems.append(RecordError(item.name, order))
+                continue
             names.append(item.name)
-            signals.append(preprocess_signal(item.signal, item.fs, pp))
+            signals.append(preprocess_signal(item.signal[order], item.fs, pp))
             labels.append(encode_labels(item.dx))
             fold_list.append(int(fold_of.get(item.name, 0)) if fold_of else 0)
     if not names:

@@ -207,10 +207,12 @@ def _rdrecord(base: Path, header_text: str):  # -> wfdb.Record
 
 def read_record(
     path: str | os.PathLike[str],
-    n_leads: int = 12,
+    n_leads: int | None = 12,
     min_duration_s: float = 0.0,
 ) -> Record:
-    """Read one record and check it is usable; raise :class:`RecordError` otherwise."""
+    """Read one record and check it is usable; raise :class:`RecordError` otherwise.
+
+    ``n_leads=None`` takes any lead count: a model card picks its leads by name afterwards."""
     base = record_base(path)
     name = base.name
     hea = base.with_suffix(".hea")
@@ -237,7 +239,7 @@ def read_record(
     sig = rec.p_signal
     if sig is None or sig.ndim != 2:
         raise RecordError(name, "no signal data")
-    if rec.n_sig != n_leads or sig.shape[1] != n_leads:
+    if n_leads is not None and (rec.n_sig != n_leads or sig.shape[1] != n_leads):
         raise RecordError(name, f"has {rec.n_sig} leads, expected {n_leads}")
     if sig.shape[0] != rec.sig_len:
         raise RecordError(name, f"truncated: {sig.shape[0]} of {rec.sig_len} samples")
@@ -264,7 +266,7 @@ def read_record(
 
 
 def iter_records(
-    paths: list[Path], n_leads: int = 12, min_duration_s: float = 0.0
+    paths: list[Path], n_leads: int | None = 12, min_duration_s: float = 0.0
 ) -> Iterator[Record | RecordError]:
     """Yield each readable record, or the :class:`RecordError` that says why it is skipped."""
     for p in paths:
