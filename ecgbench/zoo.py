@@ -53,6 +53,14 @@ class ZooEntry:
     artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # accuracy per variant
     zoo_dir: Path = Path(".")
+    # "trained" (an ecgbench checkpoint) or "brought" (an ONNX / IR file described by its card)
+    kind: str = "trained"
+    card: dict[str, Any] = field(default_factory=dict)  # a brought model's card, as TOML sections
+    files: dict[str, str] = field(default_factory=dict)  # a brought model's files -> sha256
+
+    @property
+    def brought(self) -> bool:
+        return self.kind == "brought"
 
     @property
     def path(self) -> Path:
@@ -73,6 +81,8 @@ class ZooEntry:
             "input_shape": list(self.input_shape),
             "train_command": self.train_command,
         }
+        if self.brought:
+            d.update(kind=self.kind, card=self.card, files=self.files)
         d.update(self.metrics)
         if self.artifacts:
             d["artifacts"] = self.artifacts
@@ -98,7 +108,9 @@ def variant_score_key(backend: str, precision: str, executed: str) -> str:
     return f"{backend}-{precision}@{executed}"
 
 
-_RESERVED = {"file", "sha256", "params", "flops", "input_shape", "train_command"}
+_RESERVED = {
+    "file", "sha256", "params", "flops", "input_shape", "train_command", "kind", "card", "files",
+}  # fmt: skip
 
 
 class Zoo:
@@ -132,6 +144,9 @@ class Zoo:
                     artifacts=d.get("artifacts", {}),
                     variants=d.get("variants", {}),
                     zoo_dir=self.root,
+                    kind=d.get("kind", "trained"),
+                    card=d.get("card", {}),
+                    files=d.get("files", {}),
                 )
             except (KeyError, TypeError, ValueError) as e:
                 raise BadInputError(f"{self.manifest}: entry {name!r} is malformed ({e})") from None
@@ -162,6 +177,10 @@ class Zoo:
                 f"{e.path}: sha256 {actual[:12]}… does not match the manifest's {e.sha256[:12]}…; "
                 "refusing to load a checkpoint that changed"
             )
+        if e.brought:
+            from ecgbench.zoo_brought import verify_brought_files
+
+            verify_brought_files(e)
         return e.path
 
     def load(self, name: str) -> Checkpoint:
@@ -223,6 +242,8 @@ def checkpoint_from(model: str, zoo: Zoo | None = None) -> tuple[str, Checkpoint
         return p.stem, load_checkpoint(p), p
     zoo = zoo or Zoo()
     path = zoo.verify(model)
+    if zoo.entries[model].brought:
+        raise BadInputError(f"{model} is a brought model (no checkpoint): PyTorch does not run it")
     return model, load_checkpoint(path), path
 
 

@@ -34,9 +34,14 @@ class LoadSpec:
     # A compile cache folder (``run --footprint``'s cold and warm starts): OpenVINO's CACHE_DIR,
     # ONNX Runtime's saved optimized graph; PyTorch eager has none and ignores it. None: no cache.
     compile_cache: Path | None = None
+    # The input layout a brought model's card declares: "NCL" [batch, leads, samples] (the zoo's
+    # ConvNeXts) or "NLC" [batch, samples, leads].
+    layout: str = "NCL"
 
     @property
     def shape(self) -> tuple[int, int, int]:
+        if self.layout == "NLC":
+            return (self.batch, self.samples, self.channels)
         return (self.batch, self.channels, self.samples)
 
 

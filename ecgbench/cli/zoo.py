@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ecgbench.cli._app import app
 from ecgbench.cli._format import fmt, out
-from ecgbench.errors import EcgbenchError
+from ecgbench.errors import BadInputError, EcgbenchError
 
 zoo_app = typer.Typer(help="The model zoo in models/: list, verify, add.", no_args_is_help=True)
 app.add_typer(zoo_app, name="zoo")
@@ -80,14 +80,52 @@ def zoo_verify(
         raise typer.Exit(1)
 
 
+CARD_HELP = """A model card (TOML), needed for an ONNX or IR file. Every key is required:
+
+[input] fs (Hz; records are resampled to it), seconds (window), leads (names, in the order of the
+model's input channels; records are reordered by their header's lead names), layout ("NCL" =
+[batch, leads, samples] or "NLC"), units ("mV" or "uV").
+
+[preprocess] steps: applied in order after resampling, [] = raw; bandpass(lo, hi, order),
+highpass(hz, order), median_baseline(window_samples), mean_baseline(window_samples), zscore,
+clip(lo, hi).
+
+[output] classes (one per output column), labels ("snomed": header #Dx codes;
+"ptbxl-superclass" / "ptbxl-statement": metadata.csv scp_codes), activation ("sigmoid",
+"softmax", or "none" for probabilities), threshold (one number or one per class)."""
+
+
 @zoo_app.command("add")
 def zoo_add(
-    checkpoint: Annotated[Path, typer.Argument(help="A checkpoint written by `ecgbench train`")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="An ecgbench checkpoint (.pt), an ONNX file, or an OpenVINO IR (.xml beside .bin)"
+        ),
+    ],
+    card: Annotated[Path | None, typer.Option(help=CARD_HELP)] = None,
     name: Annotated[str | None, typer.Option(help="Zoo name (default: file stem)")] = None,
     zoo_dir: Annotated[Path | None, typer.Option(help="Zoo folder (default: models/)")] = None,
 ) -> None:
-    """Register a trained checkpoint: sha256, params, FLOPs, metrics, the training command."""
+    """Register a model: a trained checkpoint, or your own ONNX / IR file described by --card.
+
+    A brought model is checked against its card (input shape vs fs x seconds, channels vs leads,
+    layout, output width vs classes), copied to models/brought/NAME/ and recorded with its sha256
+    and card; a file that changes later is refused. It runs no code: no pickle, no custom ops.
+    """
     from ecgbench.zoo import Zoo
 
-    e = Zoo(zoo_dir).add(checkpoint, name)
+    zoo = Zoo(zoo_dir)
+    if card is not None or path.suffix.lower() in (".onnx", ".xml"):
+        from ecgbench.zoo_brought import add_brought
+
+        if card is None:
+            raise BadInputError(f"{path}: a brought model needs --card CARD.toml")
+        e = add_brought(zoo, path, card, name)
+        out.print(
+            f"added {e.name} (brought, {e.file}): {e.params:,} params, "
+            f"{e.flops / 1e6:.1f} MFLOPs at {list(e.input_shape)}, sha256 {e.sha256}"
+        )
+        return
+    e = zoo.add(path, name)
     out.print(f"added {e.name}: {e.params:,} params, {e.flops / 1e6:.1f} MFLOPs, sha256 {e.sha256}")

@@ -1,0 +1,109 @@
+"""Brought models in the zoo: ``zoo add FILE --card CARD.toml`` checks, copies and records them.
+
+The file (and its ``.bin`` or ONNX external data) is copied to ``<zoo>/brought/<name>/``; the
+manifest records each file's sha256, the card, and the graph's FLOPs and parameters at the card's
+input shape. Nothing is written until every check has passed, so a refused model leaves the
+manifest as it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from ecgbench.brought import (
+    check_input,
+    check_name,
+    check_output,
+    inspect_model,
+    run_once,
+)
+from ecgbench.card import ModelCard, card_from_dict, read_card
+from ecgbench.data.card_input import synthetic_card_input
+from ecgbench.errors import BadInputError, ChecksumError
+from ecgbench.fileio import sha256_file
+from ecgbench.nets.graph_flops import graph_complexity
+from ecgbench.zoo import Zoo, ZooEntry
+
+BROUGHT_DIR = "brought"
+
+
+def card_of(entry: ZooEntry) -> ModelCard:
+    """The card a brought entry was registered with, checked again as it is read."""
+    return card_from_dict(entry.card, where=f"{entry.name}: manifest card")
+
+
+def verify_brought_files(entry: ZooEntry) -> None:
+    """Every file of a brought model against the sha256 the manifest recorded."""
+    for rel, digest in entry.files.items():
+        p = entry.zoo_dir / rel
+        if not p.resolve().is_relative_to(entry.zoo_dir.resolve()):
+            raise BadInputError(f"{entry.name}: manifest file {rel!r} points outside the zoo")
+        if not p.is_file():
+            raise BadInputError(f"{entry.name}: file missing: {p}")
+        if sha256_file(p) != digest:
+            raise ChecksumError(
+                f"{p}: sha256 does not match the manifest's; refusing to run a model that changed"
+            )
+
+
+def _copy_files(files: tuple[Path, ...], main: Path, dest: Path) -> dict[str, Path]:
+    """Copy into ``dest`` keeping the names relative to the main file's folder."""
+    out: dict[str, Path] = {}
+    for f in files:
+        rel = f.resolve().relative_to(main.resolve().parent)
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, target)
+        out[str(rel)] = target
+    return out
+
+
+def add_brought(
+    zoo: Zoo, path: str | Path, card_path: str | Path, name: str | None = None
+) -> ZooEntry:
+    """Check ``path`` against its card and register it; bad input changes nothing on disk."""
+    src = Path(path)
+    card = read_card(card_path)
+    name = check_name(name or src.stem)
+    if name in zoo.entries and not zoo.entries[name].brought:
+        raise BadInputError(f"{name} is a trained zoo model; pick another --name")
+    mf = inspect_model(src)
+    check_input(mf, card)
+    check_output(mf, card, run_once(mf, card, synthetic_card_input(card)))
+    cx = graph_complexity(mf.main, card.input_shape())
+    folder = zoo.root / BROUGHT_DIR / name
+    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=_staging(zoo)) as tmp:
+        staged = _copy_files(mf.files, mf.main, Path(tmp))
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(tmp, folder)
+        Path(tmp).mkdir()  # TemporaryDirectory removes what it made
+    main_rel = f"{BROUGHT_DIR}/{name}/{mf.main.name}"
+    files = {f"{BROUGHT_DIR}/{name}/{rel}": sha256_file(folder / rel) for rel in staged}
+    entry = ZooEntry(
+        name=name,
+        file=main_rel,
+        sha256=files[main_rel],
+        params=cx.params,
+        flops=cx.flops,
+        input_shape=card.input_shape(),
+        train_command=f"brought: {src.name} ({mf.kind})",
+        zoo_dir=zoo.root,
+        kind="brought",
+        card=card.to_dict(),
+        files=files,
+    )
+    old = zoo.entries.get(name)
+    if old is not None and old.sha256 == entry.sha256 and old.card == entry.card:
+        entry.artifacts, entry.variants = old.artifacts, old.variants
+    zoo.entries[name] = entry
+    zoo.save()
+    return entry
+
+
+def _staging(zoo: Zoo) -> Path:
+    zoo.root.mkdir(parents=True, exist_ok=True)
+    return zoo.root
