@@ -215,3 +215,16 @@ def checkpoint_card(ckpt: Any) -> ModelCard:
         activation="sigmoid",
         thresholds=tuple(float(t) for t in ckpt.thresholds),
     )
+
+
+def activate(y: Any, activation: str) -> Any:
+    """Model outputs -> per-class probabilities, as the card's activation says."""
+    import numpy as np
+
+    y = np.asarray(y, dtype=np.float64)
+    if activation == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-np.clip(y, -500, 500)))
+    if activation == "softmax":
+        e = np.exp(y - y.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    return y

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,18 +12,16 @@ import numpy as np
 from ecgbench.backends import Backend, LoadInfo, LoadSpec, format_of, get_backend
 from ecgbench.bench.footprint import FootprintResult
 from ecgbench.bench.lengths import lengths_of
+from ecgbench.bench.model_facts import ModelFacts, model_facts
 from ecgbench.bench.options import RunOptions
 from ecgbench.bench.score_origin import other_cpu_note
 from ecgbench.bench.suite import Suite
 from ecgbench.bench.timing import TimedVariant
-from ecgbench.data.preprocess import Preprocessing
-from ecgbench.data.synthetic import synthetic_input
 from ecgbench.errors import BadInputError
+from ecgbench.export.brought import VariantUnavailable
 from ecgbench.export.build import ExportedVariant
-from ecgbench.export.pipeline import ModelExporter
 from ecgbench.export.verify import Verification
 from ecgbench.host import cpu_description, device_arithmetic, device_kind
-from ecgbench.nets.flops import measure_complexity
 from ecgbench.precision import (
     Arithmetic,
     Execution,
@@ -32,7 +31,7 @@ from ecgbench.precision import (
     plan_execution,
 )
 from ecgbench.variant import Variant
-from ecgbench.zoo import Zoo, checkpoint_from
+from ecgbench.zoo import Zoo
 
 
 @dataclass
@@ -113,26 +112,35 @@ def load_variants(
     if not jobs:
         raise BadInputError("nothing to run: no requested precision executes on this device")
     loaded: list[LoadedVariant] = []
-    exporters: dict[str, ModelExporter] = {}
+    facts: dict[str, ModelFacts] = {}
+    exporters: dict[str, Any] = {}
     complexity: dict[tuple[str, int], tuple[int, int]] = {}
     for model, bname, device, precision, batch, ex in jobs:
-        name, ckpt, ckpt_path = checkpoint_from(model, zoo)
+        if model not in facts:
+            facts[model] = model_facts(model, zoo, opts.export)
+        mf = facts[model]
+        name = mf.name
         lengths = lengths_of(
             plan.samples,
             plan.lengths,
             plan.samples_by_variant.get(Variant(name, bname, precision).name),
-            ckpt.preprocessing.eval_samples,
+            mf.samples,
         )
         variant = None
         verification = None
         if bname == "torch":
-            artifact = ckpt_path
+            if mf.checkpoint is None:
+                log(f"[yellow]skipped[/] {name} torch: a brought model has no PyTorch form")
+                continue
+            artifact = mf.checkpoint
         else:
             if name not in exporters:
-                exporters[name] = ModelExporter(
-                    name, ckpt, ckpt_path, opts.export, zoo.entries.get(name)
-                )
-            variant = exporters[name].variant(format_of(bname), ex.artifact)
+                exporters[name] = mf.exporter()
+            try:
+                variant = exporters[name].variant(format_of(bname), ex.artifact)
+            except VariantUnavailable as e:
+                log(f"[yellow]skipped[/] {name} {bname} {precision}: {e}")
+                continue
             if opts.verify:
                 verification = exporters[name].verify(
                     variant, _verification_hint(bname, precision, device, ex, plan), precision
@@ -144,37 +152,37 @@ def load_variants(
                     )
             artifact = variant.path
         for samples in lengths:
-            shape = (batch, ckpt.config.in_channels, samples)
             backend = get_backend(bname)
             spec = LoadSpec(
                 artifact=artifact,
                 device=device,
                 batch=batch,
-                channels=ckpt.config.in_channels,
+                channels=mf.channels,
                 samples=samples,
                 threads=threads,
                 # the stream runs one request at a time, as the latency scenario does
                 scenario="latency" if plan.scenario == "stream" else plan.scenario,
                 static_shape=plan.static_shape,
                 inference_precision=ex.hint,
+                layout=mf.layout,
             )
+            shape = (batch, mf.channels, samples)  # [batch, leads, samples] whatever the layout
             label = f"{name} {bname} {device} {precision} b{batch}"
             if plan.lengths:
                 label += f" {samples} samples"
-                got = _load_or_skip(backend, spec, ckpt.preprocessing, label, log)
+                got = _load_or_skip(backend, spec, mf.synthetic, label, log)
                 if got is None:
                     continue
                 info, x = got
             else:
                 info = backend.load(spec)
-                x = synthetic_input(ckpt.preprocessing, batch=batch, samples=samples)
+                x = mf.synthetic(batch, samples)
                 backend.set_input(x)
             check = ExecutionCheck(ex, executed_label(precision, info.inference_precision))
             if not check.as_planned:
                 log(f"[red bold]PRECISION[/] {name} {bname} {device}: {check.summary()}")
             if (name, samples) not in complexity:
-                cx = measure_complexity(ckpt.config, (1, ckpt.config.in_channels, samples))
-                complexity[(name, samples)] = (cx.flops, cx.params)
+                complexity[(name, samples)] = mf.complexity(samples)
             flops, params = complexity[(name, samples)]
             entry = zoo.entries.get(name)
             acc = entry.scores_for(bname, precision, check.executed) if entry else {}
@@ -210,7 +218,11 @@ def load_variants(
 
 
 def _load_or_skip(
-    backend: Backend, spec: LoadSpec, pp: Preprocessing, label: str, log
+    backend: Backend,
+    spec: LoadSpec,
+    synthetic: Callable[[int, int], np.ndarray],
+    label: str,
+    log,
 ) -> tuple[LoadInfo, np.ndarray] | None:
     """Load and call once at one of several lengths; None (and one line) when it cannot take it.
 
@@ -219,7 +231,7 @@ def _load_or_skip(
     that row, not the run: the other lengths still give the fit its points."""
     try:
         info = backend.load(spec)
-        x = synthetic_input(pp, batch=spec.batch, samples=spec.samples)
+        x = synthetic(spec.batch, spec.samples)
         backend.set_input(x)
         backend.run()
     except Exception as e:  # each runtime raises its own types; the line says what it said

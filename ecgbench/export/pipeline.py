@@ -143,6 +143,7 @@ def export_models(
     to_zoo: bool = False,
 ) -> list[ExportedVariant]:
     """Every (model, format, precision) that exists; FP32 first so INT8 can reuse its graph."""
+    from ecgbench.export.brought import VariantUnavailable
     from ecgbench.zoo import checkpoint_from
 
     zoo = zoo or Zoo()
@@ -154,15 +155,31 @@ def export_models(
     with progress_bar(opts.show_progress) as bar:
         task = bar.add_task("exporting", total=len(names) * len(jobs))
         for name in names:
-            _, ckpt, path = checkpoint_from(name, zoo)
             entry = zoo.entries.get(name)
-            ex = ModelExporter(name, ckpt, path, opts, entry)
+            if entry is not None and entry.brought:
+                from ecgbench.export.brought import brought_exporter
+
+                ex: Any = brought_exporter(zoo, name, opts)
+            else:
+                _, ckpt, path = checkpoint_from(name, zoo)
+                ex = ModelExporter(name, ckpt, path, opts, entry)
             for fmt, prec in jobs:
                 bar.update(task, description=f"{name} {fmt} {prec}")
-                v = ex.variant(fmt, prec)
+                try:
+                    v = ex.variant(fmt, prec)
+                except VariantUnavailable:
+                    bar.advance(task)
+                    continue
                 if verify:
                     ex.verify(v)
-                if to_zoo and prec == "int8" and entry is not None and v.source != "zoo":
+                brought = entry is not None and entry.brought
+                if (
+                    to_zoo
+                    and prec == "int8"
+                    and entry is not None
+                    and v.source != "zoo"
+                    and not brought
+                ):
                     bundle_into_zoo(zoo, entry, v, ex.ckpt_sha)
                 results.append(v)
                 bar.advance(task)

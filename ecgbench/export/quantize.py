@@ -88,6 +88,7 @@ def quantize_int8(
     settings: QuantSettings,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     validate_fn: Callable[[Any, Sequence[tuple[np.ndarray, np.ndarray]]], float] | None = None,
+    input_name: str = INPUT_NAME,
 ) -> QuantResult:
     """Quantize an ``ov.Model``; ``calibration`` is [N, 12, T] of real preprocessed records."""
     import time
@@ -98,7 +99,7 @@ def quantize_int8(
     if len(calibration) == 0:
         raise EcgbenchError("no calibration records: INT8 needs real records (--calibration DIR)")
     items = [calibration[i : i + 1] for i in range(len(calibration))]
-    ds = nncf.Dataset(items, lambda x: {INPUT_NAME: x})
+    ds = nncf.Dataset(items, lambda x: {input_name: x})
     kw = _nncf_args(settings)
     kw["subset_size"] = min(settings.subset_size, len(items))
     t0 = time.perf_counter()
@@ -131,7 +132,9 @@ def quantize_int8(
     )
 
 
-def quantize_onnx_int8(onnx_path: str, calibration: np.ndarray, settings: QuantSettings):
+def quantize_onnx_int8(
+    onnx_path: str, calibration: np.ndarray, settings: QuantSettings, input_name: str = INPUT_NAME
+):
     """INT8 ONNX (QDQ) through NNCF's ONNX backend, for ONNX Runtime."""
     import nncf
     import onnx
@@ -139,7 +142,7 @@ def quantize_onnx_int8(onnx_path: str, calibration: np.ndarray, settings: QuantS
     _quiet_nncf()
     model = onnx.load(onnx_path)
     items = [calibration[i : i + 1] for i in range(len(calibration))]
-    ds = nncf.Dataset(items, lambda x: {INPUT_NAME: x})
+    ds = nncf.Dataset(items, lambda x: {input_name: x})
     kw = _nncf_args(settings)
     kw["subset_size"] = min(settings.subset_size, len(items))
     with _silenced():

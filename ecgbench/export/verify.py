@@ -66,12 +66,17 @@ def compare_logits(
     precision: str,
     real_records: bool = True,
     executed: str | None = None,
+    activation: str = "sigmoid",
 ) -> Verification:
+    """``activation``: how a brought model's card turns outputs into the probabilities thresholded."""
+    from ecgbench.card import activate
+
     precision = tolerance_key(precision, executed)
     tol_abs, tol_agree = TOLERANCES[precision]
     diff = np.abs(reference.astype(np.float64) - candidate.astype(np.float64))
-    ref_lab = sigmoid(reference) >= thresholds
-    cand_lab = sigmoid(candidate) >= thresholds
+    act = sigmoid if activation == "sigmoid" else (lambda y: activate(y, activation))
+    ref_lab = act(reference) >= thresholds
+    cand_lab = act(candidate) >= thresholds
     rec_agree = float(np.mean(np.all(ref_lab == cand_lab, axis=1))) if len(diff) else 0.0
     max_abs = float(diff.max()) if diff.size else float("nan")
     elem_agree = float(np.mean(ref_lab == cand_lab)) if diff.size else 0.0
