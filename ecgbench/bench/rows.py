@@ -51,7 +51,10 @@ def result_row(
     arith = ceiling_arithmetic(executed) if _on_cpu(item) else None
     ceiling = ceilings.get(arith) if arith else None
     v = item.verification
-    scored = item.accuracy.get("challenge_score") is not None
+    # a brought model whose classes are not the Challenge's is scored by AUROC alone
+    scored = (
+        item.accuracy.get("challenge_score") is not None or item.accuracy.get("challenge") == "n/a"
+    )
     drop = _paired_drop(item.accuracy)  # the manifest's paired drop against FP32
     return ResultRow(
         model=item.model,
