@@ -157,22 +157,18 @@ def profile_variant(
     cache_dir: Path | None = None,
 ) -> Profile:
     """``ecgbench profile``: export (cached) one zoo variant and profile it on OpenVINO."""
-    from ecgbench.data.synthetic import synthetic_input
+    from ecgbench.bench.model_facts import model_facts
     from ecgbench.export.build import ExportOptions
-    from ecgbench.export.pipeline import ModelExporter
     from ecgbench.host import check_openvino_device, default_threads, device_arithmetic
     from ecgbench.precision import plan_execution
-    from ecgbench.zoo import Zoo, checkpoint_from
+    from ecgbench.zoo import Zoo
 
     device = check_openvino_device(device)
     ex = plan_execution("openvino", precision, device_arithmetic(device), int8_rest)
-    zoo = Zoo()
-    name, ckpt, path = checkpoint_from(model, zoo)
-    exporter = ModelExporter(
-        name, ckpt, path, ExportOptions(cache_dir=cache_dir), zoo.entries.get(name)
-    )
-    variant = exporter.variant("openvino", ex.artifact)
-    x = synthetic_input(ckpt.preprocessing, batch=1)
+    mf = model_facts(model, Zoo(), ExportOptions(cache_dir=cache_dir))
+    name = mf.name
+    variant = mf.exporter().variant("openvino", ex.artifact)
+    x = mf.synthetic(1, mf.samples)
     return profile_openvino(
         variant.path,
         x,

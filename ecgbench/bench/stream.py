@@ -38,6 +38,7 @@ from ecgbench.bench.stream_schedule import (
 )
 from ecgbench.bench.suite import Suite
 from ecgbench.bench.variants import LoadedVariant, load_variants
+from ecgbench.data.preprocess import Preprocessing
 from ecgbench.errors import BadInputError
 from ecgbench.variant import Variant
 from ecgbench.zoo import Zoo, checkpoint_from
@@ -57,8 +58,15 @@ def stream_inputs(plan: Suite, zoo: Zoo) -> tuple[Suite, dict[str, float]]:
     fs: dict[str, float] = {}
     by_variant = dict(plan.samples_by_variant)
     for model in models:
-        name, ckpt, _ = checkpoint_from(model, zoo)
-        pp = ckpt.preprocessing
+        entry = zoo.entries.get(model)
+        if entry is not None and entry.brought:  # its card says its rate and window
+            from ecgbench.zoo_brought import card_of
+
+            c = card_of(entry)
+            name, pp = model, Preprocessing(fs=c.fs, eval_seconds=c.seconds)
+        else:
+            name, ckpt, _ = checkpoint_from(model, zoo)
+            pp = ckpt.preprocessing
         fs[name] = pp.fs
         n = round(cfg.window_s * pp.fs) if cfg.window_s else (plan.samples or pp.eval_samples)
         if n > pp.eval_samples:
