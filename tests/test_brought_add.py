@@ -79,7 +79,10 @@ def test_a_good_card_reads_back_through_its_dict():
         (lambda d: d["output"].pop("activation"), "missing key output.activation"),
         (lambda d: d["input"].update(rate=5), "unknown key input.rate"),
         (lambda d: d.update(extra={}), "unknown section [extra]"),
-        (lambda d: d["preprocess"].update(steps=["wavelet(3)"]), "unknown preprocess step 'wavelet'"),
+        (
+            lambda d: d["preprocess"].update(steps=["wavelet(3)"]),
+            "unknown preprocess step 'wavelet'",
+        ),
         (lambda d: d["preprocess"].update(steps=["bandpass(1, 40)"]), "takes 3 argument(s)"),
         (lambda d: d["input"].update(layout="LCN"), "input.layout = 'LCN'"),
         (lambda d: d["output"].update(threshold=[0.5, 0.5]), "2 values for 26"),
@@ -104,13 +107,29 @@ def test_the_zoo_convnexts_are_described_by_a_card():
     if not z.entries:
         pytest.skip("no zoo checkpoints in models/")
     c = checkpoint_card(z.load(z.names()[0]))
-    assert (c.fs, c.seconds, c.layout, c.labels, c.activation) == (500, 10, "NCL", "snomed", "sigmoid")
+    assert (c.fs, c.seconds, c.layout, c.labels, c.activation) == (
+        500,
+        10,
+        "NCL",
+        "snomed",
+        "sigmoid",
+    )
     assert [s.name for s in c.steps] == ["bandpass", "zscore"] and len(c.classes) == 26
 
 
 # --------------------------------------------------------------------------- zoo add
 def test_onnx_and_ir_are_registered_with_sha256_and_card(zoo: Path, files: Path):
-    cli("zoo", "add", files / "good.xml", "--card", files / "card.toml", "--name", "ir", "--zoo-dir", zoo)
+    cli(
+        "zoo",
+        "add",
+        files / "good.xml",
+        "--card",
+        files / "card.toml",
+        "--name",
+        "ir",
+        "--zoo-dir",
+        zoo,
+    )
     z = Zoo(zoo)
     e, ir = z.get("good"), z.get("ir")
     assert e.brought and e.file == "brought/good/good.onnx" and e.input_shape == (1, 12, 5000)
@@ -148,7 +167,10 @@ def test_an_ir_without_its_bin(zoo: Path, files: Path, tmp_path: Path):
     ("edit", "says"),
     [
         (lambda t: t.replace('units = "mV"\n', ""), "missing key input.units"),
-        (lambda t: t.replace("[preprocess]", "colour = 1\n[preprocess]"), "unknown key input.colour"),
+        (
+            lambda t: t.replace("[preprocess]", "colour = 1\n[preprocess]"),
+            "unknown key input.colour",
+        ),
         (lambda t: t.replace('"zscore"', '"whiten"'), "unknown preprocess step 'whiten'"),
     ],
 )
