@@ -16,18 +16,20 @@ from ecgbench.data.records import STANDARD_LEADS
 class TinyCNN(nn.Module):
     """Two plain 1-D convolutions, global pooling, a linear head; ``nlc`` takes [B, L, C]."""
 
-    def __init__(self, leads: int = 12, classes: int = 26, nlc: bool = False, seed: int = 0):
+    def __init__(
+        self, leads: int = 12, classes: int = 26, nlc: bool = False, seed: int = 0, width: int = 8
+    ):
         super().__init__()
         torch.manual_seed(seed)
         self.nlc = nlc
         self.body = nn.Sequential(
-            nn.Conv1d(leads, 8, 7, stride=4, padding=3),
+            nn.Conv1d(leads, width, 7, stride=4, padding=3),
             nn.ReLU(),
-            nn.Conv1d(8, 16, 5, stride=4, padding=2),
+            nn.Conv1d(width, 2 * width, 5, stride=4, padding=2),
             nn.ReLU(),
             nn.AdaptiveAvgPool1d(1),
         )
-        self.head = nn.Linear(16, classes)
+        self.head = nn.Linear(2 * width, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.nlc:

@@ -194,6 +194,13 @@ def gate(
     confirm: Annotated[
         bool, typer.Option(help="Re-time flagged keys before failing (--no-confirm: once)")
     ] = True,
+    zoo: Annotated[
+        str | None,
+        typer.Option(
+            help="The zoo folder in each side (your own repository's models/ and cards, "
+            "ecgbench installed as a package): both zoos timed in one process"
+        ),
+    ] = None,
 ) -> None:
     """Same-job gate: time BASE and HEAD here, interleaved, and judge HEAD.
 
@@ -219,6 +226,7 @@ def gate(
             confirm=confirm,
         ),
         log=lambda m: err.print(m, highlight=False),
+        zoo=zoo,
     )
     if output_dir:
         for i, (b, h) in enumerate(r.documents):

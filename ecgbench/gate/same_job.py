@@ -210,14 +210,22 @@ def same_job_gate(
     duration: float | None = None,
     work: Path | None = None,
     log: Log = print,
+    zoo: str | None = None,
 ) -> GateResult:
-    """Time ``base`` and ``head`` (revisions of ``repo``, or folders) here, and judge head."""
+    """Time ``base`` and ``head`` (revisions of ``repo``, or folders) here, and judge head.
+
+    ``zoo``: the zoo's folder inside each side (a user's repository with its own models and
+    cards, ecgbench installed as a package): both zoos are timed in one process with the
+    installed ecgbench, whatever else differs; nothing is timed when neither it nor the suite did.
+    """
     s = settings or GateSettings()
     t0 = time.perf_counter()
     own_work = work is None
     work = work or Path(tempfile.mkdtemp(prefix="ecgbench-gate-"))
     try:
-        r = _same_job_gate(base, head, suite, repo.resolve(), s, mode, repeats, duration, work, log)
+        r = _same_job_gate(
+            base, head, suite, repo.resolve(), s, mode, repeats, duration, work, log, zoo
+        )
         r.seconds = time.perf_counter() - t0
         return r
     finally:
@@ -236,9 +244,14 @@ def _same_job_gate(
     duration: float | None,
     work: Path,
     log: Log,
+    zoo: str | None = None,
 ) -> GateResult:
     change = what_changed(base, head, repo)
     use = change.mode if mode == "auto" else mode
+    if zoo is not None and mode == "auto":
+        prefix = zoo.strip("/") + "/"
+        touched = any(f.startswith(prefix) or f == suite for f in change.files)
+        use = MODELS if touched else NONE
     if use not in (MODELS, CODE, LIBRARIES, NONE):
         raise BadInputError(f"--mode is auto, {MODELS}, {CODE} or {LIBRARIES}")
     if use == NONE:  # docs, tests: nothing that runs differs (--mode models times an A/A anyway)
@@ -270,7 +283,7 @@ def _same_job_gate(
         plan = replace(plan, duration=duration)
     if use == MODELS:
         log(f"gate: models differ: one process times {blabel} and {hlabel} interleaved")
-        zoos = [_models_dir(broot), _models_dir(hroot)]
+        zoos = [broot / zoo, hroot / zoo] if zoo else [_models_dir(broot), _models_dir(hroot)]
         pairs = [tuple(time_zoos(plan, zoos, log))]
         cmp = compare_same_run(*pairs[0], s)
         again = {(k["model"], k["backend"], k["precision"]) for k in flagged_keys(cmp)}
