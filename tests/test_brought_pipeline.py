@@ -280,3 +280,38 @@ def test_fp32_equals_the_script_on_real_records(world, tmp_path):
     ref = _reference(world["cnn_onnx"], card, PTBXL, fold=10)
     assert s.n_records > 100 and set(s.names) <= set(ref)
     np.testing.assert_allclose(s.probs, np.array([ref[n] for n in s.names]), rtol=0, atol=1e-6)
+
+
+class Overflowing(TinyCNN):
+    """Squared activations ×1e5 inside (not foldable into a weight), scaled back at the end: fine
+    in f32, far above FP16's 65504 (inf) in f16."""
+
+    def forward(self, x):
+        f = self.body[1](self.body[0](x))
+        h = self.body[4](self.body[3](self.body[2](f * f * 1e5)))
+        return self.head(h.flatten(1)) / 1e5
+
+
+def test_a_variant_that_overflows_in_fp16_is_flagged(world, tmp_path):
+    from ecgbench.host import device_arithmetic
+    from ecgbench.precision import plan_execution
+
+    if plan_execution("openvino", "fp16", device_arithmetic("CPU")).hint != "f16":
+        pytest.skip(
+            "this CPU does not execute f16: an FP16 IR runs in f32 here and cannot overflow"
+        )
+    export_onnx(Overflowing(classes=2, seed=5), (1, 12, 5000), tmp_path / "big.onnx")
+    card = write_card(tmp_path / "c.toml", classes=(AF, NSR))
+    zoo = Zoo(tmp_path / "zoo")
+    add_brought(zoo, tmp_path / "big.onnx", card)
+    o = opts_for(world, world["data500"])
+    (fp32, fp16) = export_models(["big"], ["openvino"], ["fp32", "fp16"], o, zoo)
+    assert fp32.verification.passed
+    assert not fp16.verification.passed and fp16.verification.summary().startswith("FAILED (f16)")
+    logs: list[str] = []
+    plan = Suite(models=("big",), precisions=("fp16",), duration=0.05, min_iters=5, warmup=0.01)
+    doc = run_plan(
+        plan, RunOptions(export=o, use_store=False, show_progress=False), zoo, logs.append
+    )
+    assert any("VERIFICATION FAILED" in m and "big openvino fp16" in m for m in logs)
+    assert doc.rows[0].accuracy.verification.startswith("FAILED")

@@ -2,8 +2,9 @@
 
 A brought model has no torch module to run under ``FlopCounterMode``, so its cost is read from the
 graph itself, counted as torch counts: a multiply-add is 2 FLOPs, in Convolution, GroupConvolution
-and MatMul (ONNX Gemm becomes MatMul in OpenVINO); element-wise ops, norms and activations are not
-counted. Parameters are the elements of the float constants that are not scalars.
+and MatMul (ONNX Gemm becomes MatMul in OpenVINO), and the input and recurrent products of GRU,
+LSTM and RNN sequences (which torch's counter does not see); element-wise ops, norms and
+activations are not counted. Parameters are the elements of the float constants that are not scalars.
 """
 
 from __future__ import annotations
@@ -26,9 +27,22 @@ def _weight_shape(node: Any) -> list[int]:
     return _static(node.input_value(1).get_partial_shape())
 
 
+# recurrent sequence op -> (input index of W, of R): X [B, T, I], W [dirs, gates*H, I], R [.., H]
+_RECURRENT = {"GRUSequence": (3, 4), "RNNSequence": (3, 4), "LSTMSequence": (4, 5)}
+
+
+def _recurrent_flops(node: Any, w_at: int, r_at: int) -> int:
+    b, t = _static(node.input_value(0).get_partial_shape())[:2]
+    w = _static(node.input_value(w_at).get_partial_shape())
+    r = _static(node.input_value(r_at).get_partial_shape())
+    return 2 * b * t * (int(np.prod(w)) + int(np.prod(r)))
+
+
 def op_flops(node: Any) -> int:
-    """FLOPs of one OpenVINO node (0 for the ops torch's counter leaves out)."""
+    """FLOPs of one OpenVINO node (0 for element-wise ops, norms, activations)."""
     kind = node.get_type_name()
+    if kind in _RECURRENT:
+        return _recurrent_flops(node, *_RECURRENT[kind])
     if kind not in ("Convolution", "GroupConvolution", "MatMul"):
         return 0
     out = int(np.prod(_static(node.get_output_partial_shape(0))))
