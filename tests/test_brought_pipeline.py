@@ -315,3 +315,41 @@ def test_a_variant_that_overflows_in_fp16_is_flagged(world, tmp_path):
     )
     assert any("VERIFICATION FAILED" in m and "big openvino fp16" in m for m in logs)
     assert doc.rows[0].accuracy.verification.startswith("FAILED")
+
+
+def test_the_challenge_score_when_the_classes_are_the_challenges(world, tmp_path, weights_csv):
+    from ecgbench.accuracy.brought import store_brought_scores
+    from ecgbench.accuracy.replicates import load_replicates
+
+    export_onnx(TinyCNN(seed=6), (1, 12, 5000), tmp_path / "c26.onnx")
+    zoo = Zoo(tmp_path / "zoo")
+    add_brought(zoo, tmp_path / "c26.onnx", write_card(tmp_path / "c.toml"))
+    o = opts_for(world, world["data500"])
+    w = str(weights_csv)
+    scored = [
+        evaluate_brought(
+            "c26", "onnxruntime", p, world["data500"], None, o, zoo, bootstrap=100, weights_path=w
+        )
+        for p in ("fp32", "int8")
+    ]
+    pair_with_fp32(scored, 100, weights_path=w)
+    fp32, int8 = scored
+    assert fp32.challenge_score is not None and len(fp32.challenge_ci95) == 2
+    assert [d.metric for d in int8.drop_vs_fp32] == [
+        "challenge_score",
+        "auroc",
+        "auprc",
+        "f_measure",
+    ]
+    for s in scored:
+        store_brought_scores(zoo, s, "test")
+    reps = load_replicates(zoo)
+    assert {k for m, k in reps if m == "c26"} == {
+        "onnxruntime-fp32@f32",
+        "onnxruntime-int8@int8+f32",
+    }
+    assert (
+        Zoo(zoo.root)
+        .get("c26")
+        .variants["onnxruntime-int8@int8+f32"]["drop_vs_fp32"]["challenge_score"]
+    )

@@ -44,6 +44,9 @@ class BroughtScores:
     classes: tuple[str, ...]
     challenge_score: float | None  # None: n/a (not the Challenge's classes)
     challenge_ci95: list[float] | None = None
+    # the Challenge score of each bootstrap resample: ties with any zoo variant (recommend)
+    challenge_replicates: np.ndarray | None = field(default=None, repr=False)
+    seed: int = 0
     measured_on: str = ""
     skipped: list[str] = field(default_factory=list)
     artifact: str = ""
@@ -86,9 +89,9 @@ class BroughtScores:
 
 
 def _challenge(labels, binary, probs, classes, n_boot, seed, weights_path):
-    """(score, interval) for the Challenge's own classes; (None, None) otherwise."""
+    """(score, interval, replicates) for the Challenge's own classes; Nones otherwise."""
     if not is_challenge_classes(classes):
-        return None, None
+        return None, None, None
     from ecgbench.data.classes import load_weights
     from ecgbench.metrics.bootstrap import bootstrap_scores
     from ecgbench.metrics.challenge import compute_challenge_metric
@@ -96,8 +99,9 @@ def _challenge(labels, binary, probs, classes, n_boot, seed, weights_path):
     w = load_weights(weights_path)
     cs = float(compute_challenge_metric(w.matrix, labels, binary, w.classes))
     if n_boot < 1:
-        return cs, None
-    return cs, bootstrap_scores(labels, binary, probs, w, n_boot, seed).challenge_score.bounds()
+        return cs, None, None
+    iv = bootstrap_scores(labels, binary, probs, w, n_boot, seed)
+    return cs, iv.challenge_score.bounds(), iv.challenge_replicates
 
 
 def evaluate_brought(
@@ -144,7 +148,7 @@ def evaluate_brought(
     probs = activate(out, card.activation)
     binary = probs >= np.asarray(card.thresholds)
     labels = data.labels.astype(bool)
-    cs, cs_ci = _challenge(labels, binary, probs, card.classes, bootstrap, seed, weights_path)
+    cs, cs_ci, reps = _challenge(labels, binary, probs, card.classes, bootstrap, seed, weights_path)
     return BroughtScores(
         model=model,
         backend=backend,
@@ -157,6 +161,8 @@ def evaluate_brought(
         classes=card.classes,
         challenge_score=cs,
         challenge_ci95=cs_ci,
+        challenge_replicates=reps,
+        seed=seed,
         measured_on=cpu_description(),
         skipped=[str(p) for p in data.problems],
         artifact=str(artifact),
@@ -167,16 +173,32 @@ def evaluate_brought(
     )
 
 
-def pair_with_fp32(scored: list[BroughtScores], n_boot: int = 1000, seed: int = 0) -> None:
-    """Each non-FP32 variant's paired drops against the FP32 of its model and backend."""
+def pair_with_fp32(
+    scored: list[BroughtScores],
+    n_boot: int = 1000,
+    seed: int = 0,
+    weights_path: str | None = None,
+) -> None:
+    """Each non-FP32 variant's paired drops against the FP32 of its model and backend (and of
+    the Challenge score when its classes are the Challenge's)."""
     refs = {(s.model, s.backend): s for s in scored if s.precision == "fp32"}
     for s in scored:
         ref = refs.get((s.model, s.backend))
         if ref is None or s is ref or n_boot < 1 or ref.names != s.names:
             continue
-        s.drop_vs_fp32 = card_paired_drops(
+        drops = card_paired_drops(
             ref.labels, (ref.binary, ref.probs), (s.binary, s.probs), n_boot, seed
         )
+        if ref.challenge_score is not None:
+            from ecgbench.data.classes import load_weights
+            from ecgbench.metrics.bootstrap import paired_drop
+
+            w = load_weights(weights_path)
+            cs, _ = paired_drop(
+                ref.labels, ref.binary, ref.probs, s.binary, s.probs, w, n_boot, seed
+            )
+            drops = (cs, *drops)
+        s.drop_vs_fp32 = drops
 
 
 def store_brought_scores(zoo: Zoo, bs: BroughtScores, command: str) -> None:
@@ -188,3 +210,16 @@ def store_brought_scores(zoo: Zoo, bs: BroughtScores, command: str) -> None:
         d["note"] = "challenge score n/a: not the Challenge's classes"
     e.variants[bs.key] = d
     zoo.save()
+    from ecgbench.accuracy.replicates import put_replicates
+    from ecgbench.metrics.ties import Replicates, records_digest
+
+    reps = None
+    if bs.challenge_replicates is not None and bs.challenge_score is not None:
+        reps = Replicates(
+            values=np.asarray(bs.challenge_replicates, dtype=np.float32),
+            point=float(bs.challenge_score),
+            seed=bs.seed,
+            n_records=len(bs.names),
+            records_sha256=records_digest(bs.names),
+        )
+    put_replicates(zoo, bs.model, bs.key, reps)

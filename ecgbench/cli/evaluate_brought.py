@@ -50,10 +50,20 @@ def _drops_table(scored: list[Any]) -> Table:
         caption="drop = FP32 − variant on the same resampled records; tie: the 95% interval "
         "contains 0",
     )
-    for c in ("model", "backend", "asked", "ran as", "AUROC", "AUPRC", "F1"):
-        t.add_column(c + (" drop [95% CI]" if c in ("AUROC", "AUPRC", "F1") else ""))
+    metrics = {
+        "challenge_score": "challenge",
+        "auroc": "AUROC",
+        "auprc": "AUPRC",
+        "f_measure": "F1",
+    }
+    for c in ("model", "backend", "asked", "ran as", *metrics.values()):
+        t.add_column(c + (" drop [95% CI]" if c in metrics.values() else ""))
     for s in scored:
-        cells = [f"{_ci(d.point, d.bounds(), signed=True)} {d.verdict}" for d in s.drop_vs_fp32]
+        by = {d.metric: d for d in s.drop_vs_fp32}
+        cells = [
+            f"{_ci(by[m].point, by[m].bounds(), signed=True)} {by[m].verdict}" if m in by else "n/a"
+            for m in metrics
+        ]
         t.add_row(s.model, s.backend, s.precision, s.executed or "?", *cells)
     return t
 
@@ -101,7 +111,7 @@ def evaluate_brought_models(
                 for prob in s.skipped:
                     err.print(f"[yellow]skipped[/] {prob}")
                 scored.append(s)
-    pair_with_fp32(scored, bootstrap, seed)
+    pair_with_fp32(scored, bootstrap, seed, weights)
     if store_in_zoo:
         for s in scored:
             store_brought_scores(zoo, s, command)
