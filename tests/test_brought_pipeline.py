@@ -353,3 +353,27 @@ def test_the_challenge_score_when_the_classes_are_the_challenges(world, tmp_path
         .get("c26")
         .variants["onnxruntime-int8@int8+f32"]["drop_vs_fp32"]["challenge_score"]
     )
+
+
+EXAMPLES = ROOT / "docs" / "examples" / "byom"
+
+
+@needs_shared(PTBXL)
+@pytest.mark.parametrize("name", ["resnet1d", "convgru"])
+def test_the_example_models_fp32_scores_equal_the_script(name, tmp_path):
+    """The README's two brought models (a 1-D ResNet; conv + GRU, NLC at 100 Hz): ecgbench's
+    ONNX Runtime FP32 probabilities and scores on fold 10 equal the plain script's to 1e-6."""
+    from ecgbench.metrics.card_scores import card_scores
+
+    zoo = Zoo(tmp_path / "zoo")
+    add_brought(zoo, EXAMPLES / f"{name}.onnx", EXAMPLES / f"{name}.toml")
+    o = ExportOptions(cache_dir=tmp_path / "cache", show_progress=False)
+    s = evaluate_brought(name, "onnxruntime", "fp32", PTBXL, (10,), o, zoo, bootstrap=0)
+    ref = _reference(EXAMPLES / f"{name}.onnx", EXAMPLES / f"{name}.toml", PTBXL, fold=10)
+    assert s.n_records == len(ref) > 200
+    probs = np.array([ref[n] for n in s.names])
+    np.testing.assert_allclose(s.probs, probs, rtol=0, atol=1e-6)
+    card = read_card(EXAMPLES / f"{name}.toml")
+    theirs = card_scores(s.labels, probs >= np.asarray(card.thresholds), probs, 0)
+    for m in ("auroc", "auprc", "f_measure"):
+        assert abs(getattr(theirs, m) - getattr(s.scores, m)) < 1e-6, m
