@@ -247,3 +247,15 @@ def test_a_custom_op_domain(zoo: Path, files: Path, tmp_path: Path):
 
 def test_an_onnx_without_a_card(zoo: Path, files: Path):
     assert "needs --card" in refused(zoo, files / "good.onnx")
+
+
+def test_zoo_add_help_documents_every_card_key_and_step():
+    from ecgbench.card import SECTIONS, STEPS
+
+    text = " ".join(cli("zoo", "add", "--help").split())
+    for section, keys in SECTIONS.items():
+        assert f"[{section}]" in text
+        for k in keys:
+            assert k in text, k
+    for step in STEPS:
+        assert step in text, step
