@@ -377,3 +377,41 @@ def test_the_example_models_fp32_scores_equal_the_script(name, tmp_path):
     theirs = card_scores(s.labels, probs >= np.asarray(card.thresholds), probs, 0)
     for m in ("auroc", "auprc", "f_measure"):
         assert abs(getattr(theirs, m) - getattr(s.scores, m)) < 1e-6, m
+
+
+def test_an_int8_nncf_cannot_make_says_why_in_one_line(world, tmp_path):
+    import torch
+
+    from ecgbench.export.brought import Int8Unavailable
+
+    m = TinyCNN(classes=2, seed=8)
+    with pytest.warns(Warning):  # an old opset, as an old exporter would write it
+        torch.onnx.export(
+            m,
+            (torch.zeros(1, 12, 5000),),
+            str(tmp_path / "op9.onnx"),
+            dynamo=False,
+            opset_version=9,
+        )
+    zoo = Zoo(tmp_path / "zoo")
+    add_brought(zoo, tmp_path / "op9.onnx", write_card(tmp_path / "c.toml", classes=(AF, NSR)))
+    o = opts_for(world, world["data500"])
+    with pytest.raises(
+        Int8Unavailable, match=r"NNCF cannot make an INT8 ONNX of op9: .*opset"
+    ) as e:
+        export_models(["op9"], ["onnx"], ["int8"], o, zoo)
+    assert "\n" not in str(e.value)
+    logs: list[str] = []
+    plan = Suite(
+        models=("op9",),
+        backends=("onnxruntime",),
+        precisions=("fp32", "int8"),
+        duration=0.05,
+        min_iters=5,
+        warmup=0.01,
+    )
+    doc = run_plan(
+        plan, RunOptions(export=o, use_store=False, show_progress=False), zoo, logs.append
+    )
+    assert [r.precision for r in doc.rows] == ["fp32"]  # the run goes on without it, and says why
+    assert any("skipped[/] op9 onnxruntime int8: NNCF cannot make" in m for m in logs)

@@ -36,6 +36,10 @@ class VariantUnavailable(BadInputError):
     """A (format, precision) a brought model cannot have (an IR has no ONNX form)."""
 
 
+class Int8Unavailable(VariantUnavailable):
+    """An INT8 variant NNCF cannot make from this graph; the message says why, in one line."""
+
+
 def _first_line(e: Exception) -> str:
     said = str(e).strip().splitlines()
     return said[0][:240] if said else type(e).__name__
@@ -121,8 +125,8 @@ class BroughtExporter:
         except EcgbenchError:
             raise
         except Exception as e:  # NNCF raises many types for a graph it cannot quantize
-            raise EcgbenchError(
-                f"{self.name}: NNCF cannot make an INT8 IR: {_first_line(e)}"
+            raise Int8Unavailable(
+                f"NNCF cannot make an INT8 IR of {self.name}: {_first_line(e)}"
             ) from None
         save_ir(q.model, xml, fp16=False)
         return {"calibration_seconds": q.seconds, "calibration_records": q.calibration_records}
@@ -138,8 +142,8 @@ class BroughtExporter:
         try:
             q = quantize_onnx_int8(str(self.path), calib, self.opts.quant, input_name=name)
         except Exception as e:  # NNCF raises many types for a graph it cannot quantize
-            raise EcgbenchError(
-                f"{self.name}: NNCF cannot make an INT8 ONNX: {_first_line(e)}"
+            raise Int8Unavailable(
+                f"NNCF cannot make an INT8 ONNX of {self.name}: {_first_line(e)}"
             ) from None
         onnx.save(q, str(dest))
         return {"calibration_seconds": time.perf_counter() - t0, "calibration_records": len(calib)}

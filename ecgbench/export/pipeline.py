@@ -143,7 +143,7 @@ def export_models(
     to_zoo: bool = False,
 ) -> list[ExportedVariant]:
     """Every (model, format, precision) that exists; FP32 first so INT8 can reuse its graph."""
-    from ecgbench.export.brought import VariantUnavailable
+    from ecgbench.export.brought import Int8Unavailable, VariantUnavailable
     from ecgbench.zoo import checkpoint_from
 
     zoo = zoo or Zoo()
@@ -167,7 +167,9 @@ def export_models(
                 bar.update(task, description=f"{name} {fmt} {prec}")
                 try:
                     v = ex.variant(fmt, prec)
-                except VariantUnavailable:
+                except Int8Unavailable:
+                    raise  # asked for by name: the one line says why NNCF could not
+                except VariantUnavailable:  # an IR has no ONNX form: nothing to export
                     bar.advance(task)
                     continue
                 if verify:
