@@ -162,6 +162,7 @@ def measure_loaded(
             scenario=plan.scenario,
             static_shape=plan.static_shape,
             inference_precision=it.check.planned.hint,
+            layout=it.layout,
         )
         label = f"{it.model} {it.backend_name} {it.device} {it.precision} b{it.batch}"
         try:

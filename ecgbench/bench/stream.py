@@ -63,6 +63,11 @@ def stream_inputs(plan: Suite, zoo: Zoo) -> tuple[Suite, dict[str, float]]:
             from ecgbench.zoo_brought import card_of
 
             c = card_of(entry)
+            if c.layout != "NCL":
+                raise BadInputError(
+                    f"{model}: the stream slides windows along [batch, leads, samples]; "
+                    f"its card's layout is {c.layout}"
+                )
             name, pp = model, Preprocessing(fs=c.fs, eval_seconds=c.seconds)
         else:
             name, ckpt, _ = checkpoint_from(model, zoo)

@@ -57,6 +57,7 @@ class LoadedVariant:
     verification: Verification | None = None
     profile: dict[str, Any] | None = None
     footprint: FootprintResult | None = None  # run --footprint: measured in fresh processes
+    layout: str = "NCL"  # of ``x`` (a brought model's card may say "NLC"); ``shape`` is NCL
 
 
 Job = tuple[str, str, str, str, int, Execution]
@@ -210,6 +211,7 @@ def load_variants(
                     x=x,
                     check=check,
                     verification=verification,
+                    layout=mf.layout,
                 )
             )
     if not loaded:
