@@ -74,13 +74,7 @@ def add_brought(
     check_output(mf, card, run_once(mf, card, synthetic_card_input(card)))
     cx = graph_complexity(mf.main, card.input_shape())
     folder = zoo.root / BROUGHT_DIR / name
-    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=_staging(zoo)) as tmp:
-        staged = _copy_files(mf.files, mf.main, Path(tmp))
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(tmp, folder)
-        Path(tmp).mkdir()  # TemporaryDirectory removes what it made
+    staged = _stage(mf.files, mf.main, zoo, folder)
     main_rel = f"{BROUGHT_DIR}/{name}/{mf.main.name}"
     files = {f"{BROUGHT_DIR}/{name}/{rel}": sha256_file(folder / rel) for rel in staged}
     entry = ZooEntry(
@@ -104,6 +98,16 @@ def add_brought(
     return entry
 
 
-def _staging(zoo: Zoo) -> Path:
+def _stage(files: tuple[Path, ...], main: Path, zoo: Zoo, folder: Path) -> dict[str, Path]:
+    """Copy beside the zoo first, then swap the folder in: a failed copy leaves the old one."""
     zoo.root.mkdir(parents=True, exist_ok=True)
-    return zoo.root
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=zoo.root))
+    try:
+        staged = _copy_files(files, main, tmp)
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp.rename(folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {rel: folder / rel for rel in staged}

@@ -68,6 +68,40 @@ def _drops_table(scored: list[Any]) -> Table:
     return t
 
 
+def _one(
+    m: str,
+    b: str,
+    p: str,
+    rest: str,
+    data: Path,
+    folds: tuple[int, ...] | None,
+    opts: Any,
+    zoo: Any,
+    bootstrap: int,
+    seed: int,
+    weights: str | None,
+    asked_all: bool,
+) -> Any:
+    """One variant's scores, or None (and a line) when it cannot be made or run here."""
+    from ecgbench.accuracy.brought import evaluate_brought
+    from ecgbench.export.brought import VariantUnavailable
+    from ecgbench.precision import PrecisionUnsupportedError
+
+    try:
+        s = evaluate_brought(
+            m, b, p, data, folds, opts, zoo, int8_rest=rest, bootstrap=bootstrap, seed=seed,
+            weights_path=weights,
+        )  # fmt: skip
+    except (PrecisionUnsupportedError, VariantUnavailable) as e:
+        if not asked_all and not isinstance(e, VariantUnavailable):
+            raise
+        err.print(f"[yellow]skipped[/] {m} {b} {p}: {escape(str(e))}")
+        return None
+    for prob in s.skipped:
+        err.print(f"[yellow]skipped[/] {prob}")
+    return s
+
+
 def evaluate_brought_models(
     names: list[str],
     backends: list[str],
@@ -82,12 +116,11 @@ def evaluate_brought_models(
     command: str,
     asked_all: bool,
     weights: str | None,
+    int8_rests: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Score every (brought model, backend, precision); print the tables; the results as dicts."""
-    from ecgbench.accuracy.brought import evaluate_brought, pair_with_fp32, store_brought_scores
+    from ecgbench.accuracy.brought import pair_with_fp32, store_brought_scores
     from ecgbench.backends import precisions_of
-    from ecgbench.export.brought import VariantUnavailable
-    from ecgbench.precision import PrecisionUnsupportedError
 
     scored = []
     for m in names:
@@ -98,19 +131,14 @@ def evaluate_brought_models(
             for p in precisions:
                 if p not in precisions_of(b):
                     continue
-                try:
-                    s = evaluate_brought(
-                        m, b, p, data, folds, opts, zoo, bootstrap=bootstrap, seed=seed,
-                        weights_path=weights,
-                    )  # fmt: skip
-                except (PrecisionUnsupportedError, VariantUnavailable) as e:
-                    if not asked_all and not isinstance(e, VariantUnavailable):
-                        raise
-                    err.print(f"[yellow]skipped[/] {m} {b} {p}: {escape(str(e))}")
-                    continue
-                for prob in s.skipped:
-                    err.print(f"[yellow]skipped[/] {prob}")
-                scored.append(s)
+                for rest in (
+                    (int8_rests or ["f32"]) if (p == "int8" and b == "openvino") else ["f32"]
+                ):
+                    s = _one(
+                        m, b, p, rest, data, folds, opts, zoo, bootstrap, seed, weights, asked_all
+                    )
+                    if s is not None:
+                        scored.append(s)
     pair_with_fp32(scored, bootstrap, seed, weights)
     if store_in_zoo:
         for s in scored:

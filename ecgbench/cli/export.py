@@ -218,24 +218,29 @@ def evaluate(
     names = z.names() if model == "all" else [m.strip() for m in model.split(",")]
     backends = list(BACKENDS) if backend == "all" else backend.split(",")
     precs = parse_precisions(precision, PRECISIONS)
+    rests = [r.strip().lower() for r in int8_rest.split(",") if r.strip()] or ["f32"]
     brought = [m for m in names if m in z.entries and z.entries[m].brought]
     if brought:  # scored by their cards' classes (evaluate_brought.py), then the trained ones
         from ecgbench.cli.evaluate_brought import evaluate_brought_models
 
         for b in backends:
             precisions_of(b)  # an unknown backend is bad input before anything runs
+        if thresholds != "checkpoint" or outputs is not None or max_drop is not None:
+            raise EcgbenchError(
+                f"{brought[0]} is a brought model: it is decided at its card's thresholds "
+                "(no --thresholds crossfit, --outputs or --max-drop)"
+            )
         opts = _export_options(cache_dir, False, calibration, 300, max_drop)
         results = evaluate_brought_models(
             brought, backends, precs, data, parse_folds(folds) if folds else None, opts, z,
             bootstrap, seed, store_in_zoo, "ecgbench " + " ".join(sys.argv[1:]),
-            precision == "all", str(weights) if weights else None,
+            precision == "all", str(weights) if weights else None, rests,
         )  # fmt: skip
         names = [m for m in names if m not in brought]
         if not names:
             if json_out:
                 atomic_write_json(json_out, results[0] if len(results) == 1 else results)
             return
-    rests = [r.strip().lower() for r in int8_rest.split(",") if r.strip()] or ["f32"]
     combos = [
         (m, b, p)
         for m in names
