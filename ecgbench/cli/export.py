@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ecgbench.cli._app import app
 from ecgbench.cli._format import err, fmt, out
-from ecgbench.errors import EcgbenchError
+from ecgbench.errors import BadInputError, EcgbenchError
 
 if TYPE_CHECKING:  # the command imports its libraries when it runs
     from ecgbench.accuracy.evaluate import VariantScores
@@ -226,7 +226,7 @@ def evaluate(
         for b in backends:
             precisions_of(b)  # an unknown backend is bad input before anything runs
         if thresholds != "checkpoint" or outputs is not None or max_drop is not None:
-            raise EcgbenchError(
+            raise BadInputError(
                 f"{brought[0]} is a brought model: it is decided at its card's thresholds "
                 "(no --thresholds crossfit, --outputs or --max-drop)"
             )
