@@ -1,16 +1,31 @@
-"""User-facing errors: the CLI prints their message as one line and exits non-zero."""
+"""User-facing errors: the CLI prints their message as one line and exits with its code.
+
+The exit codes are one table, used by every command (README "Bad input and exit codes"):
+"""
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What a CI job can branch on; a user error is never confused with the gate's regression."""
+
+    OK = 0
+    REGRESSION = 1  # the gate found a slowdown, or a check the command exists for failed
+    BAD_INPUT = 2  # anything the user can fix: a flag, a file, a device, a name, a number
+    NO_BASELINE = 3  # no stored baseline fits this machine: nothing to judge against
+    INCONCLUSIVE = 4  # a key's noise hid a threshold-sized slowdown
 
 
 class EcgbenchError(Exception):
     """A problem the user can fix (bad input, missing file, absent device); never a bug."""
 
-    exit_code: int = 1
+    exit_code: int = ExitCode.BAD_INPUT
 
 
 class BadInputError(EcgbenchError):
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
 
 
 class ChecksumError(EcgbenchError):
@@ -18,7 +33,7 @@ class ChecksumError(EcgbenchError):
 
 
 class DeviceNotFoundError(EcgbenchError):
-    pass
+    """A device the machine does not have: bad input (exit 2), not the gate's regression."""
 
 
 class NoBaselineError(EcgbenchError):
@@ -26,4 +41,4 @@ class NoBaselineError(EcgbenchError):
 
     Its own exit code, so a workflow can pass the job and say so instead of failing it."""
 
-    exit_code = 3
+    exit_code = ExitCode.NO_BASELINE

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ecgbench.errors import BadInputError, ChecksumError
-from ecgbench.fileio import sha256_file
+from ecgbench.fileio import atomic_path, sha256_file
+from ecgbench.locking import exclusive
+from ecgbench.names import check_model_name, inside
 from ecgbench.tomlio import read_toml, write_toml
 
 if TYPE_CHECKING:  # torch is imported by what loads a checkpoint, not by reading the manifest
@@ -117,17 +121,39 @@ class Zoo:
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root else default_zoo_dir()
         self.entries: dict[str, ZooEntry] = {}
-        mf = self.root / MANIFEST
-        if mf.is_file():
-            self._parse(read_toml(mf))
+        self._reload()
 
     @property
     def manifest(self) -> Path:
         return self.root / MANIFEST
 
+    def _reload(self) -> None:
+        self.entries = {}
+        if self.manifest.is_file():
+            self._parse(read_toml(self.manifest))
+
+    @contextlib.contextmanager
+    def editing(self, save: bool = True) -> Iterator[Zoo]:
+        """Lock the manifest, re-read it, let the block change entries, then save atomically.
+
+        Every writer (``zoo add``, ``export --zoo``, ``evaluate --zoo``) goes through here, so
+        concurrent writers see each other's entries instead of overwriting them with stale ones.
+        """
+        with exclusive(self.manifest):
+            self._reload()
+            yield self
+            if save:
+                self.save()
+
     def _parse(self, doc: dict[str, Any]) -> None:
-        for name, d in doc.get("models", {}).items():
+        models = doc.get("models", {})
+        if not isinstance(models, dict):
+            raise BadInputError(f"{self.manifest}: [models] is not a table")
+        for name, d in models.items():
             try:
+                check_model_name(name)  # a name becomes int8/<name>/… and <name>.pt
+                inside(self.root, d["file"], f"{name}: checkpoint file")
+                _check_artifacts(self.root, name, d.get("artifacts", {}))
                 self.entries[name] = ZooEntry(
                     name=name,
                     file=d["file"],
@@ -148,7 +174,9 @@ class Zoo:
                     card=d.get("card", {}),
                     files=d.get("files", {}),
                 )
-            except (KeyError, TypeError, ValueError) as e:
+            except BadInputError as e:
+                raise BadInputError(f"{self.manifest}: {e}") from None
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
                 raise BadInputError(f"{self.manifest}: entry {name!r} is malformed ({e})") from None
 
     def names(self) -> list[str]:
@@ -192,15 +220,15 @@ class Zoo:
 
     def add(self, checkpoint: str | os.PathLike[str], name: str | None = None) -> ZooEntry:
         """Register a trained checkpoint (copied into the zoo folder if it lives elsewhere)."""
-        src = Path(checkpoint)
-        ckpt = load_checkpoint(src)
-        name = name or src.stem
-        dest = self.root / f"{name}.pt"
-        if src.resolve() != dest.resolve():
-            import shutil
+        import shutil
 
-            self.root.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
+        src = Path(checkpoint)
+        name = check_model_name(name or src.stem)
+        ckpt = load_checkpoint(src)
+        dest = inside(self.root, f"{name}.pt", "checkpoint")
+        if src.resolve() != dest:
+            with atomic_path(dest) as tmp:  # a reader never sees half a checkpoint
+                shutil.copyfile(src, tmp)
         shape = (1, ckpt.config.in_channels, ckpt.preprocessing.eval_samples)
         from ecgbench.nets.flops import measure_complexity
 
@@ -227,11 +255,11 @@ class Zoo:
             metrics=metrics,
             zoo_dir=self.root,
         )
-        old = self.entries.get(name)
-        if old is not None and old.sha256 == entry.sha256:
-            entry.artifacts, entry.variants = old.artifacts, old.variants
-        self.entries[name] = entry
-        self.save()
+        with self.editing():
+            old = self.entries.get(name)
+            if old is not None and old.sha256 == entry.sha256:
+                entry.artifacts, entry.variants = old.artifacts, old.variants
+            self.entries[name] = entry
         return entry
 
 
@@ -245,6 +273,27 @@ def checkpoint_from(model: str, zoo: Zoo | None = None) -> tuple[str, Checkpoint
     if zoo.entries[model].brought:
         raise BadInputError(f"{model} is a brought model (no checkpoint): PyTorch does not run it")
     return model, load_checkpoint(path), path
+
+
+def artifact_folder(root: Path, name: str) -> Path:
+    """Where a model's bundled artifacts live: every file its manifest hashes is in here."""
+    return Path(root) / "int8" / name
+
+
+def _check_artifacts(root: Path, name: str, artifacts: Any) -> None:
+    """Each artifact's files inside ``int8/<name>/``, and its ``main`` among the hashed files."""
+    if not isinstance(artifacts, dict):
+        raise TypeError("artifacts is not a table")
+    folder = artifact_folder(root, name)
+    for key, a in artifacts.items():
+        files = a.get("files", {})
+        if not isinstance(files, dict) or a.get("main") not in files:
+            raise BadInputError(
+                f"{name}: artifact {key}: its main file {a.get('main')!r} is not among the files "
+                "the manifest hashes"
+            )
+        for rel in files:
+            inside(folder, inside(root, rel, f"{name}: artifact {key} file"), f"{name}: {key}")
 
 
 def verify_artifacts(entry: ZooEntry) -> None:

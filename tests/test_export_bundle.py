@@ -23,10 +23,11 @@ def test_int8_bundled_in_the_zoo_is_used_without_records_and_checked(
     v = tiny.variants[("openvino", "int8")]
     bundle_into_zoo(zoo, entry, v, sha256_file(tiny.ckpt))
     art = Zoo(tmp_path / "zoo").entries[TINY_NAME].artifacts["openvino-int8"]
-    assert set(art["files"]) == {
-        "int8/tiny_bench/openvino/model.xml",
-        "int8/tiny_bench/openvino/model.bin",
-    }
+    # one folder per bundled version, named by its files' hashes (swapped in atomically)
+    (folder,) = {str(Path(f).parent) for f in art["files"]}
+    assert folder.startswith("int8/tiny_bench/openvino-")
+    assert set(art["files"]) == {f"{folder}/model.xml", f"{folder}/model.bin"}
+    assert art["main"] == f"{folder}/model.xml"
     quant = {k: q for k, q in SYNTH_QUANT.to_dict().items() if q is not None}  # TOML has no null
     assert art["cache_key"] == v.key and art["settings"]["quant"] == quant
 

@@ -98,17 +98,21 @@ def test_re_adding_the_same_checkpoint_keeps_its_artifacts(
 ) -> None:
     zoo = Zoo(tmp_path)
     zoo.add(tiny_checkpoint)
-    (tmp_path / "tiny_int8.xml").write_text("<net/>")
-    digest = sha256_file(tmp_path / "tiny_int8.xml")
-    zoo.entries["tiny"].artifacts = {"openvino_int8": {"files": {"tiny_int8.xml": digest}}}
+    xml = tmp_path / "int8" / "tiny" / "openvino" / "model.xml"
+    xml.parent.mkdir(parents=True)
+    xml.write_text("<net/>")
+    digest = sha256_file(xml)
+    rel = "int8/tiny/openvino/model.xml"
+    art = {"openvino_int8": {"main": rel, "files": {rel: digest}}}
+    zoo.entries["tiny"].artifacts = art
     zoo.save()
     entry = Zoo(tmp_path).add(tmp_path / "tiny.pt")
-    assert entry.artifacts == {"openvino_int8": {"files": {"tiny_int8.xml": digest}}}
+    assert entry.artifacts == art
     verify_artifacts(entry)
-    (tmp_path / "tiny_int8.xml").write_text("<net>changed</net>")
+    xml.write_text("<net>changed</net>")
     with pytest.raises(ChecksumError, match="fails its sha256 check"):
         verify_artifacts(Zoo(tmp_path).get("tiny"))
-    (tmp_path / "tiny_int8.xml").unlink()
+    xml.unlink()
     with pytest.raises(BadInputError, match="bundled openvino_int8 file missing"):
         verify_artifacts(Zoo(tmp_path).get("tiny"))
 

@@ -230,9 +230,9 @@ class Fp32Pairing:
 
 def store_variant_scores(zoo: Zoo, vs: VariantScores, command: str) -> None:
     """Record a variant's fold metrics in the zoo manifest, where ``run`` and the report join them."""
-    e = zoo.get(vs.model)
-    e.variants.pop(f"{vs.backend}-{vs.precision}", None)  # written before keys named what ran
-    e.variants[vs.key] = {**vs.to_dict(), "command": command}
-    e.variants[vs.key].pop("model", None)
-    zoo.save()
+    with zoo.editing():  # under the manifest's lock, on its latest version
+        e = zoo.get(vs.model)
+        e.variants.pop(f"{vs.backend}-{vs.precision}", None)  # written before keys named what ran
+        e.variants[vs.key] = {**vs.to_dict(), "command": command}
+        e.variants[vs.key].pop("model", None)
     store_variant_replicates(zoo, vs)  # the sidecar: ties with any variant, decided later

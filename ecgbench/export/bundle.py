@@ -6,12 +6,16 @@ bytes, calibrated on real records a fresh clone may not have.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from ecgbench.export.build import ExportedVariant, ExportOptions
 from ecgbench.fileio import sha256_file
-from ecgbench.zoo import Zoo, ZooEntry, verify_artifacts
+from ecgbench.zoo import Zoo, ZooEntry, artifact_folder, verify_artifacts
 
 
 def bundled_variant(
@@ -48,24 +52,66 @@ def bundled_variant(
 
 
 def bundle_into_zoo(zoo: Zoo, entry: ZooEntry, v: ExportedVariant, ckpt_sha: str) -> None:
-    """Copy an INT8 artifact into ``models/int8/<name>/`` and record its sha256 in the manifest."""
-    rel_dir = Path("int8") / entry.name / v.format
-    dest = zoo.root / rel_dir
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    files: dict[str, str] = {}
-    for p in sorted(v.path.parent.glob(f"{v.path.stem}.*")):
-        if p.suffix in (".xml", ".bin", ".onnx"):
-            shutil.copyfile(p, dest / p.name)
-            files[str(rel_dir / p.name)] = sha256_file(dest / p.name)
-    entry.artifacts[f"{v.format}-{v.precision}"] = {
-        "main": str(rel_dir / v.path.name),
-        "files": files,
-        "checkpoint_sha256": ckpt_sha,
-        "cache_key": v.key,
-        "settings": v.meta.get("settings", {}),
-        "calibration_seconds": v.meta.get("calibration_seconds", 0.0),
-        "command": f"ecgbench export --model {entry.name} --precision int8 --format {v.format} --zoo",
+    """Copy an INT8 artifact into ``models/int8/<name>/`` and record its sha256 in the manifest.
+
+    The files go into a new hidden folder beside the old ones; under the manifest's lock it gets
+    its final name and the manifest is replaced atomically; only then is the old folder removed.
+    A writer killed at any moment leaves a manifest whose every file is there and verifies.
+    """
+    folder = artifact_folder(zoo.root, entry.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{v.format}.", dir=folder))
+    try:
+        digests: dict[str, str] = {}
+        for p in sorted(v.path.parent.glob(f"{v.path.stem}.*")):
+            if p.suffix in (".xml", ".bin", ".onnx"):
+                shutil.copyfile(p, staging / p.name)
+                with open(staging / p.name, "rb") as f:
+                    os.fsync(f.fileno())
+                digests[p.name] = sha256_file(staging / p.name)
+        final = folder / f"{v.format}-{sha256_of_digests(digests)[:12]}"
+        key = f"{v.format}-{v.precision}"
+        with zoo.editing():
+            fresh = zoo.get(entry.name)
+            if not final.exists():
+                os.replace(staging, final)
+            rel_dir = final.relative_to(zoo.root)
+            fresh.artifacts[key] = {
+                "main": str(rel_dir / v.path.name),
+                "files": {str(rel_dir / n): d for n, d in digests.items()},
+                "checkpoint_sha256": ckpt_sha,
+                "cache_key": v.key,
+                "settings": v.meta.get("settings", {}),
+                "calibration_seconds": v.meta.get("calibration_seconds", 0.0),
+                "command": (
+                    f"ecgbench export --model {entry.name} --precision int8 --format {v.format} "
+                    "--zoo"
+                ),
+            }
+            entry.artifacts = fresh.artifacts
+        # the manifest no longer names the old folder (nor any a killed writer left): remove them
+        with zoo.editing(save=False):
+            _remove_unreferenced(zoo, entry.name)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def sha256_of_digests(digests: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
+
+
+def _remove_unreferenced(zoo: Zoo, name: str) -> None:
+    """Folders in ``int8/<name>/`` no artifact of the manifest names (called under its lock).
+
+    Hidden folders are another writer's staging area and are left alone."""
+    folder = artifact_folder(zoo.root, name)
+    entry = zoo.entries.get(name)
+    used = {
+        (zoo.root / rel).resolve().parent
+        for a in (entry.artifacts.values() if entry else ())
+        for rel in a.get("files", {})
     }
-    zoo.save()
+    for d in folder.iterdir():
+        if d.is_dir() and not d.name.startswith(".") and d.resolve() not in used:
+            shutil.rmtree(d)
