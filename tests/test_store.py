@@ -228,7 +228,7 @@ def test_report_from_the_store_names_machines(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("url", "code", "says"),
     [
-        ("postgresql://u@127.0.0.1:1/x", 1, "cannot open store postgresql://u@127.0.0.1:1/x"),
+        ("postgresql://u@127.0.0.1:1/x", 2, "cannot open store postgresql://u@127.0.0.1:1/x"),
         ("nosuchdb://x", 2, "cannot use store nosuchdb://x"),
         ("sqlite:////nonexistent-dir-ecgbench/x.db", 2, "no results store"),
     ],

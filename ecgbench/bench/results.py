@@ -48,6 +48,8 @@ from ecgbench.bench.schema import References, ResultRow, row_dict
 from ecgbench.bench.schema_v1 import upgrade_v1
 from ecgbench.errors import BadInputError
 from ecgbench.fileio import atomic_write_json
+from ecgbench.names import check_run_id
+from ecgbench.numbers import check_samples
 
 SCHEMA = 2
 STORE_ENV = "ECGBENCH_RESULTS"  # a database URL or a folder (its ecgbench.db)
@@ -125,6 +127,7 @@ def read_run_dict(d: Any, p: str, default_id: str = "") -> RunDocument:
             raise BadInputError(f"{p}: row {i} lacks {', '.join(sorted(missing))}")
     if d["schema"] == 1:
         d = upgrade_v1(d)
+    _check_numbers_and_names(d, p)
     rows = []
     for i, r in enumerate(d["rows"]):
         try:
@@ -145,6 +148,29 @@ def read_run_dict(d: Any, p: str, default_id: str = "") -> RunDocument:
         command=d.get("command", ""),
         suite=d.get("suite", ""),
     )
+
+
+def _check_numbers_and_names(d: dict[str, Any], p: str) -> None:
+    """Samples finite and positive, the fingerprint an object, the run id a plain name: a NaN or a
+    zero sample would fake a verdict, a run id becomes ``<run_id>.json`` on ``store export``."""
+    if "run_id" in d:
+        try:
+            check_run_id(d["run_id"])
+        except BadInputError as e:
+            raise BadInputError(f"{p}: {e}") from None
+    if not isinstance(d.get("fingerprint", {}), dict):
+        raise BadInputError(f"{p}: the fingerprint is not an object")
+    for i, r in enumerate(d["rows"]):
+        lat = r.get("latency")
+        if not isinstance(lat, dict):
+            raise BadInputError(f"{p}: row {i} latency is not an object")
+        check_samples(f"{p}: row {i} latency.samples_ns", lat.get("samples_ns", []))
+    ref = d.get("reference") or {}
+    if not isinstance(ref, dict):
+        raise BadInputError(f"{p}: the reference is not an object")
+    for k in ("gemm", "model"):
+        if isinstance(ref.get(k), dict):
+            check_samples(f"{p}: reference {k} samples_ns", ref[k].get("samples_ns", []))
 
 
 def tidy_rows(doc: RunDocument) -> list[dict[str, Any]]:

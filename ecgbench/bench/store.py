@@ -18,6 +18,7 @@ nothing. A store written by a newer ecgbench (a higher schema version) is refuse
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -29,6 +30,8 @@ from ecgbench.bench.results import RunDocument, default_store, read_run_dict
 from ecgbench.bench.schema import RAW_FIELDS, ResultRow, flat_types
 from ecgbench.bench.store_migrate import add_missing_columns
 from ecgbench.errors import BadInputError, EcgbenchError
+from ecgbench.locking import exclusive
+from ecgbench.names import check_label
 
 SCHEMA_VERSION = 1
 SCHEMA_LOCK_KEY = 0x45434742  # 'ECGB': the advisory lock that serialises table creation
@@ -38,6 +41,8 @@ STORE_FILE = "ecgbench.db"
 def store_url(store: str | os.PathLike[str] | None = None) -> str:
     """A URL (``sqlite:///…``, ``postgresql://…``) as given; a folder -> its ``ecgbench.db``."""
     s = str(store) if store is not None else str(default_store())
+    if "\0" in s or "%00" in s:
+        raise BadInputError(f"store {s!r}: a NUL byte is not part of any database URL or path")
     if "://" in s:
         return s
     p = Path(s)
@@ -157,56 +162,81 @@ class ResultsStore:
         self._md = md
 
     def _open(self, create: bool, attempt: int = 0) -> None:
+        """Check the schema version first, then create what is missing: one creator at a time."""
         import sqlalchemy as sa
 
+        db = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        serial = exclusive(db) if create and db and db != ":memory:" else contextlib.nullcontext()
         try:
-            with self.engine.begin() as c:
+            with serial, self.engine.begin() as c:
                 if create and c.dialect.name == "postgresql":
                     # concurrent CREATE TABLEs race on PostgreSQL's catalog ("relation already
                     # exists"): the first writer creates, the others wait for its commit
                     c.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
+                has_meta = sa.inspect(c).has_table("meta")
+                if not create and not has_meta:
+                    raise BadInputError(f"no results store at {self._shown()}")
+                v = self._version(c) if has_meta else None
+                if v is not None and v > SCHEMA_VERSION:  # before touching anything
+                    raise BadInputError(
+                        f"store {self._shown()} has schema {v}, newer than this ecgbench's "
+                        f"{SCHEMA_VERSION}: upgrade ecgbench"
+                    )
                 if create:
                     self._md.create_all(c, checkfirst=True)
-                elif not sa.inspect(c).has_table("meta"):
-                    raise BadInputError(f"no results store at {self._shown()}")
                 add_missing_columns(c, self.rows)  # a store written by an older ecgbench
-                v = c.execute(
-                    sa.select(self.meta.c.value).where(self.meta.c.key == "schema_version")
-                ).scalar()
-                if v is None:
+                if v is None and create:
                     c.execute(
                         self.meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
                     )
                     v = SCHEMA_VERSION
         except (sa.exc.IntegrityError, sa.exc.ProgrammingError) as e:
-            # another process initialised it at the same moment (SQLite, or a server without
-            # the lock): its tables are there now
+            # another process initialised it at the same moment (a server without the lock)
             if attempt >= 5:
                 raise EcgbenchError(
                     f"cannot open store {self._shown()}: {_first_line(e)}"
                 ) from None
             return self._open(create, attempt + 1)
-        except sa.exc.OperationalError as e:
+        except sa.exc.DatabaseError as e:  # locked, read-only, corrupt, not a database
             raise EcgbenchError(f"cannot open store {self._shown()}: {_first_line(e)}") from None
-        if int(v) > SCHEMA_VERSION:
+        self.schema_version = int(v if v is not None else SCHEMA_VERSION)
+
+    def _version(self, c) -> int | None:  # sqlalchemy Connection
+        import sqlalchemy as sa
+
+        v = c.execute(
+            sa.select(self.meta.c.value).where(self.meta.c.key == "schema_version")
+        ).scalar()
+        try:
+            return None if v is None else int(v)
+        except ValueError:
             raise BadInputError(
-                f"store {self._shown()} has schema {v}, newer than this ecgbench's "
-                f"{SCHEMA_VERSION}: upgrade ecgbench"
-            )
-        self.schema_version = int(v)
+                f"store {self._shown()}: schema_version {v!r} is not a number"
+            ) from None
 
     # ------------------------------------------------------------------ writing
-    def add_run(self, doc: RunDocument, machine_name: str | None = None) -> None:
-        """The run, its machine and its rows in one transaction (replacing the same run id)."""
+    def add_run(
+        self, doc: RunDocument, machine_name: str | None = None, replace: bool = True
+    ) -> bool:
+        """The run, its machine and its rows in one transaction; False if it was there already.
+
+        ``replace``: a run of the same id is replaced (``run`` rewrites its own run as it goes);
+        without it (``store import``) another document under a stored run's id is refused.
+        """
         import sqlalchemy as sa
 
         fp = doc.fingerprint
         mid = str(fp.get("machine_id") or "unknown")
+        if machine_name is not None:
+            check_label(machine_name)
         name = machine_name or fp.get("machine_name") or machine_label(fp)
         rows = [_row_record(doc.run_id, r) for r in doc.rows]
+        text = json.dumps(doc.to_dict(), default=str)
         for attempt in range(8):
             try:
                 with self.engine.begin() as c:
+                    if not replace and self._same_or_refused(c, doc.run_id, text):
+                        return False
                     have = c.execute(
                         sa.select(self.machines.c.name).where(self.machines.c.machine_id == mid)
                     ).scalar()
@@ -236,18 +266,33 @@ class ResultsStore:
                             command=doc.command,
                             created=doc.created,
                             complete=doc.complete,
-                            document=json.dumps(doc.to_dict(), default=str),
+                            document=text,
                         )
                     )
                     if rows:
                         c.execute(self.rows.insert(), rows)
-                return
+                return True
             except sa.exc.IntegrityError:
                 # two writers created the same machine at once: the loser retries and finds it
                 time.sleep(0.05 * (attempt + 1))
             except sa.exc.OperationalError as e:
                 raise EcgbenchError(f"store {self._shown()}: {_first_line(e)}") from None
         raise EcgbenchError(f"store {self._shown()}: could not write run {doc.run_id}")
+
+    def _same_or_refused(self, c, run_id: str, text: str) -> bool:  # sqlalchemy Connection
+        """True if this very document is stored under ``run_id``; refuses another one."""
+        import sqlalchemy as sa
+
+        q = sa.select(self.runs.c.machine_id, self.runs.c.document)
+        have = c.execute(q.where(self.runs.c.run_id == run_id)).first()
+        if have is None:
+            return False
+        if have.document == text:
+            return True
+        raise BadInputError(
+            f"store {self._shown()} already holds another run {run_id!r} (machine "
+            f"{have.machine_id}); give --replace to overwrite it"
+        )
 
     # ------------------------------------------------------------------ reading
     def frame(self, **filters: Any):  # -> pd.DataFrame

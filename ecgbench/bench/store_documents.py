@@ -10,6 +10,7 @@ from ecgbench.bench.results import RunDocument
 from ecgbench.bench.schema import References
 from ecgbench.bench.store import ResultsStore
 from ecgbench.errors import BadInputError, NoBaselineError
+from ecgbench.names import check_run_id, inside
 
 
 def merge_runs(docs: list[RunDocument]) -> RunDocument:
@@ -90,16 +91,22 @@ def _document_files(sources: list[Path]) -> list[Path]:
 
 
 def import_documents(
-    sources: list[Path], store: str | None = None, machine_name: str | None = None
+    sources: list[Path],
+    store: str | None = None,
+    machine_name: str | None = None,
+    replace: bool = False,
 ) -> tuple[int, str]:
-    """Every run document in ``sources`` into the store, one transaction each."""
+    """Every run document in ``sources`` into the store, one transaction each.
+
+    A document whose run id the store holds with other content is refused unless ``replace``;
+    the very same document again is a no-op."""
     from ecgbench.bench.results import read_run
 
     docs = [read_run(f) for f in _document_files(sources)]  # all checked before any write
     st = ResultsStore(store)
     try:
         for d in docs:
-            st.add_run(d, machine_name)
+            st.add_run(d, machine_name, replace=replace)
     finally:
         st.close()
     return len(docs), st.url
@@ -111,6 +118,6 @@ def export_documents(store: str | None, out_dir: Path) -> int:
         docs = st.documents()
     finally:
         st.close()
-    for d in docs:
-        d.write(Path(out_dir) / f"{d.run_id}.json")
+    for d in docs:  # run ids were checked on reading; the path is checked all the same
+        d.write(inside(out_dir, f"{check_run_id(d.run_id)}.json", "exported run"))
     return len(docs)

@@ -21,11 +21,14 @@ def store_import(
     sources: Annotated[list[Path], typer.Argument(help="Run JSON files or folders of them")],
     store: Annotated[str | None, typer.Option(help="Results store URL or folder")] = None,
     machine_name: Annotated[str | None, typer.Option(help="Name the machine of these runs")] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite stored runs of the same run id")
+    ] = False,
 ) -> None:
     """Load run documents (e.g. a folder store's runs/, runners/baselines/) into the store."""
     from ecgbench.bench.store_documents import import_documents
 
-    n, url = import_documents(sources, store, machine_name)
+    n, url = import_documents(sources, store, machine_name, replace=replace)
     out.print(f"imported {n} run(s) into {url}", highlight=False)
 
 
