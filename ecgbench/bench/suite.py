@@ -17,6 +17,7 @@ from ecgbench.bench.lengths import (
 from ecgbench.bench.percentiles import min_samples, parse_percentile
 from ecgbench.bench.stream_config import StreamConfig
 from ecgbench.errors import BadInputError
+from ecgbench.numbers import NON_NEGATIVE, POSITIVE, Range, check_number
 from ecgbench.precision import FLOAT_TYPES, PRECISIONS
 from ecgbench.tomlio import read_toml
 
@@ -100,8 +101,11 @@ class Suite:
         if self.scenario not in SCENARIOS:
             raise BadInputError(f"unknown scenario {self.scenario!r}; use {', '.join(SCENARIOS)}")
         self._validate_stream()
-        if any(n < 1 for n in self.batch) or self.min_iters < 1 or self.duration <= 0:
-            raise BadInputError("batch and min-iters must be >= 1 and duration > 0")
+        self._validate_numbers()
+        if not self.models:
+            raise BadInputError("no models named (models is empty); name some, or all")
+        if any(n < 1 for n in self.batch) or self.min_iters < 1:
+            raise BadInputError("batch and min-iters must be >= 1")
         if self.threads is not None and self.threads < 1:
             raise BadInputError("threads must be >= 1")
         if self.min_samples_for is not None:
@@ -124,6 +128,16 @@ class Suite:
         if not any(p in precisions_of(b) for b in self.backends for p in self.precisions):
             raise BadInputError(f"no backend runs those precisions ({precisions_summary()})")
         return self
+
+    def _validate_numbers(self) -> None:
+        """Finite and in range (NaN passes a ``<= 0`` check, and a round of 0 s never ends)."""
+        check_number("duration", self.duration, POSITIVE)
+        check_number("warmup", self.warmup, NON_NEGATIVE)
+        check_number("round_s", self.round_s, POSITIVE)
+        check_number("settle_s", self.settle_s, NON_NEGATIVE)
+        for k, v in (("batch", self.batch), ("min_iters", (self.min_iters,))):
+            for n in v:
+                check_number(k, n, Range(lo=1))
 
     def _validate_stream(self) -> None:
         """Stream options belong to the stream scenario, which times one window per call."""

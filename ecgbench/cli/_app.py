@@ -9,6 +9,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from ecgbench.cli._format import err
+from ecgbench.cli._numbers import finite_numbers
 from ecgbench.errors import EcgbenchError
 
 
@@ -16,6 +17,7 @@ class _Group(TyperGroup):
     """Turns a user error anywhere below into one red line and its exit code (no traceback)."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        finite_numbers(self)  # every command's numeric options: no NaN, no infinity
         try:
             return super().invoke(ctx)
         except EcgbenchError as e:

@@ -27,6 +27,7 @@ import numpy as np
 from ecgbench.bench.results import RunDocument
 from ecgbench.bench.schema import ROW_KEY, ReferenceTiming, ResultRow
 from ecgbench.errors import BadInputError
+from ecgbench.numbers import FINITE, PROBABILITY, Range, check_number
 from ecgbench.gate.stats import (
     Verdict,
     bootstrap_ratio_ci,
@@ -82,6 +83,10 @@ class GateSettings:
     confirm: bool = True
 
     def __post_init__(self) -> None:
+        check_number("threshold (a slowdown ratio)", self.threshold, Range(lo=1))
+        check_number("alpha", self.alpha, PROBABILITY)
+        check_number("quantile", self.quantile, Range(lo=0, hi=100, lo_open=True))
+        check_number("power", self.power, FINITE)
         if not 0.5 <= self.power < 1:
             raise BadInputError(f"power is in [0.5, 1), not {self.power}")
         if self.multiplicity not in ("none", "holm"):

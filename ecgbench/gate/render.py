@@ -15,6 +15,7 @@ from rich.table import Table
 from ecgbench.gate.changes import CODE, LIBRARIES, MODELS, NONE
 from ecgbench.gate.compare import Comparison, KeyVerdict
 from ecgbench.gate.stats import Verdict
+from ecgbench.markup import md, terminal
 
 if TYPE_CHECKING:
     from ecgbench.gate.same_job import GateResult
@@ -83,7 +84,8 @@ def comparison_table(cmp: Comparison, title: str = "latency gate") -> Table:
     for c in COLUMNS:
         t.add_column(c.header)
     for v in cmp.verdicts:
-        t.add_row(f"[{STYLE[v.verdict][0]}]{v.verdict}[/]", *(c.cell(v) for c in COLUMNS))
+        cells = (terminal(c.cell(v)) for c in COLUMNS)
+        t.add_row(f"[{STYLE[v.verdict][0]}]{v.verdict}[/]", *cells)
     return t
 
 
@@ -108,7 +110,8 @@ def cpu_line(fp: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- Markdown
 def _md_row(cells: Sequence[str]) -> str:
-    return "|" + "".join(f" {c} |" if c else " |" for c in cells)
+    """A table row; every cell is data, escaped (a name cannot end a cell or start a heading)."""
+    return "|" + "".join(f" {md(c)} |" if c else " |" for c in cells)
 
 
 def headline(cmp: Comparison) -> str:
@@ -141,7 +144,7 @@ def comparison_markdown(cmp: Comparison, title: str = "ecgbench latency gate") -
         + (f"; ratios normalised {PAIRING[s.pairing]}." if cmp.drift and s.normalise else ".")
     )
     if cmp.machine_note:
-        lines.append(f"\n> {cmp.machine_note}")
+        lines.append(f"\n> {md(cmp.machine_note)}")
     cols = [c for c in COLUMNS if c.markdown]
     lines += [
         "",
@@ -156,23 +159,24 @@ def comparison_markdown(cmp: Comparison, title: str = "ecgbench latency gate") -
 
 def gate_markdown(r: GateResult) -> str:
     """The same-job gate's job summary: the comparison, where it ran, and what changed."""
-    changed = ", ".join(r.change.files[:8]) + (" …" if len(r.change.files) > 8 else "")
+    changed = ", ".join(map(md, r.change.files[:8])) + (" …" if len(r.change.files) > 8 else "")
     if r.mode == NONE:
         return (
-            f"## ecgbench same-job gate: nothing to time\n\n**Base:** {r.base} · **Head:** "
-            f"{r.head}  \n**Changed:** {changed or '(nothing)'}  \n{r.note}\n"
+            f"## ecgbench same-job gate: nothing to time\n\n**Base:** {md(r.base)} · **Head:** "
+            f"{md(r.head)}  \n**Changed:** {changed or '(nothing)'}  \n{md(r.note)}\n"
         )
     md = comparison_markdown(r.comparison, title=f"ecgbench same-job gate ({r.mode})")
     head, _, rest = md.partition("\n")
     info = (
-        f"\n\n**Ran on:** {cpu_line(r.fingerprint)}  \n**Base:** {r.base} · **Head:** {r.head} · "
+        f"\n\n**Ran on:** {md(cpu_line(r.fingerprint))}  \n**Base:** {md(r.base)} · "
+        f"**Head:** {md(r.head)} · "
         f"{SAME_JOB_HOW[r.mode]} · {r.seconds:.0f} s  \n**Changed:** {changed or '(nothing)'}"
     )
     if r.note:
-        info += f"  \n**Note:** {r.note}"
+        info += f"  \n**Note:** {md(r.note)}"
     notes = changed_notes(r.comparison)
     tail = (
-        ("\nWhat else changed between base and head:\n\n" + "".join(f"- {n}\n" for n in notes))
+        ("\nWhat else changed between base and head:\n\n" + "".join(f"- {md(n)}\n" for n in notes))
         if notes
         else ""
     )

@@ -12,7 +12,10 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter, LogLocator
 
+from ecgbench.markup import literal_figure_text
+
 sns.set_theme(style="whitegrid", context="notebook")
+literal_figure_text()  # a "$" in a name starts no math text
 MIN_SCORE_SPAN = 0.1  # the Pareto's score axis spans at least this
 
 

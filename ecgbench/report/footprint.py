@@ -13,7 +13,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ecgbench.bench.schema import MEASURED_FOOTPRINT
+from ecgbench.markup import literal_figure_text
 
+literal_figure_text()  # a "$" in a name starts no math text
 MEMORY = {
     "peak_rss_compile_mb": "peak RSS while compiling",
     "peak_rss_infer_mb": "peak RSS while inferring",

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ecgbench.errors import BadInputError
+from ecgbench.numbers import POSITIVE, check_all, check_number
 from ecgbench.scaling.answer import BudgetAnswer, IntervalSet, ReplicateSet, answer_under_budget
 
 # Peaks above the fresh process's baseline RSS (``run --footprint``); absent in stores before it.
@@ -192,6 +193,7 @@ def recommend(
     None when nothing scored fits. Without replicates for the best, its ties are unknown and the
     answer is the highest point score (equal scores: the faster).
     """
+    check_number("latency budget (ms)", budget_ms, POSITIVE)  # "nothing fits" would be a lie
     ok = cands[(cands["median_ms"] <= budget_ms) & cands["challenge_score"].notna()]
     if ok.empty:
         return None
@@ -219,6 +221,7 @@ def budget_table(
     """The answer for every device × precision with measured batch-1 latency: one row per answer
     (consecutive budgets with the same answer share it, ``budgets_ms`` "5–20"), with its score and
     interval, and the variants tied with the best score."""
+    check_all("latency budget (ms)", budgets_ms, POSITIVE)
     lat = rows[(rows["scenario"] == "latency") & (rows["batch"] == 1)]
     out: list[dict] = []
     for (device, precision), _ in lat.groupby(["device", "precision"]):
