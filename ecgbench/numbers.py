@@ -59,7 +59,9 @@ def check_number(what: str, value: object, within: Range = FINITE) -> float:
 def check_samples(what: str, samples: object) -> None:
     """Timing samples: a list of finite, positive numbers (a NaN or a 0 would fake a verdict)."""
     if not isinstance(samples, list | tuple):
-        raise BadInputError(f"{what} must be a list of positive numbers, not {type(samples).__name__}")
+        raise BadInputError(
+            f"{what} must be a list of positive numbers, not {type(samples).__name__}"
+        )
     for i, s in enumerate(samples):
         if isinstance(s, bool) or not isinstance(s, int | float) or not POSITIVE.contains(s):
             raise BadInputError(f"{what}[{i}] must be a finite positive number, not {s!r}")

@@ -27,7 +27,6 @@ import numpy as np
 from ecgbench.bench.results import RunDocument
 from ecgbench.bench.schema import ROW_KEY, ReferenceTiming, ResultRow
 from ecgbench.errors import BadInputError
-from ecgbench.numbers import FINITE, PROBABILITY, Range, check_number
 from ecgbench.gate.stats import (
     Verdict,
     bootstrap_ratio_ci,
@@ -39,6 +38,7 @@ from ecgbench.gate.stats import (
     slice_levels,
     subsample,
 )
+from ecgbench.numbers import FINITE, PROBABILITY, Range, check_number
 
 __all__ = [
     "Comparison",

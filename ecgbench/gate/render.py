@@ -165,8 +165,8 @@ def gate_markdown(r: GateResult) -> str:
             f"## ecgbench same-job gate: nothing to time\n\n**Base:** {md(r.base)} · **Head:** "
             f"{md(r.head)}  \n**Changed:** {changed or '(nothing)'}  \n{md(r.note)}\n"
         )
-    md = comparison_markdown(r.comparison, title=f"ecgbench same-job gate ({r.mode})")
-    head, _, rest = md.partition("\n")
+    summary = comparison_markdown(r.comparison, title=f"ecgbench same-job gate ({r.mode})")
+    head, _, rest = summary.partition("\n")
     info = (
         f"\n\n**Ran on:** {md(cpu_line(r.fingerprint))}  \n**Base:** {md(r.base)} · "
         f"**Head:** {md(r.head)} · "
