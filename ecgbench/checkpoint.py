@@ -21,6 +21,7 @@ from ecgbench.data.preprocess import Preprocessing
 from ecgbench.errors import BadInputError
 from ecgbench.fileio import atomic_path
 from ecgbench.nets.convnext1d import ConvNeXt1D, ConvNeXt1DConfig
+from ecgbench.numbers import Range, check_number
 
 FORMAT = "ecgbench-checkpoint"
 FORMAT_VERSION = 1
@@ -104,7 +105,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise BadInputError(f"{p}: not an ecgbench checkpoint")
     try:
-        return Checkpoint(
+        ckpt = Checkpoint(
             config=ConvNeXt1DConfig.from_dict(payload["config"]),
             state_dict=payload["state_dict"],
             preprocessing=Preprocessing.from_dict(payload["preprocessing"]),
@@ -119,3 +120,37 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         )
     except (KeyError, TypeError, ValueError) as e:
         raise BadInputError(f"{p}: malformed ecgbench checkpoint ({e})") from None
+    try:
+        _check_sizes(ckpt)
+    except BadInputError as e:
+        raise BadInputError(f"{p}: refused, {e}") from None
+    return ckpt
+
+
+# What a ConvNeXt-1D for ECG can be: far above any model the design space samples, far below
+# what would allocate terabytes or run for days (a checkpoint is a user file: bounded before use).
+_LIMITS = {
+    "width": Range(lo=1, hi=8192),
+    "depth": Range(lo=1, hi=64),
+    "kernel_size": Range(lo=1, hi=255),
+    "stem_stride": Range(lo=1, hi=64),
+    "in_channels": Range(lo=1, hi=64),
+    "num_classes": Range(lo=1, hi=1000),
+    "expansion": Range(lo=1, hi=16),
+    "fs (Hz)": Range(lo=1, hi=20_000),
+    "eval_seconds": Range(lo=0, hi=600, lo_open=True),
+    "crop_samples": Range(lo=1, hi=1_000_000),
+}
+
+
+def _check_sizes(ckpt: Checkpoint) -> None:
+    c, pp = ckpt.config, ckpt.preprocessing
+    for w in c.widths:
+        check_number("width", w, _LIMITS["width"])
+    for d in c.depths:
+        check_number("depth", d, _LIMITS["depth"])
+    for k in ("kernel_size", "stem_stride", "in_channels", "num_classes", "expansion"):
+        check_number(k, getattr(c, k), _LIMITS[k])
+    check_number("fs (Hz)", pp.fs, _LIMITS["fs (Hz)"])
+    check_number("eval_seconds", pp.eval_seconds, _LIMITS["eval_seconds"])
+    check_number("crop_samples", pp.crop_samples, _LIMITS["crop_samples"])

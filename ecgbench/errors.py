@@ -42,3 +42,10 @@ class NoBaselineError(EcgbenchError):
     Its own exit code, so a workflow can pass the job and say so instead of failing it."""
 
     exit_code = ExitCode.NO_BASELINE
+
+
+def os_error_line(e: OSError) -> str:
+    """``cannot write /x/y: No space left on device``: what failed, where, and why."""
+    where = e.filename if e.filename is not None else ""
+    why = e.strerror or type(e).__name__
+    return f"{where}: {why}" if where else why

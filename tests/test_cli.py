@@ -65,7 +65,7 @@ def test_data_check_prints_counts_classes_and_every_problem(mixed_folder) -> Non
 
 
 def test_data_check_on_an_all_bad_folder_fails(all_bad_folder: Path) -> None:
-    text = words(run("data", "check", all_bad_folder, code=1))
+    text = words(run("data", "check", all_bad_folder, code=2))
     assert "0 usable" in text and "error: no usable record" in text
     assert "skipped bad_corrupt_mat:" in text
 
@@ -83,7 +83,7 @@ def test_data_check_reads_the_real_quirk_records() -> None:
 # --------------------------------------------------------------------------- zoo
 def test_zoo_add_list_verify_and_tamper(tmp_path: Path, tiny_checkpoint: Path) -> None:
     zoo = tmp_path / "zoo"
-    assert "is empty" in run("zoo", "list", "--zoo-dir", zoo, code=1)
+    assert "is empty" in run("zoo", "list", "--zoo-dir", zoo, code=2)
     text = run("zoo", "add", tiny_checkpoint, "--name", "tiny", "--zoo-dir", zoo)
     params = sum(p.numel() for p in load_checkpoint(tiny_checkpoint).build_model().parameters())
     assert f"added tiny: {params:,} params" in text

@@ -210,7 +210,7 @@ def test_cli_run_on_an_absent_gpu_is_one_line(tiny: TinySession, tmp_path: Path)
         str(tmp_path / "store"),
     ]
     res = CliRunner().invoke(app, args, env=subprocess_env(tiny))
-    assert res.exit_code == 1, res.output
+    assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output
     line = _one_error_line(res.stderr)
     assert "GPU" in line and "CPU" in line
@@ -223,7 +223,7 @@ def test_cli_run_on_an_absent_gpu_is_one_line(tiny: TinySession, tmp_path: Path)
     p = subprocess.run(
         [str(exe), *args], capture_output=True, text=True, env=subprocess_env(tiny), timeout=120
     )
-    assert p.returncode == 1 and p.stdout == "", (p.stdout, p.stderr)
+    assert p.returncode == 2 and p.stdout == "", (p.stdout, p.stderr)
     assert "Traceback" not in p.stderr
     line = _one_error_line(p.stderr)
     assert line.startswith("error: device GPU is not available") and "CPU" in line

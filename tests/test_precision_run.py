@@ -180,7 +180,7 @@ def test_cli_profile_prints_layers_and_writes_json(tiny: TinySession, tmp_path: 
     assert d["executed"] == "f32" and d["top_layers"] and d["inferences"] == 5
     bad = CliRunner().invoke(app, ["profile", "--model", str(tiny.ckpt), "--device", "GPU"])
     if "GPU" not in " ".join(__import__("openvino").Core().available_devices):
-        assert bad.exit_code == 1 and "device GPU is not available" in bad.output
+        assert bad.exit_code == 2 and "device GPU is not available" in bad.output
 
 
 def test_run_profile_lands_in_the_rows_and_the_report(tiny: TinySession, tmp_path: Path) -> None:

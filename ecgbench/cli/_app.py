@@ -10,7 +10,7 @@ from typer.core import TyperGroup
 
 from ecgbench.cli._format import err
 from ecgbench.cli._numbers import finite_numbers
-from ecgbench.errors import EcgbenchError
+from ecgbench.errors import EcgbenchError, ExitCode, os_error_line
 
 
 class _Group(TyperGroup):
@@ -23,6 +23,9 @@ class _Group(TyperGroup):
         except EcgbenchError as e:
             err.print(f"[red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
             raise typer.Exit(e.exit_code) from None
+        except OSError as e:  # a full disk, a read-only folder: the environment, said in one line
+            err.print(f"[red]error:[/] {escape(os_error_line(e))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(ExitCode.BAD_INPUT) from None
 
 
 app = typer.Typer(

@@ -126,6 +126,10 @@ def checkout(repo: Path, rev: str, dest: Path) -> Path:
                 t.extractall(dest, filter="data")
             except TypeError:  # Python without extraction filters (3.10 before 3.10.12)
                 t.extractall(dest)  # our own repository's tree
+            except tarfile.TarError as e:  # e.g. a symlink out of the tree: refused, one line
+                raise BadInputError(
+                    f"revision {rev}: its tree cannot be checked out safely ({e})"
+                ) from None
     return dest
 
 
