@@ -17,6 +17,7 @@ from ecgbench.data.classes import Weights, load_weights
 from ecgbench.data.dataset import load_dataset
 from ecgbench.errors import BadInputError
 from ecgbench.export.build import ExportOptions
+from ecgbench.export.digest import artifact_digest
 from ecgbench.export.pipeline import ModelExporter
 from ecgbench.host import cpu_description, device_arithmetic
 from ecgbench.metrics.bootstrap import PairedDrop, ScoreIntervals, bootstrap_scores, paired_drop
@@ -235,4 +236,7 @@ def store_variant_scores(zoo: Zoo, vs: VariantScores, command: str) -> None:
         e.variants.pop(f"{vs.backend}-{vs.precision}", None)  # written before keys named what ran
         e.variants[vs.key] = {**vs.to_dict(), "command": command}
         e.variants[vs.key].pop("model", None)
+        digest = artifact_digest(vs.artifact) if vs.artifact else None
+        if digest:  # the score belongs to these exact bytes (export/digest.py)
+            e.variants[vs.key]["artifact_sha256"] = digest
     store_variant_replicates(zoo, vs)  # the sidecar: ties with any variant, decided later

@@ -20,6 +20,7 @@ from ecgbench.bench.timing import TimedVariant
 from ecgbench.errors import BadInputError
 from ecgbench.export.brought import VariantUnavailable
 from ecgbench.export.build import ExportedVariant
+from ecgbench.export.digest import artifact_digest, score_is_of
 from ecgbench.export.verify import Verification
 from ecgbench.host import cpu_description, device_arithmetic, device_kind
 from ecgbench.precision import (
@@ -187,6 +188,9 @@ def load_variants(
             flops, params = complexity[(name, samples)]
             entry = zoo.entries.get(name)
             acc = entry.scores_for(bname, precision, check.executed) if entry else {}
+            bundled = entry.artifacts.get(f"{format_of(bname)}-{precision}") if entry else None
+            if acc and not score_is_of(acc, artifact_digest(artifact), bundled):
+                acc = {}  # another artifact's score (e.g. INT8 calibrated on other records)
             if acc.get("measured_on") and acc["measured_on"] != here:
                 # INT8 (and any) scores can differ by CPU: shown, and said where they come from
                 acc = {**acc, "note": other_cpu_note(acc["measured_on"])}

@@ -6,14 +6,14 @@ bytes, calibrated on real records a fresh clone may not have.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from ecgbench.backends import BACKENDS, format_of
 from ecgbench.export.build import ExportedVariant, ExportOptions
+from ecgbench.export.digest import SUFFIXES, digest_of, score_is_of
 from ecgbench.fileio import sha256_file
 from ecgbench.zoo import Zoo, ZooEntry, artifact_folder, verify_artifacts
 
@@ -64,18 +64,19 @@ def bundle_into_zoo(zoo: Zoo, entry: ZooEntry, v: ExportedVariant, ckpt_sha: str
     try:
         digests: dict[str, str] = {}
         for p in sorted(v.path.parent.glob(f"{v.path.stem}.*")):
-            if p.suffix in (".xml", ".bin", ".onnx"):
+            if p.suffix in SUFFIXES:
                 shutil.copyfile(p, staging / p.name)
                 with open(staging / p.name, "rb") as f:
                     os.fsync(f.fileno())
                 digests[p.name] = sha256_file(staging / p.name)
-        final = folder / f"{v.format}-{sha256_of_digests(digests)[:12]}"
+        final = folder / f"{v.format}-{digest_of(digests)[:12]}"
         key = f"{v.format}-{v.precision}"
         with zoo.editing():
             fresh = zoo.get(entry.name)
             if not final.exists():
                 os.replace(staging, final)
             rel_dir = final.relative_to(zoo.root)
+            _drop_scores_of_other_bytes(fresh, v, fresh.artifacts.get(key), digest_of(digests))
             fresh.artifacts[key] = {
                 "main": str(rel_dir / v.path.name),
                 "files": {str(rel_dir / n): d for n, d in digests.items()},
@@ -97,8 +98,18 @@ def bundle_into_zoo(zoo: Zoo, entry: ZooEntry, v: ExportedVariant, ckpt_sha: str
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def sha256_of_digests(digests: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
+def _drop_scores_of_other_bytes(
+    entry: ZooEntry, v: ExportedVariant, old: dict | None, new_digest: str
+) -> None:
+    """Scores measured on the artifact this bundle replaces belong to those bytes: removed."""
+    for k, score in list(entry.variants.items()):
+        if (
+            score.get("precision") == v.precision
+            and score.get("backend") in BACKENDS
+            and format_of(str(score["backend"])) == v.format
+            and not score_is_of(score, new_digest, old)
+        ):
+            del entry.variants[k]
 
 
 def _remove_unreferenced(zoo: Zoo, name: str) -> None:
