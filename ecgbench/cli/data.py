@@ -58,12 +58,26 @@ def score(
     weights: Annotated[
         Path | None, typer.Option(help="Challenge weights.csv (default: $ECGBENCH_WEIGHTS)")
     ] = None,
+    only_with_outputs: Annotated[
+        bool, typer.Option("--only-with-outputs", help="Score only the records with an output")
+    ] = False,
+    missing_as_negative: Annotated[
+        bool,
+        typer.Option(
+            "--missing-as-negative", help="Score records without an output as all-negative"
+        ),
+    ] = False,
 ) -> None:
-    """Score Challenge output files like the official evaluate_model.py."""
+    """Score Challenge output files like the official evaluate_model.py.
+
+    Records without an output file are refused unless one of the two flags says what they mean."""
     from ecgbench.fileio import atomic_write_json
     from ecgbench.metrics.scoring_io import score_folders
 
-    s = score_folders(labels, outputs, weights).to_json_dict()
+    if only_with_outputs and missing_as_negative:
+        raise EcgbenchError("give --only-with-outputs or --missing-as-negative, not both")
+    how = "skip" if only_with_outputs else "negative" if missing_as_negative else "refuse"
+    s = score_folders(labels, outputs, weights, missing=how).to_json_dict()
     t = Table(title="Challenge scores")
     t.add_column("metric")
     t.add_column("value", justify="right")

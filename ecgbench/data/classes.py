@@ -98,4 +98,10 @@ def load_weights(path: str | os.PathLike[str] | None = None) -> Weights:
         raise BadInputError(f"{p}: not a Challenge weights table ({e})") from None
     if m.shape != (len(classes), len(classes)):
         raise BadInputError(f"{p}: weights matrix is {m.shape}, expected square {len(classes)}")
+    # The score is normalised by the reward of a perfect classifier (the diagonal): a NaN, a value
+    # outside [0, 1] or a diagonal other than 1 gives scores outside the Challenge's range.
+    if not np.all(np.isfinite(m)) or m.min() < 0 or m.max() > 1:
+        raise BadInputError(f"{p}: every weight must be a finite number in [0, 1]")
+    if not np.allclose(np.diag(m), 1.0):
+        raise BadInputError(f"{p}: the diagonal (a correct label) must be 1 everywhere")
     return Weights(classes=classes, matrix=m)

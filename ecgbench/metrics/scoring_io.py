@@ -227,9 +227,24 @@ def score_folders(
     output_dir: PathLike,
     weights_path: PathLike | None = None,
     normal_class: str = NORMAL_CLASS,
+    missing: str = "negative",
 ) -> ChallengeScores:
-    """Score a folder of output files against a folder of headers, like ``evaluate_model.py``."""
+    """Score a folder of output files against a folder of headers, like ``evaluate_model.py``.
+
+    Records without an output file: ``negative`` scores them all-negative (the official code),
+    ``skip`` scores only the records that have one, ``refuse`` is an error naming how many lack one.
+    """
     weights = load_weights(weights_path)
     records, labels = load_label_folder(label_dir, weights.classes)
+    lacking = [r for r in records if not (Path(output_dir) / f"{r}.csv").is_file()]
+    if lacking and len(lacking) < len(records) and missing == "refuse":
+        raise BadInputError(
+            f"{len(lacking)} of {len(records)} records have no output file in {output_dir} "
+            f"(e.g. {lacking[0]}): --only-with-outputs scores the {len(records) - len(lacking)} "
+            "that have one, --missing-as-negative scores the rest all-negative"
+        )
+    if lacking and missing == "skip":
+        keep = [i for i, r in enumerate(records) if r not in set(lacking)]
+        records, labels = [records[i] for i in keep], labels[keep]
     binary, probs = load_output_folder(output_dir, records, weights.classes)
     return score_arrays(labels, binary, probs, weights, normal_class)
