@@ -52,6 +52,9 @@ class LoadInfo:
     inference_precision: str | None = None
     int8_layers: int | None = None  # layers whose runtime precision is int8 (OpenVINO)
     total_layers: int | None = None
+    # Threads the runtime reports it runs with (OpenVINO caps a request at the usable cores);
+    # None where it does not say, and the row records the request
+    threads: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -138,6 +138,10 @@ class OpenVINOBackend(Backend):
                 info.extra[key] = str(self.compiled.get_property(key))
             except RuntimeError:
                 continue
+        try:
+            info.threads = int(info.extra["INFERENCE_NUM_THREADS"]) or None
+        except (KeyError, ValueError):
+            pass
         return info
 
     def _executed_precision(self, spec: LoadSpec) -> str | None:

@@ -63,6 +63,7 @@ class TorchBackend(Backend):
             compile_ms=compile_ms,
             execution_devices=[self._dev],
             inference_precision=self._autocast or "f32",
+            threads=torch.get_num_threads(),
             extra={"torch_threads": torch.get_num_threads()},
         )
 

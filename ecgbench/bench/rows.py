@@ -90,7 +90,7 @@ def result_row(
             verification=v.summary() if v else None,
         ),
         execution=Execution(
-            threads=threads,
+            threads=item.info.threads or threads,  # what ran, where the runtime says it
             devices=item.info.execution_devices,
             inference_precision=item.info.inference_precision,
             as_planned=item.check.as_planned,
