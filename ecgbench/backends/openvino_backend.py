@@ -138,10 +138,8 @@ class OpenVINOBackend(Backend):
                 info.extra[key] = str(self.compiled.get_property(key))
             except RuntimeError:
                 continue
-        try:
-            info.threads = int(info.extra["INFERENCE_NUM_THREADS"]) or None
-        except (KeyError, ValueError):
-            pass
+        n = info.extra.get("INFERENCE_NUM_THREADS", "")
+        info.threads = int(n) if n.isdigit() and int(n) > 0 else None
         return info
 
     def _executed_precision(self, spec: LoadSpec) -> str | None:
