@@ -97,3 +97,14 @@ def lengths_of(
     if lengths:
         return lengths
     return (plan_samples or default,)
+
+
+def check_model_lengths(model: str, shortest: int, lengths: Iterable[int]) -> None:
+    """Every input at least ``shortest`` samples: a ConvNeXt's stem and each stage's stride-2
+    downsampling divide the length, and a shorter input has no shape to run."""
+    for n in lengths:
+        if n < shortest:
+            raise BadInputError(
+                f"{model}: an input of {n} samples is shorter than its downsampling allows "
+                f"(at least {shortest} samples)"
+            )

@@ -28,6 +28,7 @@ class ModelFacts:
     exporter: Callable[[], Any]  # -> ModelExporter | BroughtExporter, built when first asked
     checkpoint: Path | None  # what PyTorch runs; None for a brought model
     brought: bool = False
+    min_samples: int = 1  # the shortest input its downsampling takes (bench/lengths.py)
 
 
 def model_facts(model: str, zoo: Zoo, opts: ExportOptions) -> ModelFacts:
@@ -55,6 +56,7 @@ def model_facts(model: str, zoo: Zoo, opts: ExportOptions) -> ModelFacts:
         complexity=complexity,
         exporter=lambda: ModelExporter(name, ckpt, path, opts, zoo.entries.get(name)),
         checkpoint=path,
+        min_samples=ckpt.config.stem_stride * 2 ** (ckpt.config.stages - 1),
     )
 
 

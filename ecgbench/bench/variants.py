@@ -11,7 +11,7 @@ import numpy as np
 
 from ecgbench.backends import Backend, LoadInfo, LoadSpec, format_of, get_backend
 from ecgbench.bench.footprint import FootprintResult
-from ecgbench.bench.lengths import lengths_of
+from ecgbench.bench.lengths import check_model_lengths, lengths_of
 from ecgbench.bench.model_facts import ModelFacts, model_facts
 from ecgbench.bench.options import RunOptions
 from ecgbench.bench.score_origin import other_cpu_note
@@ -128,6 +128,7 @@ def load_variants(
             plan.samples_by_variant.get(Variant(name, bname, precision).name),
             mf.samples,
         )
+        check_model_lengths(name, mf.min_samples, lengths)
         variant = None
         verification = None
         if bname == "torch":
