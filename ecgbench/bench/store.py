@@ -31,7 +31,7 @@ from ecgbench.bench.schema import RAW_FIELDS, ResultRow, flat_types
 from ecgbench.bench.store_migrate import add_missing_columns
 from ecgbench.errors import BadInputError, EcgbenchError
 from ecgbench.locking import exclusive
-from ecgbench.names import check_label
+from ecgbench.names import check_label, check_run_id
 
 SCHEMA_VERSION = 1
 SCHEMA_LOCK_KEY = 0x45434742  # 'ECGB': the advisory lock that serialises table creation
@@ -225,6 +225,7 @@ class ResultsStore:
         """
         import sqlalchemy as sa
 
+        check_run_id(doc.run_id)  # it becomes <run_id>.json on export
         fp = doc.fingerprint
         mid = str(fp.get("machine_id") or "unknown")
         if machine_name is not None:
@@ -403,8 +404,13 @@ def _pg_driver() -> str:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    import sqlite3
+
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    try:
+        cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    except sqlite3.OperationalError:  # a read-only store can still be read
+        pass
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 

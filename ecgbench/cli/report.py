@@ -107,9 +107,11 @@ def recommend(
     from ecgbench.bench.results import load_store
     from ecgbench.bench.store import store_url
     from ecgbench.fileio import atomic_write_json
+    from ecgbench.numbers import POSITIVE, check_all
     from ecgbench.scaling import recommend as rec
 
     budget_ms = budget_ms or [5.0, 10.0, 20.0]
+    check_all("--budget-ms", budget_ms, POSITIVE)  # "nothing fits" would be a lie
     if max_mb is not None:
         rec.check_max_mb(max_mb)  # before the store is read
     trials = None
