@@ -407,10 +407,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     import sqlite3
 
     cur = dbapi_conn.cursor()
-    try:
+    with contextlib.suppress(sqlite3.OperationalError):  # a read-only store can still be read
         cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-    except sqlite3.OperationalError:  # a read-only store can still be read
-        pass
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 
