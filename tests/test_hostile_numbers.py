@@ -101,6 +101,7 @@ def test_gate_settings_refuse_nan_in_the_library() -> None:
         (("--duration", "-1"), "duration must be a finite number > 0"),
         (("--warmup", "-1"), "warmup must be a finite number >= 0"),
     ],
+    ids=["duration-nan", "warmup-nan", "duration-negative", "warmup-negative"],
 )
 def test_run_numbers_are_checked_before_anything_runs(
     tiny_checkpoint: Path, tmp_path: Path, args: tuple[str, ...], says: str
@@ -120,6 +121,7 @@ def test_run_numbers_are_checked_before_anything_runs(
         ("duration = inf", "duration must be a finite number > 0"),
         ("models = []", "no models named"),
     ],
+    ids=["round-0", "round-negative", "round-nan", "settle-negative", "duration-inf", "no-models"],
 )
 def test_suite_numbers_and_models_are_checked(tmp_path: Path, line: str, says: str) -> None:
     suite = tmp_path / "s.toml"
