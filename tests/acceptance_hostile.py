@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import make_checkpoint  # noqa: E402
-from helpers_export import TINY, TINY_NAME, TINY_PP, write_record_folder  # noqa: E402
-from helpers_gate import result_row, run_doc  # noqa: E402
+from conftest import make_checkpoint
+from helpers_export import TINY, TINY_NAME, TINY_PP, write_record_folder
+from helpers_gate import result_row, run_doc
 
-from ecgbench.checkpoint import save_checkpoint  # noqa: E402
-from ecgbench.zoo import Zoo, verify_artifacts  # noqa: E402
+from ecgbench.checkpoint import save_checkpoint
+from ecgbench.zoo import Zoo, verify_artifacts
 
 ENV = {**os.environ, "ECGBENCH_QUIET": "1", "COLUMNS": "200"}
 
@@ -82,7 +82,7 @@ def verifies(root: Path) -> bool:
         zoo.verify(TINY_NAME)
         verify_artifacts(zoo.entries[TINY_NAME])
         return bool(zoo.entries[TINY_NAME].artifacts.get("openvino-int8"))
-    except Exception as e:  # noqa: BLE001 - any failure is the measurement's answer
+    except Exception as e:
         print(f"  zoo does not verify: {e}")
         return False
 

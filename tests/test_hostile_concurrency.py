@@ -112,14 +112,32 @@ def _verifies(root: Path) -> None:
     assert zoo.entries[TINY_NAME].artifacts["openvino-int8"]["files"]
 
 
-@pytest.mark.parametrize("after_s", [1.5, 4.0])
+def _listing(folder: Path) -> set[str]:
+    return {str(q) for q in folder.rglob("*")} if folder.is_dir() else set()
+
+
+def _kill_at_first_change(p, folder: Path, timeout: float = 240) -> bool:
+    """SIGKILL ``p`` the moment anything under ``folder`` changes: in the middle of bundling."""
+    start, t0 = _listing(folder), time.monotonic()
+    while p.poll() is None and time.monotonic() - t0 < timeout:
+        if _listing(folder) != start:
+            p.send_signal(signal.SIGKILL)
+            return True
+        time.sleep(0.001)
+    return False
+
+
+@pytest.mark.parametrize("when", ["while-bundling", "while-calibrating"])
 def test_kill_9_during_export_zoo_leaves_a_zoo_that_verifies(
-    tiny: TinySession, tmp_path: Path, after_s: float
+    tiny: TinySession, tmp_path: Path, when: str
 ) -> None:
     root, env = _zoo_with_bundle(tiny, tmp_path)
     p = _export(tiny, env)
-    time.sleep(after_s)
-    p.send_signal(signal.SIGKILL)
+    if when == "while-bundling":
+        assert _kill_at_first_change(p, root / "int8" / TINY_NAME), "export ended untouched"
+    else:
+        time.sleep(2.0)
+        p.send_signal(signal.SIGKILL)
     p.communicate(timeout=60)
     _verifies(root)
     res = cli("zoo", "verify", "--zoo-dir", root)
