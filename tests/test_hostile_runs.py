@@ -106,3 +106,19 @@ def test_an_absent_device_is_bad_input_not_a_regression(tiny: TinySession, tmp_p
         "--store", tmp_path / "store", env=subprocess_env(tiny),
     )  # fmt: skip
     one_error(res, code=2, says="NPU")
+
+
+# ------------------------------------------------------------------ case 5: an add during export
+def test_a_zoo_add_during_an_export_is_kept_when_the_export_saves(
+    tiny: TinySession, tmp_path: Path, tiny_checkpoint: Path
+) -> None:
+    from ecgbench.export.bundle import bundle_into_zoo
+
+    exporting = Zoo(tmp_path / "zoo")  # what `export --zoo` read when it started
+    entry = exporting.add(tiny.ckpt, TINY_NAME)
+    Zoo(tmp_path / "zoo").add(tiny_checkpoint, "added_meanwhile")  # another process, meanwhile
+    v = tiny.variants[("openvino", "int8")]
+    bundle_into_zoo(exporting, entry, v, sha256_file(tiny.ckpt))
+    after = Zoo(tmp_path / "zoo")
+    assert set(after.entries) == {TINY_NAME, "added_meanwhile"}
+    assert "openvino-int8" in after.entries[TINY_NAME].artifacts
