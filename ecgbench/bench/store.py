@@ -13,7 +13,9 @@ Tables (schema version in ``meta``):
 
 A run is written in one transaction (its machine, its run, its rows): concurrent writers from
 many processes and machines never lose each other's rows, and a writer killed mid-write leaves
-nothing. A store written by a newer ecgbench (a higher schema version) is refused in one line.
+nothing. A store written by a newer ecgbench (a higher schema version) is refused in one line,
+before anything in it is created or altered. Creation is one writer at a time: an exclusive lock
+file beside a SQLite database, an advisory lock on PostgreSQL.
 """
 
 from __future__ import annotations
