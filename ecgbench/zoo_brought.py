@@ -90,11 +90,11 @@ def add_brought(
         card=card.to_dict(),
         files=files,
     )
-    old = zoo.entries.get(name)
-    if old is not None and old.sha256 == entry.sha256 and old.card == entry.card:
-        entry.artifacts, entry.variants = old.artifacts, old.variants
-    zoo.entries[name] = entry
-    zoo.save()
+    with zoo.editing():  # under the manifest's lock, on its latest version (names.py, issue 27)
+        old = zoo.entries.get(name)
+        if old is not None and old.sha256 == entry.sha256 and old.card == entry.card:
+            entry.artifacts, entry.variants = old.artifacts, old.variants
+        zoo.entries[name] = entry
     return entry
 
 
