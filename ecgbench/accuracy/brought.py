@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ecgbench.backends import LoadSpec, format_of, get_backend
+from ecgbench.bench.score_origin import NOT_CHALLENGE
 from ecgbench.card import activate
 from ecgbench.data.card_input import load_card_set
 from ecgbench.errors import BadInputError
@@ -207,7 +208,7 @@ def store_brought_scores(zoo: Zoo, bs: BroughtScores, command: str) -> None:
     d = {**bs.to_dict(), "command": command}
     d.pop("model", None)
     if bs.challenge_score is None:
-        d["note"] = "challenge score n/a: not the Challenge's classes"
+        d["note"] = NOT_CHALLENGE
     e.variants[bs.key] = d
     zoo.save()
     from ecgbench.accuracy.replicates import put_replicates

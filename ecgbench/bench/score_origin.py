@@ -12,6 +12,13 @@ from collections.abc import Iterable
 MARK = "‡"
 _PREFIX = "score measured on "
 FIX = "`ecgbench evaluate --zoo` on this machine measures it here"
+# The note of a brought model whose classes are not the Challenge's: scored by AUROC alone.
+NOT_CHALLENGE = "challenge score n/a: not the Challenge's classes"
+
+
+def not_challenge(note: object) -> bool:
+    """The row's score is n/a (a brought model's own classes), not merely unmeasured."""
+    return note == NOT_CHALLENGE
 
 
 def other_cpu_note(cpu: str) -> str:

@@ -95,7 +95,7 @@ def _precision(r: ResultRow, layers: bool) -> str:
 
 def _score(r: ResultRow) -> str:
     s = r.accuracy.challenge_score
-    if s is None and r.accuracy.auroc is not None:
+    if s is None and score_origin.not_challenge(r.accuracy.note):
         return "n/a"  # a brought model whose classes are not the Challenge's: AUROC only
     return "n/m" if s is None else score_origin.marked(f"{s:.3f}", r.accuracy.note)
 
@@ -170,10 +170,12 @@ def _notes(doc: RunDocument, headers: frozenset[str]) -> list[str]:
         {
             r.accuracy.note
             for r in doc.rows
-            if r.accuracy.challenge_score is None and r.accuracy.auroc is None and r.accuracy.note
+            if r.accuracy.challenge_score is None
+            and r.accuracy.note
+            and not score_origin.not_challenge(r.accuracy.note)
         }
     )
-    if any(r.accuracy.challenge_score is None and r.accuracy.auroc is not None for r in doc.rows):
+    if any(score_origin.not_challenge(r.accuracy.note) for r in doc.rows):
         notes.append("score n/a: a brought model's classes are not the Challenge's (AUROC only)")
     if unscored:  # only the notes of rows that show n/m
         notes.append(
