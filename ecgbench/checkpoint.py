@@ -20,7 +20,7 @@ from ecgbench.data.classes import SCORED_CLASSES
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.errors import BadInputError
 from ecgbench.fileio import atomic_path
-from ecgbench.nets.convnext1d import ConvNeXt1D, ConvNeXt1DConfig
+from ecgbench.nets.families import ModelConfig, build_model, config_from_dict, config_to_dict
 
 FORMAT = "ecgbench-checkpoint"
 FORMAT_VERSION = 1
@@ -39,7 +39,7 @@ CHECKPOINT_LIBRARIES = (
 
 @dataclass
 class Checkpoint:
-    config: ConvNeXt1DConfig
+    config: ModelConfig  # any family; the payload records which
     state_dict: dict[str, torch.Tensor]
     preprocessing: Preprocessing
     classes: tuple[str, ...] = SCORED_CLASSES
@@ -51,8 +51,8 @@ class Checkpoint:
     epoch: int = 0
     extra: dict[str, Any] = field(default_factory=dict)  # optimiser/scheduler state for --resume
 
-    def build_model(self) -> ConvNeXt1D:
-        model = ConvNeXt1D(self.config)
+    def build_model(self) -> torch.nn.Module:
+        model = build_model(self.config)
         try:
             model.load_state_dict(self.state_dict)
         except (RuntimeError, TypeError, AttributeError) as e:
@@ -66,7 +66,7 @@ class Checkpoint:
         return {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "config": self.config.to_dict(),
+            "config": config_to_dict(self.config),
             "state_dict": self.state_dict,
             "preprocessing": self.preprocessing.to_dict(),
             "classes": list(self.classes),
@@ -105,7 +105,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise BadInputError(f"{p}: not an ecgbench checkpoint")
     try:
         return Checkpoint(
-            config=ConvNeXt1DConfig.from_dict(payload["config"]),
+            config=config_from_dict(payload["config"]),
             state_dict=payload["state_dict"],
             preprocessing=Preprocessing.from_dict(payload["preprocessing"]),
             classes=tuple(payload["classes"]),
