@@ -22,6 +22,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
 
 
 ZOO_ENV = "ECGBENCH_ZOO"
+DEFAULT_FAMILY = "convnext1d"  # a manifest entry without a family (every entry before families)
 MANIFEST = "zoo.toml"
 HEADER = (
     "# ecgbench model zoo. Written by `ecgbench zoo add` and `ecgbench export --zoo`; do not edit\n"
@@ -61,6 +62,7 @@ class ZooEntry:
     @property
     def brought(self) -> bool:
         return self.kind == "brought"
+    family: str = DEFAULT_FAMILY  # a trained model's, from its checkpoint's config
 
     @property
     def path(self) -> Path:
@@ -83,6 +85,8 @@ class ZooEntry:
         }
         if self.brought:
             d.update(kind=self.kind, card=self.card, files=self.files)
+        if self.family != DEFAULT_FAMILY:
+            d["family"] = self.family
         d.update(self.metrics)
         if self.artifacts:
             d["artifacts"] = self.artifacts
@@ -110,6 +114,7 @@ def variant_score_key(backend: str, precision: str, executed: str) -> str:
 
 _RESERVED = {
     "file", "sha256", "params", "flops", "input_shape", "train_command", "kind", "card", "files",
+    "family",
 }  # fmt: skip
 
 
@@ -147,6 +152,7 @@ class Zoo:
                     kind=d.get("kind", "trained"),
                     card=d.get("card", {}),
                     files=d.get("files", {}),
+                    family=str(d.get("family", DEFAULT_FAMILY)),
                 )
             except (KeyError, TypeError, ValueError) as e:
                 raise BadInputError(f"{self.manifest}: entry {name!r} is malformed ({e})") from None
@@ -202,6 +208,7 @@ class Zoo:
             self.root.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest)
         shape = (1, ckpt.config.in_channels, ckpt.preprocessing.eval_samples)
+        from ecgbench.nets.families import family_of
         from ecgbench.nets.flops import measure_complexity
 
         cx = measure_complexity(ckpt.build_model(), shape)
@@ -226,6 +233,7 @@ class Zoo:
             train_command=_portable(ckpt.command),
             metrics=metrics,
             zoo_dir=self.root,
+            family=family_of(ckpt.config),
         )
         old = self.entries.get(name)
         if old is not None and old.sha256 == entry.sha256:

@@ -60,6 +60,15 @@ class Transformer1DConfig:
         """One stage: every block works at the patch resolution (the sweep reports stages)."""
         return 1
 
+    @property
+    def depths(self) -> tuple[int, ...]:
+        """Blocks per stage, as the other families report them."""
+        return (self.depth,)
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return (self.dim,)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -175,7 +184,7 @@ class Transformer1D(nn.Module):
 
 # Named sizes bracketing ConvNeXt-1D atto (57 MFLOPs) to pico (839 MFLOPs) at 1x12x5000.
 MODEL_SIZES: dict[str, Transformer1DConfig] = {
-    "transformer1d_atto": Transformer1DConfig(dim=64, depth=4, heads=2),
+    "transformer1d_atto": Transformer1DConfig(dim=64, depth=4, heads=2, mlp_ratio=3),
     "transformer1d_femto": Transformer1DConfig(dim=128, depth=6, heads=4),
     "transformer1d_tiny": Transformer1DConfig(dim=192, depth=6, heads=3, pool="cls"),
     "transformer1d_small": Transformer1DConfig(dim=256, depth=6, heads=4, pool="cls"),
