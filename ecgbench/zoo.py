@@ -62,6 +62,7 @@ class ZooEntry:
     @property
     def brought(self) -> bool:
         return self.kind == "brought"
+
     family: str = DEFAULT_FAMILY  # a trained model's, from its checkpoint's config
 
     @property

@@ -46,7 +46,7 @@ def zoo_list(
         val, test = e.metrics.get("val", {}), e.metrics.get("test", {})
         t.add_row(
             n,
-            e.family,
+            "brought" if e.brought else e.family,
             f"{e.params / 1e6:.2f} M",
             f"{e.flops / 1e6:.0f}",
             "×".join(map(str, e.input_shape)),
