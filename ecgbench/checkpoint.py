@@ -20,7 +20,7 @@ from ecgbench.data.classes import SCORED_CLASSES
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.errors import BadInputError
 from ecgbench.fileio import atomic_path
-from ecgbench.nets.convnext1d import ConvNeXt1D, ConvNeXt1DConfig
+from ecgbench.nets.families import ModelConfig, build_model, config_from_dict, config_to_dict
 from ecgbench.numbers import Range, check_number
 
 FORMAT = "ecgbench-checkpoint"
@@ -40,7 +40,7 @@ CHECKPOINT_LIBRARIES = (
 
 @dataclass
 class Checkpoint:
-    config: ConvNeXt1DConfig
+    config: ModelConfig  # any family; the payload records which
     state_dict: dict[str, torch.Tensor]
     preprocessing: Preprocessing
     classes: tuple[str, ...] = SCORED_CLASSES
@@ -52,8 +52,8 @@ class Checkpoint:
     epoch: int = 0
     extra: dict[str, Any] = field(default_factory=dict)  # optimiser/scheduler state for --resume
 
-    def build_model(self) -> ConvNeXt1D:
-        model = ConvNeXt1D(self.config)
+    def build_model(self) -> torch.nn.Module:
+        model = build_model(self.config)
         try:
             model.load_state_dict(self.state_dict)
         except (RuntimeError, TypeError, AttributeError) as e:
@@ -67,7 +67,7 @@ class Checkpoint:
         return {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "config": self.config.to_dict(),
+            "config": config_to_dict(self.config),
             "state_dict": self.state_dict,
             "preprocessing": self.preprocessing.to_dict(),
             "classes": list(self.classes),
@@ -106,7 +106,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise BadInputError(f"{p}: not an ecgbench checkpoint")
     try:
         ckpt = Checkpoint(
-            config=ConvNeXt1DConfig.from_dict(payload["config"]),
+            config=config_from_dict(payload["config"]),
             state_dict=payload["state_dict"],
             preprocessing=Preprocessing.from_dict(payload["preprocessing"]),
             classes=tuple(payload["classes"]),
@@ -127,7 +127,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     return ckpt
 
 
-# What a ConvNeXt-1D for ECG can be: far above any model the design space samples, far below
+# What a model of any family for ECG can be: far above any model the design space samples, far below
 # what would allocate terabytes or run for days (a checkpoint is a user file: bounded before use).
 _LIMITS = {
     "width": Range(lo=1, hi=8192),
@@ -137,6 +137,12 @@ _LIMITS = {
     "in_channels": Range(lo=1, hi=64),
     "num_classes": Range(lo=1, hi=1000),
     "expansion": Range(lo=1, hi=16),
+    "stem_width": Range(lo=1, hi=8192),
+    "stem_kernel": Range(lo=1, hi=255),
+    "patch": Range(lo=1, hi=10_000),
+    "dim": Range(lo=1, hi=8192),
+    "heads": Range(lo=1, hi=256),
+    "mlp_ratio": Range(lo=1, hi=16),
     "fs (Hz)": Range(lo=1, hi=20_000),
     "eval_seconds": Range(lo=0, hi=600, lo_open=True),
     "crop_samples": Range(lo=1, hi=1_000_000),
@@ -145,12 +151,13 @@ _LIMITS = {
 
 def _check_sizes(ckpt: Checkpoint) -> None:
     c, pp = ckpt.config, ckpt.preprocessing
-    for w in c.widths:
+    for w in getattr(c, "widths", ()):
         check_number("width", w, _LIMITS["width"])
-    for d in c.depths:
+    for d in (*getattr(c, "depths", ()), *([c.depth] if hasattr(c, "depth") else [])):
         check_number("depth", d, _LIMITS["depth"])
-    for k in ("kernel_size", "stem_stride", "in_channels", "num_classes", "expansion"):
-        check_number(k, getattr(c, k), _LIMITS[k])
+    for k, bounds in _LIMITS.items():  # each size field the family's config has
+        if k not in ("width", "depth") and hasattr(c, k):
+            check_number(k, getattr(c, k), bounds)
     check_number("fs (Hz)", pp.fs, _LIMITS["fs (Hz)"])
     check_number("eval_seconds", pp.eval_seconds, _LIMITS["eval_seconds"])
     check_number("crop_samples", pp.crop_samples, _LIMITS["crop_samples"])

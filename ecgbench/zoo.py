@@ -26,6 +26,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
 
 
 ZOO_ENV = "ECGBENCH_ZOO"
+DEFAULT_FAMILY = "convnext1d"  # a manifest entry without a family (every entry before families)
 MANIFEST = "zoo.toml"
 HEADER = (
     "# ecgbench model zoo. Written by `ecgbench zoo add` and `ecgbench export --zoo`; do not edit\n"
@@ -66,6 +67,8 @@ class ZooEntry:
     def brought(self) -> bool:
         return self.kind == "brought"
 
+    family: str = DEFAULT_FAMILY  # a trained model's, from its checkpoint's config
+
     @property
     def path(self) -> Path:
         return self.zoo_dir / self.file
@@ -87,6 +90,8 @@ class ZooEntry:
         }
         if self.brought:
             d.update(kind=self.kind, card=self.card, files=self.files)
+        if self.family != DEFAULT_FAMILY:
+            d["family"] = self.family
         d.update(self.metrics)
         if self.artifacts:
             d["artifacts"] = self.artifacts
@@ -114,6 +119,7 @@ def variant_score_key(backend: str, precision: str, executed: str) -> str:
 
 _RESERVED = {
     "file", "sha256", "params", "flops", "input_shape", "train_command", "kind", "card", "files",
+    "family",
 }  # fmt: skip
 
 
@@ -173,6 +179,7 @@ class Zoo:
                     kind=d.get("kind", "trained"),
                     card=d.get("card", {}),
                     files=d.get("files", {}),
+                    family=str(d.get("family", DEFAULT_FAMILY)),
                 )
             except BadInputError as e:
                 raise BadInputError(f"{self.manifest}: {e}") from None
@@ -230,6 +237,7 @@ class Zoo:
             with atomic_path(dest) as tmp:  # a reader never sees half a checkpoint
                 shutil.copyfile(src, tmp)
         shape = (1, ckpt.config.in_channels, ckpt.preprocessing.eval_samples)
+        from ecgbench.nets.families import family_of
         from ecgbench.nets.flops import measure_complexity
 
         cx = measure_complexity(ckpt.build_model(), shape)
@@ -254,6 +262,7 @@ class Zoo:
             train_command=_portable(ckpt.command),
             metrics=metrics,
             zoo_dir=self.root,
+            family=family_of(ckpt.config),
         )
         with self.editing():
             old = self.entries.get(name)

@@ -19,7 +19,8 @@ from ecgbench.checkpoint import Checkpoint, save_checkpoint
 from ecgbench.data.classes import SCORED_CLASSES
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.data.records import STANDARD_LEADS
-from ecgbench.nets.convnext1d import ConvNeXt1D, ConvNeXt1DConfig
+from ecgbench.nets.convnext1d import ConvNeXt1DConfig
+from ecgbench.nets.families import ModelConfig, build_model
 
 # No test writes into the user's real store: the default store (the XDG data directory) is a
 # temporary folder for the whole session, subprocesses included, and $ECGBENCH_RESULTS is unset.
@@ -272,7 +273,7 @@ def train_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_checkpoint(
-    cfg: ConvNeXt1DConfig = TINY,
+    cfg: ModelConfig = TINY,
     seed: int = 0,
     preprocessing: Preprocessing | None = None,
     decisive: bool = False,
@@ -285,7 +286,7 @@ def make_checkpoint(
     leave it (what the export and backend comparisons need).
     """
     torch.manual_seed(seed)
-    model = ConvNeXt1D(cfg)
+    model = build_model(cfg)  # any family
     if decisive:
         with torch.no_grad():
             signs = torch.tensor([1.0 if i % 3 == 0 else -1.0 for i in range(cfg.num_classes)])

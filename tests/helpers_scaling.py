@@ -117,7 +117,7 @@ def check_trial_attrs(df: pd.DataFrame) -> None:
     assert np.allclose(df["score"], df["val_challenge_score"])
     for _, r in df.iterrows():  # the stored architecture is the one the sampled params describe
         point = DesignPoint(**{k: r[k] for k in DesignPoint.__dataclass_fields__})
-        cfg = to_config(point)
+        cfg = to_config(point, fs=r["fs"])
         assert (list(cfg.depths), list(cfg.widths), cfg.stages) == (
             r["depths"],
             r["widths"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import optuna
@@ -27,7 +28,9 @@ def stage_runs(widths: list[int]) -> list[tuple[int, int]]:
 
 def test_sampled_design_points_map_to_valid_configs() -> None:
     rng = np.random.default_rng(0)
-    points = [sample_point(rng) for _ in range(400)]
+    # the stage derivation, checked on ConvNeXt-1D (ResNet-1D takes the same stages; the family
+    # axis itself: test_nets_families)
+    points = [replace(sample_point(rng), family="convnext1d") for _ in range(400)]
     corners = [
         DesignPoint(depth=d, w0=w0, wa=wa, wm=wm, expansion=2, kernel_size=3)
         for d in SPACE["depth"]
@@ -81,5 +84,6 @@ def test_optuna_suggestions_stay_in_the_design_space() -> None:
         assert SPACE["depth"][0] <= point.depth <= SPACE["depth"][1] and point.w0 % 8 == 0
         assert SPACE["wm"][0] <= point.wm <= SPACE["wm"][1]
         assert point.kernel_size in SPACE["kernel_size"] and point.expansion in SPACE["expansion"]
+        assert point.family in SPACE["family"]
         assert optimizer in ("adamw", "sgd", "sgd-momentum") and 1e-4 <= lr <= 1e-1
         to_config(point)

@@ -25,6 +25,7 @@ def _export_options(
     calibration: Path | None,
     calibration_size: int,
     max_drop: float | None,
+    smooth_quant: bool | None = None,
 ):
     from ecgbench.export.build import ExportOptions
     from ecgbench.export.quantize import QuantSettings
@@ -33,8 +34,20 @@ def _export_options(
         cache_dir=cache_dir,
         force=force,
         calibration_dir=calibration,
-        quant=QuantSettings(subset_size=calibration_size, max_drop=max_drop),
+        quant=QuantSettings(
+            subset_size=calibration_size, max_drop=max_drop, smooth_quant=smooth_quant
+        ),
     )
+
+
+SmoothQuantOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--smooth-quant/--no-smooth-quant",
+        help="INT8: NNCF SmoothQuant on the MatMuls on / off (default: NNCF's default for the "
+        "transformer model type, on; the zoo's bundled artifact records its choice)",
+    ),
+]
 
 
 @app.command()
@@ -53,6 +66,7 @@ def export(
     force: Annotated[bool, typer.Option(help="Rebuild even if cached")] = False,
     verify: Annotated[bool, typer.Option(help="Check each variant against PyTorch")] = True,
     zoo: Annotated[bool, typer.Option("--zoo", help="Bundle INT8 artifacts into models/")] = False,
+    smooth_quant: SmoothQuantOption = None,
 ) -> None:
     """Export zoo models to ONNX and OpenVINO IR (FP32 / FP16 / INT8), cached and verified."""
     from ecgbench.export.build import parse_formats, parse_precisions
@@ -61,7 +75,7 @@ def export(
 
     z = Zoo()
     names = z.names() if model == "all" else [m.strip() for m in model.split(",")]
-    opts = _export_options(cache_dir, force, calibration, calibration_size, max_drop)
+    opts = _export_options(cache_dir, force, calibration, calibration_size, max_drop, smooth_quant)
     vs = export_models(
         names, parse_formats(fmt), parse_precisions(precision), opts, z, verify=verify, to_zoo=zoo
     )
@@ -192,6 +206,7 @@ def evaluate(
         int, typer.Option(min=0, help="Record resamples for the 95% intervals (0: no intervals)")
     ] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap resamples")] = 0,
+    smooth_quant: SmoothQuantOption = None,
     thresholds: Annotated[
         str,
         typer.Option(
@@ -252,7 +267,7 @@ def evaluate(
         raise EcgbenchError(f"no backend runs that precision ({precisions_summary()})")
     if store_in_zoo and (calibration or max_drop is not None):
         raise EcgbenchError("--zoo records the zoo's own variants; drop --calibration/--max-drop")
-    opts = _export_options(cache_dir, False, calibration, 300, max_drop)
+    opts = _export_options(cache_dir, False, calibration, 300, max_drop, smooth_quant)
     fold_t = parse_folds(folds) if folds else None
     scored = []
     pairing = Fp32Pairing(bootstrap, seed)

@@ -17,7 +17,12 @@ from ecgbench.errors import EcgbenchError
 def train(
     data: Annotated[Path, typer.Option(help="Record folder with metadata.csv (strat_fold)")],
     out_path: Annotated[Path, typer.Option("--out", help="Checkpoint to write (best epoch)")],
-    model: Annotated[str | None, typer.Option(help="Named size, e.g. convnext1d_pico")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Named size of any family, e.g. convnext1d_pico, resnet1d_atto, transformer1d_atto"
+        ),
+    ] = None,
     config: Annotated[
         Path | None, typer.Option(help="TOML with [model] and [train] tables")
     ] = None,
@@ -36,7 +41,7 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue from <out>.last.pt")] = False,
     weights: Annotated[Path | None, typer.Option(help="Challenge weights.csv")] = None,
 ) -> None:
-    """Train one ConvNeXt-1D (asymmetric loss, ExponentialLR), keeping the best checkpoint."""
+    """Train one model of any family (asymmetric loss, ExponentialLR), keeping the best checkpoint."""
     from ecgbench.train.config import resolve_train_config
     from ecgbench.train.loop import train_model
 

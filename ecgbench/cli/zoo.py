@@ -21,7 +21,7 @@ app.add_typer(zoo_app, name="zoo")
 def zoo_list(
     zoo_dir: Annotated[Path | None, typer.Option(help="Zoo folder (default: models/)")] = None,
 ) -> None:
-    """Trained models with params, FLOPs and fold-9 / fold-10 scores."""
+    """Trained models with family, params, FLOPs and fold-9 / fold-10 scores."""
     from ecgbench.zoo import Zoo
 
     zoo = Zoo(zoo_dir)
@@ -30,6 +30,7 @@ def zoo_list(
     t = Table(title=f"ecgbench zoo ({zoo.root})")
     for col in (
         "model",
+        "family",
         "params",
         "MFLOPs",
         "input",
@@ -39,12 +40,13 @@ def zoo_list(
         "test AUROC",
         "INT8 IR",
     ):
-        t.add_column(col, justify="left" if col == "model" else "right")
+        t.add_column(col, justify="left" if col in ("model", "family") else "right")
     for n in zoo.names():
         e = zoo.entries[n]
         val, test = e.metrics.get("val", {}), e.metrics.get("test", {})
         t.add_row(
             n,
+            "brought" if e.brought else e.family,
             f"{e.params / 1e6:.2f} M",
             f"{e.flops / 1e6:.0f}",
             "×".join(map(str, e.input_shape)),

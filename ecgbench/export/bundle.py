@@ -36,7 +36,10 @@ def bundled_variant(
     if not a or a.get("checkpoint_sha256") != checkpoint_sha256:
         return None
     wanted = {k: v for k, v in opts.quant.to_dict().items() if v is not None}
-    if a.get("settings", {}).get("quant", wanted) != wanted:  # (TOML has no None)
+    have = dict(a.get("settings", {}).get("quant", wanted))
+    if "smooth_quant" not in wanted:  # not asked for: the zoo's choice (the better of on / off)
+        have.pop("smooth_quant", None)
+    if have != wanted:  # (TOML has no None)
         return None  # other quantization settings asked for (e.g. --max-drop): build them
     verify_artifacts(ZooEntry(**{**entry.__dict__, "artifacts": {f"{fmt}-{precision}": a}}))
     return ExportedVariant(

@@ -31,10 +31,16 @@ class QuantSettings:
     fast_bias_correction: bool = True
     ignored_types: tuple[str, ...] = ()
     max_drop: float | None = None  # quantize_with_accuracy_control when set
+    # SmoothQuant (Xiao et al., 2023) on the MatMuls: None = NNCF's default for the model type (on
+    # for "transformer"), False = off. Attention and softmax are where the transformer family
+    # needs it; the manifest records what each bundled artifact was built with.
+    smooth_quant: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["ignored_types"] = list(self.ignored_types)
+        if self.smooth_quant is None:  # unset: the settings (and cache keys) of before the option
+            del d["smooth_quant"]
         return d
 
 
@@ -60,6 +66,19 @@ def _nncf_args(s: QuantSettings) -> dict[str, Any]:
         kw["model_type"] = nncf.ModelType.TRANSFORMER
     if s.ignored_types:
         kw["ignored_scope"] = nncf.IgnoredScope(types=list(s.ignored_types))
+    if s.smooth_quant is not None:
+        from nncf.quantization.advanced_parameters import (
+            AdvancedQuantizationParameters,
+            AdvancedSmoothQuantParameters,
+        )
+
+        # a negative alpha switches SmoothQuant off for that layer type
+        alphas = (
+            AdvancedSmoothQuantParameters()
+            if s.smooth_quant
+            else (AdvancedSmoothQuantParameters(convolution=-1, matmul=-1))
+        )
+        kw["advanced_parameters"] = AdvancedQuantizationParameters(smooth_quant_alphas=alphas)
     return kw
 
 

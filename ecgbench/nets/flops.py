@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ecgbench.nets.convnext1d import ConvNeXt1D, ConvNeXt1DConfig
+from ecgbench.nets.families import ModelConfig, build_model
 
 DEFAULT_INPUT = (1, 12, 5000)
 
@@ -24,10 +24,10 @@ def count_params(model: torch.nn.Module) -> int:
 
 
 def measure_complexity(
-    model: ConvNeXt1D | ConvNeXt1DConfig, input_shape: tuple[int, ...] = DEFAULT_INPUT
+    model: torch.nn.Module | ModelConfig, input_shape: tuple[int, ...] = DEFAULT_INPUT
 ) -> Complexity:
-    if isinstance(model, ConvNeXt1DConfig):
-        model = ConvNeXt1D(model)
+    if not isinstance(model, torch.nn.Module):
+        model = build_model(model)
     model = model.eval()
     with torch.no_grad(), FlopCounterMode(display=False) as fc:
         model(torch.zeros(input_shape))

@@ -2,7 +2,7 @@
 
 A brought model has no torch module to run under ``FlopCounterMode``, so its cost is read from the
 graph itself, counted as torch counts: a multiply-add is 2 FLOPs, in Convolution, GroupConvolution
-and MatMul (ONNX Gemm becomes MatMul in OpenVINO), and the input and recurrent products of GRU,
+MatMul (ONNX Gemm becomes MatMul in OpenVINO) and ScaledDotProductAttention, and the input and recurrent products of GRU,
 LSTM and RNN sequences (which torch's counter does not see); element-wise ops, norms and
 activations are not counted. Parameters are the elements of the float constants that are not scalars.
 """
@@ -38,11 +38,22 @@ def _recurrent_flops(node: Any, w_at: int, r_at: int) -> int:
     return 2 * b * t * (int(np.prod(w)) + int(np.prod(r)))
 
 
+def _attention_flops(node: Any) -> int:
+    """Q K^T and the weighted sum of V: Q [.., L, E], K [.., S, E], V [.., S, Ev] (softmax: 0)."""
+    q = _static(node.input_value(0).get_partial_shape())
+    k = _static(node.input_value(1).get_partial_shape())
+    v = _static(node.input_value(2).get_partial_shape())
+    lead = int(np.prod(q[:-2]))
+    return 2 * lead * q[-2] * k[-2] * (q[-1] + v[-1])
+
+
 def op_flops(node: Any) -> int:
     """FLOPs of one OpenVINO node (0 for element-wise ops, norms, activations)."""
     kind = node.get_type_name()
     if kind in _RECURRENT:
         return _recurrent_flops(node, *_RECURRENT[kind])
+    if kind == "ScaledDotProductAttention":
+        return _attention_flops(node)
     if kind not in ("Convolution", "GroupConvolution", "MatMul"):
         return 0
     out = int(np.prod(_static(node.get_output_partial_shape(0))))

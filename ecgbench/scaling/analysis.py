@@ -29,6 +29,9 @@ FEATURES = [
     "opt_adamw",
     "opt_sgd",
     "opt_sgd-momentum",
+    "fam_convnext1d",
+    "fam_resnet1d",
+    "fam_transformer1d",
 ]
 # The published seed study's results, printed beside this sweep's (not an RNG seed).
 SEED_STUDY = {
@@ -88,6 +91,10 @@ def features(df: pd.DataFrame) -> pd.DataFrame:
     X["log10_lr"] = np.log10(df["lr"].astype(float))
     for o in ("adamw", "sgd", "sgd-momentum"):
         X[f"opt_{o}"] = (df["optimizer"] == o).astype(float)
+    # studies from before the family axis hold ConvNeXt-1D trials only
+    family = df["family"].fillna("convnext1d") if "family" in df else "convnext1d"
+    for f in ("convnext1d", "resnet1d", "transformer1d"):
+        X[f"fam_{f}"] = (family == f) * 1.0
     return X[FEATURES]
 
 

@@ -135,6 +135,7 @@ def suggest(trial) -> tuple[DesignPoint, str, float]:
         wm=trial.suggest_float("wm", *SPACE["wm"]),
         expansion=trial.suggest_categorical("expansion", list(SPACE["expansion"])),
         kernel_size=trial.suggest_categorical("kernel_size", list(SPACE["kernel_size"])),
+        family=trial.suggest_categorical("family", list(SPACE["family"])),
     )
     optimizer = trial.suggest_categorical("optimizer", list(OPTIMIZERS))
     # SGD needs larger steps than AdamW; one log-uniform range covers both.
@@ -156,7 +157,7 @@ def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
 
     def objective(trial) -> float:
         point, optimizer, lr = suggest(trial)
-        model_cfg = to_config(point)
+        model_cfg = to_config(point, fs=cfg.fs)
         shape = (1, 12, pp.eval_samples)
         cx = measure_complexity(model_cfg, shape)
         tcfg = TrainConfig(
@@ -215,7 +216,7 @@ def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
         if score is None or not np.isfinite(score):
             raise optuna.TrialPruned("validation score undefined")
         log(
-            f"trial {trial.number}: {model_cfg.stages} stages {list(model_cfg.widths)}, "
+            f"trial {trial.number}: {point.family}, {model_cfg.stages} stages {list(model_cfg.widths)}, "
             f"{cx.params / 1e6:.2f} M params, {cx.flops / 1e6:.0f} MFLOPs, {optimizer} lr {lr:.1e}"
             f" -> val {score:.3f} test {test.get('challenge_score', float('nan')):.3f} "
             f"({wall:.0f} s)"

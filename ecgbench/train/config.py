@@ -8,7 +8,7 @@ from typing import Any
 
 from ecgbench.data.folds import parse_folds
 from ecgbench.errors import BadInputError
-from ecgbench.nets.convnext1d import MODEL_SIZES, ConvNeXt1DConfig, config_for
+from ecgbench.nets.families import MODEL_SIZES, ModelConfig, config_for, config_from_dict
 from ecgbench.tomlio import read_toml
 from ecgbench.train.loop import TrainConfig
 from ecgbench.train.optim import OPTIMIZERS
@@ -48,8 +48,9 @@ def resolve_train_config(
     model: str | None,
     config: str | os.PathLike[str] | None,
     overrides: dict[str, Any],
-) -> tuple[ConvNeXt1DConfig, TrainConfig]:
-    """``[model]`` may hold ``name = "convnext1d_pico"`` plus any ConvNeXt1DConfig field."""
+) -> tuple[ModelConfig, TrainConfig]:
+    """``[model]`` may hold ``name = "resnet1d_atto"`` plus any field of that family's config, or
+    ``family = "transformer1d"`` plus fields (no name, no family: a ConvNeXt-1D config)."""
     doc: dict[str, Any] = read_toml(config) if config else {}
     unknown_tables = set(doc) - {"model", "train"}
     if unknown_tables:
@@ -67,7 +68,7 @@ def resolve_train_config(
                 raise BadInputError(f"unknown model {name!r}; sizes: {', '.join(MODEL_SIZES)}")
             model_cfg = config_for(name, **mdoc)
         else:
-            model_cfg = ConvNeXt1DConfig.from_dict(mdoc)
+            model_cfg = config_from_dict(mdoc)
     except (TypeError, ValueError) as e:
         raise BadInputError(f"bad model config: {e}") from None
     tdoc = dict(doc.get("train", {}))

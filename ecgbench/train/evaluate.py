@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ecgbench.nets.convnext1d import ConvNeXt1D
-
 
 @torch.no_grad()
-def predict_logits(model: ConvNeXt1D, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
+def predict_logits(model: torch.nn.Module, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
     was_training = model.training
     model.eval()
     out = [
@@ -24,5 +22,5 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def predict_proba(model: ConvNeXt1D, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
+def predict_proba(model: torch.nn.Module, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
     return sigmoid(predict_logits(model, x, batch_size))

@@ -12,7 +12,7 @@ from ecgbench.data.dataset import EcgSet
 from ecgbench.data.folds import FoldSplit
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.host import portable_command
-from ecgbench.nets.convnext1d import ConvNeXt1DConfig
+from ecgbench.nets.families import ModelConfig
 from ecgbench.train.steps import (
     Checkpoints,
     EpochLog,
@@ -64,7 +64,7 @@ class TrainResult:
 
 
 def train_model(
-    model_cfg: ConvNeXt1DConfig,
+    model_cfg: ModelConfig,
     data_dir: str | os.PathLike[str],
     out: str | os.PathLike[str],
     cfg: TrainConfig,

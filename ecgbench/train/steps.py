@@ -20,7 +20,7 @@ from ecgbench.data.preprocess import Preprocessing
 from ecgbench.errors import BadInputError
 from ecgbench.host import library_versions
 from ecgbench.metrics.challenge import ChallengeScores, score_arrays
-from ecgbench.nets.convnext1d import ConvNeXt1D, ConvNeXt1DConfig
+from ecgbench.nets.families import ModelConfig, build_model
 from ecgbench.progress import progress_bar
 from ecgbench.train.evaluate import predict_proba
 from ecgbench.train.loss import AsymmetricLoss
@@ -134,7 +134,7 @@ def _fraction(data: EcgSet, frac: float, seed: int) -> EcgSet:
 class Trainer:
     """The model and what steps it; the optimiser and scheduler states go into ``.last.pt``."""
 
-    model: ConvNeXt1D
+    model: torch.nn.Module
     opt: torch.optim.Optimizer
     sched: torch.optim.lr_scheduler.ExponentialLR
     loss_fn: AsymmetricLoss
@@ -142,8 +142,8 @@ class Trainer:
     loader: DataLoader
 
     @classmethod
-    def build(cls, model_cfg: ConvNeXt1DConfig, cfg: TrainConfig, train: EcgSet) -> Trainer:
-        model = ConvNeXt1D(model_cfg)
+    def build(cls, model_cfg: ModelConfig, cfg: TrainConfig, train: EcgSet) -> Trainer:
+        model = build_model(model_cfg)
         opt = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay)
         sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_gamma)
         loss_fn = AsymmetricLoss(cfg.gamma_neg, cfg.gamma_pos, cfg.clip)
@@ -203,7 +203,7 @@ class Checkpoints:
     """The best checkpoint at ``out`` and, beside it, the last one with what resuming needs."""
 
     out: Path
-    model_cfg: ConvNeXt1DConfig
+    model_cfg: ModelConfig
     pp: Preprocessing
     data: dict[str, Any]
     command: str
@@ -213,7 +213,7 @@ class Checkpoints:
         return self.out.with_name(self.out.stem + ".last.pt")
 
     def save_best(
-        self, model: ConvNeXt1D, epoch: int, thr: np.ndarray, val: ChallengeScores
+        self, model: torch.nn.Module, epoch: int, thr: np.ndarray, val: ChallengeScores
     ) -> None:
         ckpt = self._checkpoint(model, epoch, thr, {"val": val.to_json_dict()}, {})
         save_checkpoint(ckpt, self.out)
@@ -247,7 +247,7 @@ class Checkpoints:
         )
 
     def _checkpoint(
-        self, model: ConvNeXt1D, epoch: int, thr: np.ndarray, metrics: dict, extra: dict
+        self, model: torch.nn.Module, epoch: int, thr: np.ndarray, metrics: dict, extra: dict
     ) -> Checkpoint:
         return Checkpoint(
             config=self.model_cfg,
@@ -298,7 +298,7 @@ def run_epochs(
 
 
 def validate(
-    model: ConvNeXt1D, val: EcgSet, weights: Weights
+    model: torch.nn.Module, val: EcgSet, weights: Weights
 ) -> tuple[np.ndarray, ChallengeScores]:
     """Thresholds tuned on the validation folds, and the scores they give there."""
     probs = predict_proba(model, val.eval_array())
@@ -328,7 +328,7 @@ def _report(bar, task, log: EpochLog, best_score: float, epochs: int, show_progr
 
 # --------------------------------------------------------------------------- final evaluation
 def evaluate_set(
-    model: ConvNeXt1D, data: EcgSet, thresholds: np.ndarray, weights: Weights
+    model: torch.nn.Module, data: EcgSet, thresholds: np.ndarray, weights: Weights
 ) -> tuple[dict[str, float], np.ndarray]:
     probs = predict_proba(model, data.eval_array())
     labels = data.labels.astype(bool)
@@ -337,7 +337,7 @@ def evaluate_set(
 
 
 def evaluate_best(
-    model: ConvNeXt1D, out: Path, folds: Folds, weights: Weights, state: TrainState
+    model: torch.nn.Module, out: Path, folds: Folds, weights: Weights, state: TrainState
 ) -> dict[str, Any]:
     """The best checkpoint's validation and test scores and the training totals, saved into it."""
     if state.best_epoch < 0:
