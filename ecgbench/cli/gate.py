@@ -86,6 +86,10 @@ def compare(
     multiplicity: MultiplicityOption = "none",
     device: Annotated[str, typer.Option(help="Device for --ab")] = "CPU",
     duration: Annotated[float, typer.Option(help="Seconds per side for --ab")] = 5.0,
+    confirm: Annotated[
+        bool,
+        typer.Option(help="--ab: re-time a flagged key with A and B swapped before failing"),
+    ] = True,
 ) -> None:
     """CI latency gate against a baseline run.
 
@@ -95,6 +99,7 @@ def compare(
     from ecgbench.bench.timing import StopRule
     from ecgbench.errors import BadInputError, NoBaselineError
     from ecgbench.gate.compare import GateSettings, compare_runs, fingerprint_differences
+    from ecgbench.gate.paired import flagged_keys
 
     if reference not in ("model", "gemm") or pairing not in ("round", "run"):
         raise BadInputError("--reference is model or gemm; --pairing is round or run")
@@ -110,9 +115,8 @@ def compare(
     if ab:
         from ecgbench.gate.ab import ab_documents
 
-        base, cur = ab_documents(
-            ab[0], ab[1], device=device, rule=StopRule(min_duration_s=duration, min_iters=100)
-        )
+        ab_rule = StopRule(min_duration_s=duration, min_iters=100)
+        base, cur = ab_documents(ab[0], ab[1], device=device, rule=ab_rule)
         settings = replace(settings, normalise=False)
     elif baseline_dir:
         from ecgbench.gate.baselines import baseline_candidates, choose_baseline
@@ -163,6 +167,14 @@ def compare(
             "reference normalisation"
         )
     cmp = compare_runs(base, cur, settings)
+    if ab and confirm and flagged_keys(cmp):
+        from ecgbench.gate.ab import ab_documents, confirm_ab
+
+        err.print("compare --ab: flagged; re-timing with A and B swapped to confirm")
+        again = ab_documents(ab[0], ab[1], device=device, rule=ab_rule, swapped=True)
+        cmp = confirm_ab(cmp, compare_runs(*again, settings))
+        for v in cmp.verdicts:
+            err.print(f"compare --ab: {v.verdict} after the swapped timing ({v.note})")
     cmp.machine_note = note
     _print_comparison(cmp, markdown)
     raise typer.Exit(cmp.exit_code)

@@ -24,6 +24,8 @@ from ecgbench.bench.timing import StopRule, TimedVariant, time_interleaved
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.data.synthetic import synthetic_input
 from ecgbench.errors import BadInputError
+from ecgbench.gate.compare import Comparison, KeyVerdict, Verdict
+from ecgbench.gate.paired import FLAGGED, PAIR_KEY
 from ecgbench.host import default_threads
 
 
@@ -40,8 +42,12 @@ def ab_documents(
     threads: int | None = None,
     rule: StopRule | None = None,
     samples: int = 5000,
+    swapped: bool = False,
 ) -> tuple[RunDocument, RunDocument]:
-    """Time OLD and NEW interleaved (plus the GEMM reference); one document per side."""
+    """Time OLD and NEW interleaved (plus the GEMM reference); one document per side.
+
+    ``swapped`` runs NEW before OLD in every round (the confirmation's order); the documents are
+    still (OLD, NEW)."""
     threads = threads or default_threads()
     rule = rule or StopRule(min_duration_s=5.0, min_iters=100, warmup_s=1.0)
     fp = collect_fingerprint(threads).to_dict()
@@ -66,7 +72,8 @@ def ab_documents(
         sides.append((path, name, b, info, TimedVariant(label=str(path), run=b.run)))
     gemm = GemmCeiling("f32", threads)
     g = TimedVariant(label=gemm.label, run=gemm.run)
-    time_interleaved([s[4] for s in sides] + [g], rule)
+    order = [s[4] for s in (reversed(sides) if swapped else sides)]
+    time_interleaved([*order, g], rule)
     gemm_ref = ReferenceTiming.timed(gemm.label, g.samples_ns)
     gemm_ref.gflops = gemm.gflops(gemm_ref.median_ms * 1e6)
     ref = References(gemm=gemm_ref)
@@ -103,3 +110,31 @@ def ab_documents(
     if docs[0].rows[0].backend != docs[1].rows[0].backend:
         raise BadInputError("A/B needs two artifacts of the same kind (both .xml, .onnx or .pt)")
     return docs[0], docs[1]
+
+
+def _confirmed(first: KeyVerdict, again: KeyVerdict) -> KeyVerdict:
+    """A regression only when both timings call it one; both flagged otherwise is inconclusive."""
+    first_said = f"first timing ×{first.ratio:.3f} ({first.verdict})" if first.ratio else ""
+    if again.verdict not in FLAGGED:
+        again.note = "; ".join(p for p in (again.note, f"not confirmed: {first_said}") if p)
+        return again
+    if not (first.verdict == again.verdict == Verdict.REGRESSION):
+        again.verdict = Verdict.INCONCLUSIVE
+    again.note = "; ".join(
+        p for p in (again.note, f"confirmed with A/B swapped: {first_said}") if p
+    )
+    return again
+
+
+def confirm_ab(first: Comparison, again: Comparison) -> Comparison:
+    """Flagged A/B keys judged again on a second timing with the order swapped in every round.
+
+    On a busy machine the slot in a round is itself a bias: two byte-identical IRs read ×1.155 one
+    way round and unchanged the other. A real change survives the swap; an order effect does not.
+    Unflagged keys keep their first verdict, as the gate's confirmation does."""
+    second = {tuple(v.key[n] for n in PAIR_KEY): v for v in again.verdicts}
+    out = []
+    for v in first.verdicts:
+        w = second.get(tuple(v.key[n] for n in PAIR_KEY))
+        out.append(_confirmed(v, w) if v.verdict in FLAGGED and w is not None else v)
+    return Comparison(verdicts=out, drift=first.drift, settings=first.settings)
