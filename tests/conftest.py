@@ -36,6 +36,14 @@ SHARED = Path(
 PTBXL = SHARED / "data" / "ptbxl"
 SAMPLES = SHARED / "data" / "cinc2021-samples"
 QUIRKS = SAMPLES / "quirks"
+WEIGHTS_CSV = SHARED / "physionet2021" / "weights.csv"
+
+# The package never looks for ../shared: the suite hands the development records and the official
+# weights table over as a user would (subprocesses inherit them), unless the caller already did.
+if PTBXL.is_dir():
+    os.environ.setdefault("ECGBENCH_DATA", str(PTBXL))
+if WEIGHTS_CSV.is_file():
+    os.environ.setdefault("ECGBENCH_WEIGHTS", str(WEIGHTS_CSV))
 
 
 def needs_shared(path: Path) -> pytest.MarkDecorator:

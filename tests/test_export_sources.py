@@ -1,4 +1,4 @@
-"""Where records come from: $ECGBENCH_DATA, the development checkout's data, and INT8 never
+"""Where records come from: $ECGBENCH_DATA or a flag, never a guessed folder, and INT8 never
 calibrated without real records (FP32 still exports and verifies on the synthetic input)."""
 
 from __future__ import annotations
@@ -10,16 +10,14 @@ from helpers_export import TinySession, exporter, one_line
 
 from ecgbench.errors import BadInputError, EcgbenchError
 from ecgbench.export import sources
-from ecgbench.export.sources import default_data_dir, development_data_dir
+from ecgbench.export.sources import default_data_dir
 
 
 def test_default_data_dir_honours_ecgbench_data(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("ECGBENCH_DATA", str(tmp_path / "mine"))
     assert default_data_dir() == tmp_path / "mine"
     monkeypatch.delenv("ECGBENCH_DATA")
-    d = default_data_dir()
-    assert d == development_data_dir()
-    assert d is None or (d.is_dir() and d.name == "ptbxl" and d.parent.parent.name == "shared")
+    assert default_data_dir() is None  # not ../shared, even where it exists
 
 
 def test_int8_refuses_to_calibrate_without_records(

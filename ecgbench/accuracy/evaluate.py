@@ -115,13 +115,15 @@ def evaluate_variant(
     bootstrap: int = 1000,
     seed: int = 0,
     thresholds: str = "checkpoint",
+    limit: int | None = None,
 ) -> VariantScores:
     """Score exactly one variant as it executes on this machine's CPU (``executed`` says how).
 
     ``bootstrap`` resamples of the records give the scores' intervals (0: none); the per-record
     outputs stay on the result so that variants can be compared record by record.
     ``thresholds="crossfit"``: validation-fold records are decided with cross-fitted thresholds
-    (:mod:`ecgbench.accuracy.crossfit`), the others with the checkpoint's.
+    (:mod:`ecgbench.accuracy.crossfit`), the others with the checkpoint's. ``limit``: at most
+    that many records, evenly spread over the selection (the gate's accuracy guard).
     """
     fmt = format_of(backend)  # an unknown backend is bad input before anything loads
     zoo = zoo or Zoo()
@@ -134,7 +136,13 @@ def evaluate_variant(
     if folds and not (d / "metadata.csv").is_file():
         folds = None  # a user's folder without folds: evaluate all of it
     data = load_dataset(
-        d, ckpt.preprocessing, folds=folds, min_duration_s=1.0, show_progress=show_progress
+        d,
+        ckpt.preprocessing,
+        folds=folds,
+        limit=limit,
+        min_duration_s=1.0,
+        show_progress=show_progress,
+        spread=limit is not None,
     )
     if len(data) == 0:
         raise BadInputError(f"no usable record in {d}")

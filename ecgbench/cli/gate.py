@@ -213,14 +213,43 @@ def gate(
             "ecgbench installed as a package): both zoos timed in one process"
         ),
     ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Real records: every timed key whose model differs is also scored, base and "
+            "head on the same records (the accuracy guard; off without it)"
+        ),
+    ] = None,
+    max_score_drop: Annotated[
+        float, typer.Option(help="Accuracy regression: the paired drop's interval above this")
+    ] = 0.01,
+    min_agreement: Annotated[
+        float, typer.Option(help="Accuracy regression without labels: agreement below this")
+    ] = 0.99,
+    accuracy_records: Annotated[
+        int, typer.Option(help="Records scored per side (evenly spread over fold 10)")
+    ] = 200,
 ) -> None:
     """Same-job gate: time BASE and HEAD here, interleaved, and judge HEAD.
 
-    Exit 0: nothing regressed; 1: a regression (confirmed by re-timing); 2: bad input;
-    4: inconclusive (no regression, but a key's noise would hide a threshold-sized slowdown)."""
+    Exit 0: nothing regressed; 1: a latency or an accuracy regression (latency confirmed by
+    re-timing); 2: bad input; 4: inconclusive (no regression, but a key's noise would hide a
+    threshold-sized slowdown, or a score drop's interval holds the tolerance)."""
+    from ecgbench.gate.accuracy import AccuracySettings
     from ecgbench.gate.compare import GateSettings
-    from ecgbench.gate.render import changed_notes, cpu_line, gate_markdown
+    from ecgbench.gate.render import (
+        accuracy_headline,
+        accuracy_table,
+        changed_notes,
+        cpu_line,
+        gate_markdown,
+    )
     from ecgbench.gate.same_job import same_job_gate
+
+    acc = AccuracySettings(
+        max_score_drop=max_score_drop, min_agreement=min_agreement, records=accuracy_records
+    )
+    acc.validate()
 
     r = same_job_gate(
         base,
@@ -239,12 +268,14 @@ def gate(
         ),
         log=lambda m: err.print(m, highlight=False),
         zoo=zoo,
+        data=data,
+        accuracy=acc,
     )
     if output_dir:
         for i, (b, h) in enumerate(r.documents):
             b.write(output_dir / f"base-{i:02d}.json")
             h.write(output_dir / f"head-{i:02d}.json")
-    text = gate_markdown(r)
+    text = gate_markdown(r, max_score_drop)
     if r.mode == "none":
         from ecgbench.fileio import atomic_write_text
 
@@ -257,6 +288,12 @@ def gate(
         out.print(line, highlight=False)
     if r.note:
         out.print(f"note: {r.note}", highlight=False)
+    if r.accuracy:
+        out.print(accuracy_table(r.accuracy))
+        line = accuracy_headline(r.accuracy, max_score_drop)
+        out.print(f"accuracy guard: {line} ({r.accuracy_seconds:.0f} s)", highlight=False)
+    elif data is None:
+        out.print("accuracy guard: off (no --data records)", highlight=False, style="dim")
     where = f"ran on {cpu_line(r.fingerprint)}; {r.base} vs {r.head}, {r.seconds:.0f} s"
     out.print(where, highlight=False)
     raise typer.Exit(r.exit_code)

@@ -22,24 +22,12 @@ from ecgbench.data.synthetic import synthetic_input
 from ecgbench.errors import BadInputError, EcgbenchError
 
 DATA_ENV = "ECGBENCH_DATA"
-_CHECKOUT = Path(__file__).resolve().parents[2]
-
-
-def development_data_dir() -> Path | None:
-    """The development checkout's data location, ``../shared/data/ptbxl`` beside the repository.
-
-    Used only when present: CI and the tests find the real records there without configuration;
-    an installed package has no such folder and gets ``None``.
-    """
-    d = _CHECKOUT.parent / "shared" / "data" / "ptbxl"
-    return d if d.is_dir() else None
 
 
 def default_data_dir() -> Path | None:
-    """``$ECGBENCH_DATA``, else the development checkout's data, else ``None``."""
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV])
-    return development_data_dir()
+    """``$ECGBENCH_DATA``, else ``None``: the package never guesses where records are (the
+    tests and ``.ci/run`` hand the development records over through this variable)."""
+    return Path(os.environ[DATA_ENV]) if os.environ.get(DATA_ENV) else None
 
 
 def folds_if_split(d: Path, folds: Iterable[int]) -> tuple[int, ...] | None:

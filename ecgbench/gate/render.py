@@ -18,6 +18,7 @@ from ecgbench.gate.stats import Verdict
 from ecgbench.markup import md, terminal
 
 if TYPE_CHECKING:
+    from ecgbench.gate.accuracy import AccuracyVerdict
     from ecgbench.gate.same_job import GateResult
 
 # verdict -> (rich colour, Markdown icon)
@@ -157,7 +158,71 @@ def comparison_markdown(cmp: Comparison, title: str = "ecgbench latency gate") -
     return "\n".join(lines) + "\n"
 
 
-def gate_markdown(r: GateResult) -> str:
+# --------------------------------------------------------------------------- accuracy guard
+ACCURACY_STYLE = {
+    "accuracy regression": ("red", "🔴"),
+    "inconclusive": ("magenta", "🟡"),
+    "unchanged": ("white", "⚪"),
+    "not scored": ("yellow", "⚠️"),
+}
+
+
+def _drop(v: AccuracyVerdict) -> str:
+    if v.identical:
+        return "identical sources: inherits base's"
+    if v.drop is None:
+        return "–"
+    return f"{v.drop:+.3f} [{v.drop_lo:+.3f}, {v.drop_hi:+.3f}] {v.metric}"
+
+
+ACCURACY_COLUMNS: tuple[tuple[str, Callable[[AccuracyVerdict], str]], ...] = (
+    ("model", lambda v: v.model),
+    ("backend", lambda v: v.backend),
+    ("precision", lambda v: v.precision),
+    ("records", lambda v: str(v.n_records) if v.n_records else "–"),
+    ("agreement", lambda v: _num(v.agreement, ".4f")),
+    ("max |Δp|", lambda v: _num(v.max_abs_delta, ".2g")),
+    ("drop base − head, 95% CI", _drop),
+    ("note", lambda v: v.note),
+)
+
+
+def accuracy_table(verdicts: Sequence[AccuracyVerdict]) -> Table:
+    t = Table(title="accuracy guard (same records, base and head)")
+    t.add_column("verdict")
+    for header, _ in ACCURACY_COLUMNS:
+        t.add_column(header)
+    for v in verdicts:
+        cells = (terminal(cell(v)) for _, cell in ACCURACY_COLUMNS)
+        t.add_row(f"[{ACCURACY_STYLE[v.verdict][0]}]{v.verdict}[/]", *cells)
+    return t
+
+
+def accuracy_headline(verdicts: Sequence[AccuracyVerdict], max_drop: float) -> str:
+    reg = sum(v.verdict == "accuracy regression" for v in verdicts)
+    inc = sum(v.verdict == "inconclusive" for v in verdicts)
+    if reg:
+        return f"{reg} accuracy regression(s) (paired drop above {max_drop:g}, or agreement)"
+    if inc:
+        return f"no accuracy regression, {inc} inconclusive (the interval holds {max_drop:g})"
+    return "no accuracy regression"
+
+
+def accuracy_markdown(verdicts: Sequence[AccuracyVerdict], max_drop: float) -> str:
+    head = ["", *(h for h, _ in ACCURACY_COLUMNS)]
+    lines = [
+        f"### Accuracy guard: {accuracy_headline(verdicts, max_drop)}",
+        "",
+        _md_row(head),
+        "|" + "---|" * len(head),
+    ]
+    for v in verdicts:
+        icon = ACCURACY_STYLE[v.verdict][1]
+        lines.append(_md_row([f"{icon} {v.verdict}", *(cell(v) for _, cell in ACCURACY_COLUMNS)]))
+    return "\n".join(lines) + "\n"
+
+
+def gate_markdown(r: GateResult, max_score_drop: float = 0.01) -> str:
     """The same-job gate's job summary: the comparison, where it ran, and what changed."""
     changed = ", ".join(map(md, r.change.files[:8])) + (" …" if len(r.change.files) > 8 else "")
     if r.mode == NONE:
@@ -180,4 +245,5 @@ def gate_markdown(r: GateResult) -> str:
         if notes
         else ""
     )
-    return head + info + rest + tail
+    acc = ("\n" + accuracy_markdown(r.accuracy, max_score_drop)) if r.accuracy else ""
+    return head + info + rest + tail + acc

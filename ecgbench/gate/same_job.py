@@ -32,6 +32,12 @@ from ecgbench.bench.schema import References, ReferenceTiming
 from ecgbench.bench.suite import Suite, load_suite
 from ecgbench.bench.timing import StopRule, TimedVariant, time_interleaved
 from ecgbench.errors import BadInputError
+from ecgbench.gate.accuracy import (
+    AccuracySettings,
+    AccuracyVerdict,
+    accuracy_guard,
+    guard_exit_code,
+)
 from ecgbench.gate.changes import (
     CODE,
     LIBRARIES,
@@ -67,10 +73,15 @@ class GateResult:
     change: Change
     documents: list[tuple[RunDocument, RunDocument]] = field(default_factory=list)
     note: str = ""
+    accuracy: list[AccuracyVerdict] = field(default_factory=list)  # empty: no --data
+    accuracy_seconds: float = 0.0
+    roots: tuple[Path, Path] = (Path("."), Path("."))  # base's and head's trees, while they exist
 
     @property
     def exit_code(self) -> int:
-        return self.comparison.exit_code
+        """1 on a latency or an accuracy regression; else 4 when either is inconclusive."""
+        codes = (self.comparison.exit_code, guard_exit_code(self.accuracy))
+        return 1 if 1 in codes else max(codes)
 
 
 # --------------------------------------------------------------------------- models: one process
@@ -211,14 +222,23 @@ def same_job_gate(
     work: Path | None = None,
     log: Log = print,
     zoo: str | None = None,
+    data: Path | None = None,
+    accuracy: AccuracySettings | None = None,
 ) -> GateResult:
     """Time ``base`` and ``head`` (revisions of ``repo``, or folders) here, and judge head.
 
     ``zoo``: the zoo's folder inside each side (a user's repository with its own models and
     cards, ecgbench installed as a package): both zoos are timed in one process with the
     installed ecgbench, whatever else differs; nothing is timed when neither it nor the suite did.
+    ``data``: real records on which every timed key's base and head are also scored
+    (:mod:`ecgbench.gate.accuracy`); keys whose sources are identical inherit base's answer.
     """
     s = settings or GateSettings()
+    acc = accuracy or AccuracySettings()
+    if data is not None:
+        acc.validate()  # bad tolerances fail before anything is timed
+        if not Path(data).is_dir():
+            raise BadInputError(f"--data {data}: not a folder of records")
     t0 = time.perf_counter()
     own_work = work is None
     work = work or Path(tempfile.mkdtemp(prefix="ecgbench-gate-"))
@@ -226,6 +246,18 @@ def same_job_gate(
         r = _same_job_gate(
             base, head, suite, repo.resolve(), s, mode, repeats, duration, work, log, zoo
         )
+        if data is not None and r.mode != NONE:
+            t1 = time.perf_counter()
+            keys = list(
+                dict.fromkeys(
+                    (v.key["model"], v.key["backend"], v.key["precision"], v.key.get("executed"))
+                    for v in r.comparison.verdicts
+                )
+            )
+            broot, hroot = r.roots
+            bz, hz = (broot / zoo, hroot / zoo) if zoo else (_models_dir(broot), _models_dir(hroot))
+            r.accuracy = accuracy_guard(keys, bz, hz, Path(data), acc, log)
+            r.accuracy_seconds = time.perf_counter() - t1
         r.seconds = time.perf_counter() - t0
         return r
     finally:
@@ -322,4 +354,5 @@ def _same_job_gate(
         change=change,
         documents=pairs,
         note=note,
+        roots=(broot, hroot),
     )

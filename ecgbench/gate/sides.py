@@ -51,7 +51,7 @@ def _side_env(root: Path, base_env: dict[str, str]) -> dict[str, str]:
     env = dict(base_env)
     env["ECGBENCH_ZOO"] = str(root / "models")
     env["ECGBENCH_CACHE"] = str(default_cache_dir() / f"gate-{_package_hash(root)}")
-    data = default_data_dir()  # a checkout in /tmp cannot find ../shared beside itself
+    data = default_data_dir()
     if data is not None:
         env["ECGBENCH_DATA"] = str(data)
     return env
