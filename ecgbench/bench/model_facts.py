@@ -28,6 +28,7 @@ class ModelFacts:
     exporter: Callable[[], Any]  # -> ModelExporter | BroughtExporter, built when first asked
     checkpoint: Path | None  # what PyTorch runs; None for a brought model
     brought: bool = False
+    card: Any = None  # ModelCard: the preprocessing and outputs (run --pipeline)
     min_samples: int = 1  # the shortest input its downsampling takes (bench/lengths.py)
 
 
@@ -35,6 +36,7 @@ def model_facts(model: str, zoo: Zoo, opts: ExportOptions) -> ModelFacts:
     entry = zoo.entries.get(model)
     if entry is not None and entry.brought:
         return _brought_facts(model, zoo, opts)
+    from ecgbench.card import checkpoint_card
     from ecgbench.data.synthetic import synthetic_input
     from ecgbench.export.pipeline import ModelExporter
     from ecgbench.nets.flops import measure_complexity
@@ -57,6 +59,7 @@ def model_facts(model: str, zoo: Zoo, opts: ExportOptions) -> ModelFacts:
         exporter=lambda: ModelExporter(name, ckpt, path, opts, zoo.entries.get(name)),
         checkpoint=path,
         min_samples=ckpt.config.stem_stride * 2 ** (ckpt.config.stages - 1),
+        card=checkpoint_card(ckpt),
     )
 
 
@@ -89,4 +92,5 @@ def _brought_facts(model: str, zoo: Zoo, opts: ExportOptions) -> ModelFacts:
         exporter=lambda: brought_exporter(zoo, model, opts),
         checkpoint=None,
         brought=True,
+        card=card,
     )

@@ -20,4 +20,6 @@ class RunOptions:
     profile: bool = False  # OpenVINO rows: per-layer counters after timing (row.extra["profile"])
     verify: bool = True
     show_progress: bool = True
+    # Raw records that feed ``--pipeline`` rows (None: the synthetic ECG, said in the table)
+    data: Path | None = None
     command: str = ""

@@ -101,7 +101,9 @@ def _latency_rounds(
     after_round: Callable[[], None],
 ) -> None:
     """Variants and references in interleaved rounds: drift moves them all alike."""
-    variants = [it.timed for it in loaded] + refs.timed
+    # run --pipeline: each end-to-end call right beside its model-only row in every round
+    variants = [t for it in loaded for t in (it.timed, it.pipeline_timed) if t is not None]
+    variants += refs.timed
     task = bar.add_task("timing (interleaved)", total=len(variants) * duration)
     time_interleaved(variants, rule, on_round=_RoundProgress(bar, task, duration, after_round))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ecgbench.bench.pipeline import pipeline_result
 from ecgbench.bench.schema import (
     Accuracy,
     Execution,
@@ -30,7 +31,12 @@ def result_rows(
         if not it.timed.samples_ns:
             continue
         done = rule.done(it.timed.elapsed_ns, len(it.timed.samples_ns))
-        rows.append(result_row(it, plan, threads, ceilings, complete and done))
+        row = result_row(it, plan, threads, ceilings, complete and done)
+        e2e = it.pipeline_timed
+        if it.pipeline is not None and e2e is not None and e2e.samples_ns:
+            row.pipeline = pipeline_result(it.pipeline, e2e, it.timed)
+            row.complete = row.complete and rule.done(e2e.elapsed_ns, len(e2e.samples_ns))
+        rows.append(row)
     return rows
 
 

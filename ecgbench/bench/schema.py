@@ -220,6 +220,58 @@ class Stream:
     statuses: list[str] = field(default_factory=list)  # per window: met / late / dropped
 
 
+@dataclass(kw_only=True)
+class Part:
+    """One part of the end-to-end call: median per call and its 95 % interval."""
+
+    median_ms: float
+    ci95: list[float] | None = None
+
+
+@dataclass(kw_only=True)
+class Pipeline:
+    """A ``run --pipeline`` row's end-to-end timing (``ResultRow.pipeline``)."""
+
+    input: str  # what fed it: records of a folder at a rate, or the synthetic ECG
+    source: str  # "records" | "synthetic"
+    fs_in: float
+    n: int
+    median_ms: float
+    median_ci95: list[float] | None = None
+    p90_ms: float
+    p99_ms: float
+    preprocess: Part
+    inference: Part
+    post: Part
+    # The median of the per-call sum of the three parts, and whether it lies in the end-to-end
+    # median's interval (the parts are the whole call, less two clock reads).
+    split_sum_ms: float
+    split_adds_up: bool
+    # End-to-end over the same variant's model-only row: paired per round, geometric mean and
+    # its t-interval over the rounds both were timed in.
+    over_inference: float | None = None
+    over_inference_ci95: list[float] | None = None
+    rounds: int = 0
+    records: list[str] = field(default_factory=list)
+    samples_ns: list[int] = field(default_factory=list)
+    preprocess_ns: list[int] = field(default_factory=list)
+    inference_ns: list[int] = field(default_factory=list)
+    post_ns: list[int] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Pipeline:
+        if not isinstance(d, dict):
+            raise TypeError("pipeline is not an object")
+        names = set(cls.__dataclass_fields__)
+        kw = {k: v for k, v in d.items() if k in names}
+        for part in ("preprocess", "inference", "post"):
+            p = kw.get(part)
+            if not isinstance(p, dict):
+                raise TypeError(f"pipeline.{part} is not an object")
+            kw[part] = Part(**{k: v for k, v in p.items() if k in ("median_ms", "ci95")})
+        return cls(**kw)
+
+
 GROUPS: dict[str, type] = {
     "latency": Latency,
     "throughput": Throughput,
@@ -275,6 +327,35 @@ FLAT_FIELDS: tuple[tuple[str, str | None, str], ...] = (
     ("extra", None, "extra"),
 )
 RAW_FIELDS = ("samples_ns", "slices", "extra")  # kept in the document, never a column
+# ``run --pipeline`` rows: the end-to-end medians as store columns (None on other rows), so that
+# ``recommend --pipeline`` and the report read them as they read the model-only ones.
+PIPELINE_COLUMNS: tuple[str, ...] = (
+    "e2e_median_ms",
+    "e2e_p99_ms",
+    "e2e_preprocess_ms",
+    "e2e_inference_ms",
+    "e2e_post_ms",
+    "e2e_over_inference",
+)
+
+
+def pipeline_columns(p: Pipeline | None) -> dict[str, float | None]:
+    if p is None:
+        return dict.fromkeys(PIPELINE_COLUMNS)
+    return dict(
+        zip(
+            PIPELINE_COLUMNS,
+            (
+                p.median_ms,
+                p.p99_ms,
+                p.preprocess.median_ms,
+                p.inference.median_ms,
+                p.post.median_ms,
+                p.over_inference,
+            ),
+            strict=True,
+        )
+    )
 
 
 @dataclass(kw_only=True)
@@ -298,6 +379,9 @@ class ResultRow:
     # Streaming rows only (scenario "stream"); None elsewhere and in older documents. Not in
     # GROUPS: an optional group, never a store column (the stored document keeps it).
     stream: Stream | None = None
+    # ``run --pipeline`` rows only: the end-to-end call (raw window -> preprocessing -> model ->
+    # decisions) timed beside this model-only row (bench/pipeline.py); None elsewhere.
+    pipeline: Pipeline | None = None
 
     def key(self) -> tuple:
         return tuple(
@@ -306,20 +390,26 @@ class ResultRow:
 
     def flat(self, skip: Sequence[str] = RAW_FIELDS) -> dict[str, Any]:
         """The row under its schema-1 names (a shallow copy: lists are the row's own)."""
-        return {
+        out = {
             name: getattr(getattr(self, g) if g else self, f)
             for name, g, f in FLAT_FIELDS
             if name not in skip
         }
+        return {**out, **pipeline_columns(self.pipeline)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ResultRow:
         """A schema-2 row; unknown keys are ignored, a missing one (or a group not an object) raises
         TypeError."""
-        top = {k: v for k, v in d.items() if k in _TOP and k not in GROUPS and k != "stream"}
+        top = {
+            k: v
+            for k, v in d.items()
+            if k in _TOP and k not in GROUPS and k not in ("stream", "pipeline")
+        }
         groups = {g: _build(c, d[g]) for g, c in GROUPS.items() if g in d}
         stream = _build(Stream, d["stream"]) if d.get("stream") is not None else None
-        return cls(**top, **groups, stream=stream)
+        pipe = Pipeline.from_dict(d["pipeline"]) if d.get("pipeline") is not None else None
+        return cls(**top, **groups, stream=stream, pipeline=pipe)
 
 
 _TOP = {f.name for f in fields(ResultRow)}
@@ -336,7 +426,8 @@ def flat_types() -> dict[str, Any]:
     """The type of every flat field (what the store makes its columns of)."""
     hints = {g: typing.get_type_hints(c) for g, c in GROUPS.items()}
     top = typing.get_type_hints(ResultRow)
-    return {name: (hints[g] if g else top)[f] for name, g, f in FLAT_FIELDS}
+    out = {name: (hints[g] if g else top)[f] for name, g, f in FLAT_FIELDS}
+    return {**out, **dict.fromkeys(PIPELINE_COLUMNS, float | None)}
 
 
 @dataclass(kw_only=True)

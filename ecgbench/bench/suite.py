@@ -63,6 +63,9 @@ class Suite:
     # Memory and cold/warm start-up of every variant in fresh processes (``run --footprint``,
     # bench/footprint.py): opt-in, it adds two processes per variant.
     footprint: bool = False
+    # Also time each variant end to end (``run --pipeline``, bench/pipeline.py): raw record window
+    # -> the model's preprocessing -> inference -> decisions, beside the model-only row.
+    pipeline: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def jobs(self, model_names: list[str]) -> list[tuple[str, str, str, str, int]]:
@@ -125,6 +128,12 @@ class Suite:
             raise BadInputError(f"static_shape must be true or false, not {self.static_shape!r}")
         if not isinstance(self.footprint, bool):
             raise BadInputError(f"footprint must be true or false, not {self.footprint!r}")
+        if not isinstance(self.pipeline, bool):
+            raise BadInputError(f"pipeline must be true or false, not {self.pipeline!r}")
+        if self.pipeline and self.scenario != "latency":
+            raise BadInputError(
+                f"pipeline times one call at a time (the latency scenario), not {self.scenario}"
+            )
         if not any(p in precisions_of(b) for b in self.backends for p in self.precisions):
             raise BadInputError(f"no backend runs those precisions ({precisions_summary()})")
         return self

@@ -17,7 +17,7 @@ from ecgbench.bench.options import RunOptions
 from ecgbench.bench.score_origin import other_cpu_note
 from ecgbench.bench.suite import Suite
 from ecgbench.bench.timing import TimedVariant
-from ecgbench.errors import BadInputError
+from ecgbench.errors import BadInputError, EcgbenchError
 from ecgbench.export.brought import VariantUnavailable
 from ecgbench.export.build import ExportedVariant
 from ecgbench.export.digest import artifact_digest, score_is_of
@@ -59,6 +59,9 @@ class LoadedVariant:
     profile: dict[str, Any] | None = None
     footprint: FootprintResult | None = None  # run --footprint: measured in fresh processes
     layout: str = "NCL"  # of ``x`` (a brought model's card may say "NLC"); ``shape`` is NCL
+    # run --pipeline: the end-to-end call on the same loaded backend, timed in the same rounds
+    pipeline: Any = None  # bench.pipeline.EndToEnd
+    pipeline_timed: TimedVariant | None = None
 
 
 Job = tuple[str, str, str, str, int, Execution]
@@ -117,6 +120,7 @@ def load_variants(
     facts: dict[str, ModelFacts] = {}
     exporters: dict[str, Any] = {}
     complexity: dict[tuple[str, int], tuple[int, int]] = {}
+    windows: dict[tuple[str, int], Any] = {}
     for model, bname, device, precision, batch, ex in jobs:
         if model not in facts:
             facts[model] = model_facts(model, zoo, opts.export)
@@ -220,9 +224,40 @@ def load_variants(
                     layout=mf.layout,
                 )
             )
+            if plan.pipeline:
+                _attach_pipeline(loaded[-1], mf, samples, opts, windows)
     if not loaded:
         raise BadInputError("nothing to run: no variant loaded at the input lengths asked")
     return loaded
+
+
+def _attach_pipeline(
+    item: LoadedVariant, mf: ModelFacts, samples: int, opts: RunOptions, cache: dict
+) -> None:
+    """The end-to-end call of ``item`` (run --pipeline), called once here so that a record the
+    model cannot take is one line before any timing."""
+    from ecgbench.bench.pipeline import EndToEnd, record_windows, synthetic_windows
+
+    key = (mf.name, samples)
+    if key not in cache:
+        seconds = samples / mf.card.fs
+        cache[key] = (
+            record_windows(opts.data, mf.card, seconds)
+            if opts.data is not None
+            else synthetic_windows(mf.card, seconds)
+        )
+    e2e = EndToEnd(item.backend, mf.card, cache[key], item.batch, samples)
+    try:
+        e2e.run()
+    except EcgbenchError:
+        raise
+    except Exception as e:  # each runtime raises its own types; the line says what it said
+        said = str(e).strip().splitlines()
+        raise BadInputError(
+            f"--pipeline {item.timed.label}: {said[0][:300] if said else type(e).__name__}"
+        ) from None
+    item.pipeline = e2e
+    item.pipeline_timed = e2e.timed(item.timed.label)
 
 
 def _load_or_skip(

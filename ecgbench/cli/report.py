@@ -93,6 +93,14 @@ def recommend(
             "worth of score on the test set, 1/records]",
         ),
     ] = None,
+    pipeline: Annotated[
+        bool,
+        typer.Option(
+            "--pipeline",
+            help="The budget holds the whole call: raw window, preprocessing, model and "
+            "decisions (rows of `ecgbench run --pipeline`)",
+        ),
+    ] = False,
 ) -> None:
     """The most accurate model that meets a latency budget on a device at a precision.
 
@@ -126,6 +134,7 @@ def recommend(
         backend,
         trials,
         rec.zoo_fp32_scores(),
+        end_to_end=pipeline,
     )
     untimed = rec.untimed_models(c)
     memory = None
@@ -136,6 +145,7 @@ def recommend(
     intervals, n_records = rec.zoo_evidence()
     gain = rec.one_record_gain(n_records) if min_score_gain is None else min_score_gain
     cap = f" · peak RSS ≤ {max_mb:g} MB" if max_mb is not None else ""
+    cap += " · end to end (raw window to decisions)" if pipeline else ""
     t = Table(
         title=f"best model under a latency budget — {device} {precision}{cap}",
         box=box.SIMPLE_HEAD,
@@ -200,6 +210,7 @@ def recommend(
             "device": device,
             "precision": precision,
             "min_score_gain": gain,
+            "end_to_end": pipeline,
             "answers": answers,
             "untimed_zoo_models": untimed,
         }

@@ -117,6 +117,21 @@ def run(
     wide: Annotated[
         bool, typer.Option("--wide", help="Every column, whatever the terminal's width")
     ] = False,
+    pipeline: Annotated[
+        bool,
+        typer.Option(
+            "--pipeline",
+            help="Also time each variant end to end: raw record window -> the model's "
+            "preprocessing -> inference -> activation and thresholds",
+        ),
+    ] = False,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="--pipeline: raw records that feed it (default $ECGBENCH_DATA; else the "
+            "synthetic ECG, said in the table)"
+        ),
+    ] = None,
 ) -> None:
     """Benchmark zoo variants: export (cached), time interleaved, print and store the rows."""
     from dataclasses import replace
@@ -169,6 +184,8 @@ def run(
         plan = replace(plan, stream=replace(plan.stream or StreamConfig(), **given)).validate()
     if footprint:
         plan = replace(plan, footprint=True)
+    if pipeline:
+        plan = replace(plan, pipeline=True).validate()
     opts = RunOptions(
         export=ExportOptions(cache_dir=cache_dir, calibration_dir=calibration),
         output=output,
@@ -178,6 +195,7 @@ def run(
         crosscheck=crosscheck,
         crosscheck_rounds=crosscheck_rounds,
         profile=profile,
+        data=_pipeline_data(data) if plan.pipeline else None,
     )
     try:
         doc = run_plan(plan, opts, log=lambda m: err.print(m, highlight=False))
@@ -195,6 +213,23 @@ def run(
     extra = footprint_table(doc)
     if extra is not None:
         out.print(extra)
+    if plan.pipeline:
+        from ecgbench.bench.table_pipeline import pipeline_note, pipeline_table
+
+        out.print(pipeline_table(doc) or "no end-to-end row timed")
+        out.print(pipeline_note(doc), style="dim", highlight=False)
+
+
+def _pipeline_data(data: Path | None) -> Path | None:
+    """--data, else $ECGBENCH_DATA, else None (the synthetic ECG); a folder that is not one is
+    one line."""
+    from ecgbench.errors import BadInputError
+    from ecgbench.export.sources import default_data_dir
+
+    d = data if data is not None else default_data_dir()
+    if d is not None and not d.is_dir():
+        raise BadInputError(f"--data {d}: no such folder")
+    return d
 
 
 @app.command()

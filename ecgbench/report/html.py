@@ -16,7 +16,7 @@ import pandas as pd
 from ecgbench.bench import score_origin
 from ecgbench.errors import EcgbenchError
 from ecgbench.fileio import atomic_path, atomic_write_text
-from ecgbench.report import figures, fleet_view, footprint
+from ecgbench.report import figures, fleet_view, footprint, pipeline
 from ecgbench.report.boxes import MAX_POINTS, MIN_ROUNDS
 from ecgbench.report.budget import budget_section, elsewhere_note
 from ecgbench.report.data import ReportData, accuracy_drops, build_frames, collect_documents
@@ -265,6 +265,10 @@ def render_report(
             "footprint", "Deployment footprint", footprint.footprint_figure(fp), footprint.CAPTION
         )
         sections.append(_table(fp, footprint.COLUMNS))
+    e2e = pipeline.pipeline_rows(df)
+    if len(e2e):  # run --pipeline: the whole call beside the model-only row
+        figure("end_to_end", "End to end", pipeline.pipeline_figure(e2e), pipeline.CAPTION)
+        sections.append(_table(e2e, [c for c in pipeline.COLUMNS if c in e2e]))
     lengths = length_section(data.lengths) if len(data.lengths) else None
     if lengths:  # a run with several input lengths per variant (run --samples a,b,c)
         fits, table = lengths

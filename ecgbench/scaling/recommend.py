@@ -86,13 +86,28 @@ def candidates(
     backend: str | None = None,
     trials: pd.DataFrame | None = None,
     fp32_scores: dict[str, float] | None = None,
+    end_to_end: bool = False,
 ) -> pd.DataFrame:
     """Measured zoo variants (+ trials with predicted latency) for one device and precision.
 
     ``score_drop`` is the accuracy cost of the precision: the model's FP32 score (from
     ``fp32_scores``, else from FP32 rows in ``rows``) minus this variant's score.
+    ``end_to_end``: the budget holds the whole call (``run --pipeline`` rows only): their
+    end-to-end median and p99 stand in for the model-only ones.
     """
     lat = rows[(rows["scenario"] == "latency") & (rows["batch"] == 1)]
+    if end_to_end:
+        if trials is not None:
+            raise BadInputError("--pipeline with --study: sweep trials have no end-to-end time")
+        have = lat["e2e_median_ms"].notna() if "e2e_median_ms" in lat else lat["model"].isna()
+        if not have.any():
+            raise BadInputError(
+                "no end-to-end timing in the results store; run `ecgbench run --pipeline` first"
+            )
+        lat = lat[have].copy()
+        lat["model_only_ms"] = lat["median_ms"]
+        lat["median_ms"] = lat["e2e_median_ms"]
+        lat["p99_ms"] = lat["e2e_p99_ms"]
     lat = lat[lat["device"].str.upper() == device.upper()]
     lat = lat[lat["precision"] == precision]
     if backend:
@@ -121,6 +136,7 @@ def candidates(
             "executed",
             "median_ms",
             "p99_ms",
+            *(["model_only_ms"] if end_to_end else []),
             "flops",
             *(["params"] if "params" in lat.columns else []),
             "challenge_score",
@@ -129,7 +145,7 @@ def candidates(
             *[c for c in MEMORY_COLUMNS if c in lat.columns],
         ]
     ].copy()
-    out["latency"] = "measured"
+    out["latency"] = "measured end to end" if end_to_end else "measured"
     out["source"] = "zoo"
     ref = _fp32_scores(rows, device)
     ref.update(fp32_scores or {})
