@@ -13,7 +13,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from ecgbench.metrics.bootstrap import PairedDrop
 from ecgbench.metrics.card_scores import CardScores, card_paired_drops, card_scores
 from ecgbench.precision import executed_label, plan_execution
 from ecgbench.zoo import Zoo, variant_score_key
+
+if TYPE_CHECKING:
+    from ecgbench.data.causal import Streaming
 
 
 @dataclass
@@ -117,8 +120,10 @@ def evaluate_brought(
     bootstrap: int = 1000,
     seed: int = 0,
     weights_path: str | None = None,
+    causal: Streaming | None = None,
 ) -> BroughtScores:
-    """Score one variant of a brought model as it executes on this CPU."""
+    """Score one variant of a brought model as it executes on this CPU (``causal``: its
+    records preprocessed as a live stream would, :mod:`ecgbench.data.causal`)."""
     fmt = format_of(backend)
     zoo = zoo or Zoo()
     opts = opts or ExportOptions(show_progress=False)
@@ -128,7 +133,7 @@ def evaluate_brought(
     d = Path(data_dir)
     if folds and not (d / "metadata.csv").is_file():
         folds = None
-    data = load_card_set(d, card, folds=folds)
+    data = load_card_set(d, card, folds=folds, causal=causal)
     if not data.labels.any():
         raise BadInputError(
             f"no record in {d} carries any of {model}'s classes ({', '.join(card.classes[:5])}"

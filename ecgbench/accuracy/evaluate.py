@@ -6,7 +6,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from ecgbench.progress import progress_bar
 from ecgbench.train.evaluate import sigmoid
 from ecgbench.train.thresholds import tune_thresholds
 from ecgbench.zoo import Zoo, checkpoint_from, variant_score_key
+
+if TYPE_CHECKING:
+    from ecgbench.data.causal import Streaming
 
 CI_LEVEL = 0.95  # the JSON and manifest keys say "ci95"
 
@@ -116,6 +119,7 @@ def evaluate_variant(
     seed: int = 0,
     thresholds: str = "checkpoint",
     limit: int | None = None,
+    causal: Streaming | None = None,
 ) -> VariantScores:
     """Score exactly one variant as it executes on this machine's CPU (``executed`` says how).
 
@@ -124,6 +128,7 @@ def evaluate_variant(
     ``thresholds="crossfit"``: validation-fold records are decided with cross-fitted thresholds
     (:mod:`ecgbench.accuracy.crossfit`), the others with the checkpoint's. ``limit``: at most
     that many records, evenly spread over the selection (the gate's accuracy guard).
+    ``causal``: the records preprocessed as a live stream would (``stream-accuracy``).
     """
     fmt = format_of(backend)  # an unknown backend is bad input before anything loads
     zoo = zoo or Zoo()
@@ -143,6 +148,7 @@ def evaluate_variant(
         min_duration_s=1.0,
         show_progress=show_progress,
         spread=limit is not None,
+        causal=causal,
     )
     if len(data) == 0:
         raise BadInputError(f"no usable record in {d}")

@@ -216,6 +216,11 @@ class Stream:
     realtime_factor_ci95: list[float] | None = None  # bootstrap over this stream's windows
     service_median_ms: float | None = None
     background: int = 0  # CPU-burning processes that ran beside the stream
+    # "none": windows arrived preprocessed; "fir" / "iir": raw samples arrived and each service
+    # also ran the causal preprocessing (data/causal.py), whose median share is preprocess_ms
+    preprocess: str = "none"
+    preprocess_median_ms: float | None = None
+    preprocess_ns: list[int] = field(default_factory=list)  # per processed window
     service_ns: list[int] = field(default_factory=list)  # per processed window
     statuses: list[str] = field(default_factory=list)  # per window: met / late / dropped
 

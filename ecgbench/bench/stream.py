@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -135,6 +136,44 @@ def window_service(
     return service
 
 
+def raw_stream_signal(card: Any, n: int) -> np.ndarray:
+    """``n`` raw samples of the synthetic ECG as the card's leads receive them, in its units."""
+    from ecgbench.bench.pipeline import synthetic_windows
+    from ecgbench.data.card_input import lead_order
+
+    w = synthetic_windows(card, n / card.fs)
+    order = lead_order(list(w.leads), card.leads)
+    assert not isinstance(order, str)  # synthetic_windows names every card lead
+    x = w.signals[0][order][:, :n]
+    return (x * 1000.0 if card.units == "uV" else x).astype(np.float32)
+
+
+def causal_service(
+    backend: Backend, card: Any, mode: str, n_windows: int, window_n: int, hop_n: int
+) -> tuple[Callable[[int], None], list[int]]:
+    """What the worker does with window i when raw samples arrive: push every sample up to the
+    window's end through the causal preprocessing (those of dropped windows too: a monitor
+    filters all it receives), take the window, infer. The list fills with each call's
+    preprocessing time (ns)."""
+    from ecgbench.data.causal import CausalPreprocessor
+
+    raw = raw_stream_signal(card, (n_windows - 1) * hop_n + window_n)
+    pre = CausalPreprocessor(card.steps, card.fs, window_n, leads=card.channels, mode=mode)
+    spent: list[int] = []
+
+    def service(i: int) -> None:
+        t0 = time.perf_counter_ns()
+        end = i * hop_n + window_n
+        if end > pre.pushed:
+            pre.push(raw[:, pre.pushed : end])
+        x = pre.window()[None]
+        spent.append(time.perf_counter_ns() - t0)
+        backend.set_input(x)
+        backend.run()
+
+    return service, spent
+
+
 def stream_variant(
     it: LoadedVariant,
     cfg: StreamConfig,
@@ -146,14 +185,23 @@ def stream_variant(
     n = cfg.windows()
     hop_n = max(1, round(cfg.hop_s * fs))
     window_n = it.shape[-1]
-    service = window_service(it.backend, stream_signal(it.x, n, window_n, hop_n), window_n, hop_n)
+    spent: list[int] | None = None
+    if cfg.preprocess != "none":
+        service, spent = causal_service(it.backend, it.card, cfg.preprocess, n, window_n, hop_n)
+    else:
+        signal = stream_signal(it.x, n, window_n, hop_n)
+        service = window_service(it.backend, signal, window_n, hop_n)
     t0 = time.perf_counter_ns()
     service(0)
     it.timed.first_call_ns = time.perf_counter_ns() - t0
     end = time.perf_counter_ns() + int(warmup_s * 1e9)
     while time.perf_counter_ns() < end:
         service(0)
-    return schedule(n, round(cfg.hop_s * 1e9), service, clock or RealClock())
+    if spent is not None:
+        spent.clear()  # the stream's own windows only
+    outcomes = schedule(n, round(cfg.hop_s * 1e9), service, clock or RealClock())
+    it.preprocess_ns = list(spent or [])
+    return outcomes
 
 
 def stream_row(
@@ -191,6 +239,11 @@ def stream_row(
             realtime_factor_ci95=realtime_factor_interval(cfg.hop_s, t.service_ns),
             service_median_ms=service_ms,
             background=cfg.background,
+            preprocess=cfg.preprocess,
+            preprocess_median_ms=(
+                float(np.median(it.preprocess_ns)) / 1e6 if it.preprocess_ns else None
+            ),
+            preprocess_ns=list(it.preprocess_ns),
             service_ns=list(t.service_ns),
             statuses=list(t.statuses),
         ),
@@ -235,9 +288,15 @@ def _summary(label: str, s: Stream) -> str:
     return (
         f"stream {label}: {s.windows} windows of {s.window_s:g} s every {s.hop_s:g} s, "
         f"{s.missed} missed ({s.late} late, {s.dropped} dropped), "
-        f"service median {s.service_median_ms:.2f} ms, real-time factor {rtf} "
+        f"service median {s.service_median_ms:.2f} ms{_pre_text(s)}, real-time factor {rtf} "
         f"(counts of this run; {s.background} background processes)"
     )
+
+
+def _pre_text(s: Stream) -> str:
+    if s.preprocess == "none" or s.preprocess_median_ms is None:
+        return ""
+    return f" (of it {s.preprocess} preprocessing {s.preprocess_median_ms:.2f} ms)"
 
 
 def rtf_text(s: Stream) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 
 from ecgbench.errors import BadInputError
 
+PREPROCESS = ("none", "fir", "iir")  # data/causal.py's modes, or none
+
 
 @dataclass(frozen=True)
 class StreamConfig:
@@ -19,6 +21,9 @@ class StreamConfig:
     hop_s: float = 2.0
     window_s: float | None = None
     background: int = 0
+    # "none": windows arrive preprocessed (the model alone is timed); "fir" / "iir": raw samples
+    # arrive and each window's service also runs the causal preprocessing (data/causal.py)
+    preprocess: str = "none"
 
     def validate(self) -> StreamConfig:
         """Each bad value is one line naming the option (the CLI's spelling)."""
@@ -31,6 +36,10 @@ class StreamConfig:
             raise BadInputError(f"--background must be a whole number, not {self.background!r}")
         if self.background < 0:
             raise BadInputError(f"--background must be >= 0, not {self.background}")
+        if self.preprocess not in PREPROCESS:
+            raise BadInputError(
+                f"--stream-preprocess must be one of {', '.join(PREPROCESS)}, not {self.preprocess!r}"
+            )
         return self
 
     def windows(self) -> int:
@@ -41,13 +50,19 @@ class StreamConfig:
     def from_dict(cls, d: Any, where: str = "stream") -> StreamConfig:
         """A suite's ``[stream]`` table; unknown keys and unreadable values are one line each."""
         if not isinstance(d, dict):
-            raise BadInputError(f"{where} must be a table (seconds, hop_s, window_s, background)")
+            raise BadInputError(
+                f"{where} must be a table (seconds, hop_s, window_s, background, preprocess)"
+            )
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
             raise BadInputError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
         try:
-            kw: dict[str, Any] = {k: float(v) for k, v in d.items() if k != "background"}
+            kw: dict[str, Any] = {
+                k: float(v) for k, v in d.items() if k not in ("background", "preprocess")
+            }
+            if "preprocess" in d:
+                kw["preprocess"] = str(d["preprocess"])
             if "background" in d:
                 b = d["background"]
                 kw["background"] = b if isinstance(b, int) and not isinstance(b, bool) else str(b)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,8 @@ class LoadedVariant:
     layout: str = "NCL"  # of ``x`` (a brought model's card may say "NLC"); ``shape`` is NCL
     # run --pipeline: the end-to-end call on the same loaded backend, timed in the same rounds
     pipeline: Any = None  # bench.pipeline.EndToEnd
+    card: Any = None  # ModelCard: its preprocessing (--pipeline, the stream's causal path)
+    preprocess_ns: list[int] = field(default_factory=list)  # the stream's causal path, per window
     pipeline_timed: TimedVariant | None = None
 
 
@@ -222,6 +224,7 @@ def load_variants(
                     check=check,
                     verification=verification,
                     layout=mf.layout,
+                    card=mf.card,
                 )
             )
             if plan.pipeline:

@@ -108,6 +108,14 @@ def run(
     background: Annotated[
         int | None, typer.Option(help="Stream: CPU-burning processes beside it (default 0)")
     ] = None,
+    stream_preprocess: Annotated[
+        str | None,
+        typer.Option(
+            help="Stream: raw samples arrive and each window also runs the causal preprocessing: "
+            "fir (linear phase, the zero-phase shape delayed) or iir (default none: preprocessed "
+            "windows)"
+        ),
+    ] = None,
     footprint: Annotated[
         bool,
         typer.Option(
@@ -177,6 +185,7 @@ def run(
             ("hop_s", hop_s),
             ("window_s", window_s),
             ("background", background),
+            ("preprocess", stream_preprocess),
         )
         if v is not None
     }

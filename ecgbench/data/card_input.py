@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import ndimage
@@ -20,6 +20,9 @@ from ecgbench.data.folds import load_folds
 from ecgbench.data.preprocess import bandpass, fit_length, resample, zscore
 from ecgbench.data.records import Record, RecordError, iter_records
 from ecgbench.errors import BadInputError
+
+if TYPE_CHECKING:
+    from ecgbench.data.causal import Streaming
 
 
 def lead_order(record_leads: list[str], card_leads: tuple[str, ...]) -> list[int] | str:
@@ -87,11 +90,18 @@ class CardSet:
         return len(self.names)
 
 
-def _prepare(item: Record, card: Any) -> np.ndarray | str:
+def _prepare(item: Record, card: Any, causal: Streaming | None = None) -> np.ndarray | str:
     order = lead_order(item.leads, card.leads)
     if isinstance(order, str):
         return order
-    return card_signal(item.signal, item.fs, item.leads, card)
+    if causal is None:
+        return card_signal(item.signal, item.fs, item.leads, card)
+    from ecgbench.data.causal import causal_signal
+
+    x = np.asarray(item.signal, dtype=np.float32)[order]
+    x = x * 1000.0 if card.units == "uV" else x
+    hop = causal.hop_n(card.fs)
+    return causal_signal(x, item.fs, card.steps, card.fs, card.samples, hop, causal.mode)
 
 
 def load_card_set(
@@ -102,6 +112,7 @@ def load_card_set(
     spread: bool = False,
     labelled: bool = True,
     min_duration_s: float = 1.0,
+    causal: Streaming | None = None,
 ) -> CardSet:
     """Read and prepare the records of ``data_dir``; unusable ones are kept in ``problems``.
 
@@ -121,7 +132,7 @@ def load_card_set(
             problems.append(item)
             continue
         y = truth.of(item.name, item.dx) if truth else np.zeros(len(card.classes), np.float32)
-        x = _prepare(item, card) if not isinstance(y, str) else y
+        x = _prepare(item, card, causal) if not isinstance(y, str) else y
         if isinstance(x, str):
             problems.append(RecordError(item.name, x))
             continue

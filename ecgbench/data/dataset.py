@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,6 +19,9 @@ from ecgbench.data.preprocess import Preprocessing, fit_length, preprocess_signa
 from ecgbench.data.records import STANDARD_LEADS, RecordError, iter_records, list_records
 from ecgbench.errors import BadInputError
 from ecgbench.progress import progress_bar
+
+if TYPE_CHECKING:
+    from ecgbench.data.causal import Streaming
 
 
 @dataclass
@@ -77,11 +81,13 @@ def load_dataset(
     min_duration_s: float | None = None,
     show_progress: bool = True,
     spread: bool = False,
+    causal: Streaming | None = None,
 ) -> EcgSet:
     """Read, check and preprocess every record under ``data_dir`` (only ``folds`` if given).
 
     Records that cannot be used are collected in ``problems`` with their reason; only a folder with
-    no usable record at all is an error.
+    no usable record at all is an error. ``causal``: preprocess each record's window as a
+    live stream would (:mod:`ecgbench.data.causal`), not zero-phase.
     """
     d = Path(data_dir)
     paths = select_paths(d, folds, limit, spread)
@@ -105,7 +111,10 @@ def load_dataset(
                 problems.append(RecordError(item.name, order))
                 continue
             names.append(item.name)
-            signals.append(preprocess_signal(item.signal[order], item.fs, pp))
+            if causal is None:
+                signals.append(preprocess_signal(item.signal[order], item.fs, pp))
+            else:
+                signals.append(_causal(item.signal[order], item.fs, pp, causal))
             labels.append(encode_labels(item.dx))
             fold_list.append(int(fold_of.get(item.name, 0)) if fold_of else 0)
     if not names:
@@ -120,6 +129,13 @@ def load_dataset(
         pp=pp,
         problems=problems,
     )
+
+
+def _causal(x: np.ndarray, fs_in: float, pp: Preprocessing, how: Streaming) -> np.ndarray:
+    from ecgbench.data.causal import causal_signal, pp_steps
+
+    steps = pp_steps(pp)
+    return causal_signal(x, fs_in, steps, pp.fs, pp.eval_samples, how.hop_n(pp.fs), how.mode)
 
 
 def select_paths(

@@ -22,12 +22,15 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ecgbench.errors import BadInputError
 from ecgbench.numbers import Range, check_number
+
+if TYPE_CHECKING:
+    from ecgbench.data.causal import Streaming
 
 UNCHANGED = "unchanged"
 REGRESSION = "accuracy regression"
@@ -140,7 +143,9 @@ def judge(
 
 
 # --------------------------------------------------------------------------- scoring one side
-def _trained_outputs(zoo, key, data: Path, s: AccuracySettings, int8_rest: str) -> SideOutputs:
+def _trained_outputs(
+    zoo, key, data: Path, s: AccuracySettings, int8_rest: str, causal: Streaming | None = None
+) -> SideOutputs:
     from ecgbench.accuracy.evaluate import evaluate_variant
     from ecgbench.metrics.bootstrap import paired_drop
 
@@ -156,6 +161,7 @@ def _trained_outputs(zoo, key, data: Path, s: AccuracySettings, int8_rest: str) 
         int8_rest=int8_rest,
         bootstrap=0,
         limit=s.records,
+        causal=causal,
     )
     o = vs.outputs
     assert o is not None
@@ -168,13 +174,23 @@ def _trained_outputs(zoo, key, data: Path, s: AccuracySettings, int8_rest: str) 
     return SideOutputs(o.names, o.binary, o.probs, o.labels, "challenge_score", drop)
 
 
-def _brought_outputs(zoo, key, data: Path, s: AccuracySettings, int8_rest: str) -> SideOutputs:
+def _brought_outputs(
+    zoo, key, data: Path, s: AccuracySettings, int8_rest: str, causal: Streaming | None = None
+) -> SideOutputs:
     from ecgbench.accuracy.brought import evaluate_brought
     from ecgbench.metrics.card_scores import card_paired_drops
 
     model, backend, precision = key
     bs = evaluate_brought(
-        model, backend, precision, data, folds=s.folds, zoo=zoo, int8_rest=int8_rest, bootstrap=0
+        model,
+        backend,
+        precision,
+        data,
+        folds=s.folds,
+        zoo=zoo,
+        int8_rest=int8_rest,
+        bootstrap=0,
+        causal=causal,
     )
 
     def drop(a: SideOutputs, b: SideOutputs):
@@ -185,10 +201,15 @@ def _brought_outputs(zoo, key, data: Path, s: AccuracySettings, int8_rest: str) 
 
 
 def side_outputs(
-    zoo, key: tuple[str, str, str], data: Path, s: AccuracySettings, int8_rest: str = "f32"
+    zoo,
+    key: tuple[str, str, str],
+    data: Path,
+    s: AccuracySettings,
+    int8_rest: str = "f32",
+    causal: Streaming | None = None,
 ) -> SideOutputs:
     score = _brought_outputs if zoo.get(key[0]).brought else _trained_outputs
-    return score(zoo, key, data, s, int8_rest)
+    return score(zoo, key, data, s, int8_rest, causal)
 
 
 # --------------------------------------------------------------------------- the guard
