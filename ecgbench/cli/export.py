@@ -67,6 +67,22 @@ def export(
     verify: Annotated[bool, typer.Option(help="Check each variant against PyTorch")] = True,
     zoo: Annotated[bool, typer.Option("--zoo", help="Bundle INT8 artifacts into models/")] = False,
     smooth_quant: SmoothQuantOption = None,
+    preprocess_in_graph: Annotated[
+        bool,
+        typer.Option(
+            "--preprocess-in-graph",
+            help="Compile the band-pass (FIR layers) and z-score into the graph: a new zoo model "
+            "NAME_ingraph that takes the raw window, accepted only where its decisions agree with "
+            "the scipy pipeline's on --data records",
+        ),
+    ] = False,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="--preprocess-in-graph: labelled records to check it on (default "
+            "$ECGBENCH_DATA; fold 10 where the folder has folds)"
+        ),
+    ] = None,
 ) -> None:
     """Export zoo models to ONNX and OpenVINO IR (FP32 / FP16 / INT8), cached and verified."""
     from ecgbench.export.build import parse_formats, parse_precisions
@@ -75,6 +91,9 @@ def export(
 
     z = Zoo()
     names = z.names() if model == "all" else [m.strip() for m in model.split(",")]
+    if preprocess_in_graph:
+        _export_in_graph(z, [n for n in names if model != "all" or not z.entries[n].brought], data)
+        return
     opts = _export_options(cache_dir, force, calibration, calibration_size, max_drop, smooth_quant)
     vs = export_models(
         names, parse_formats(fmt), parse_precisions(precision), opts, z, verify=verify, to_zoo=zoo
@@ -102,6 +121,52 @@ def export(
     if failed:
         err.print(f"[red bold]{failed} variant(s) failed verification[/]")
         raise typer.Exit(1)
+
+
+def _export_in_graph(z, names: list[str], data: Path | None) -> None:
+    from ecgbench.export.ingraph import export_in_graph
+    from ecgbench.export.sources import default_data_dir
+
+    d = data if data is not None else default_data_dir()
+    if d is None:
+        raise BadInputError(
+            "--preprocess-in-graph is checked on real records: give --data DIR (or $ECGBENCH_DATA)"
+        )
+    if not d.is_dir():
+        raise BadInputError(f"--data {d}: no such folder")
+    for n in names:
+        if z.get(n).brought:
+            raise BadInputError(
+                f"{n} is a brought model: its preprocessing is its card's, not ours"
+            )
+    t = Table(title=f"preprocessing in the graph, checked against the scipy pipeline on {d}")
+    for c in (
+        "model",
+        "from",
+        "band-pass",
+        "records",
+        "agreement",
+        "score drop [95% CI]",
+        "verdict",
+    ):
+        t.add_column(c)
+    for n in names:
+        r = export_in_graph(z, n, d)
+        c = r.check
+        drop = "–" if c.drop is None else f"{c.drop:+.3f} [{c.drop_lo:+.3f}, {c.drop_hi:+.3f}]"
+        t.add_row(
+            r.entry.name, n, escape(r.design.summary()), str(c.n_records),
+            f"{c.agreement:.3f}", drop, c.verdict,
+        )  # fmt: skip
+    out.print(t)
+    out.print(
+        "accepted: its decisions agree with the scipy pipeline's on >= 0.99 of (record, class) "
+        "pairs and the paired drop's interval is not wholly above 0.01. It is a zoo model now "
+        "(a brought one whose card takes the raw window): `ecgbench run --model NAME --pipeline`, "
+        "`ecgbench evaluate --model NAME --zoo` (its scores in the manifest).",
+        style="dim",
+        highlight=False,
+    )
 
 
 def _with_ci(point: float, interval: Interval | PairedDrop | None, signed: bool = False) -> str:

@@ -24,6 +24,9 @@ GRID = 8193
 # RMS difference of the filtered waveform away from both ends (its delay taken out). Most of it
 # is the 1-2 Hz edge, where a beat train at 60-120 /min has its fundamental (docs/pipeline.md).
 WAVEFORM_TOLERANCE = 0.06
+# The in-graph two-stage design against the scipy pipeline (band-pass and z-score), relative RMS
+# over the whole window, edges included (their extension is scipy's, the edge filter is not).
+IN_GRAPH_TOLERANCE = 0.10
 
 
 def _sos(step: Any, fs: float) -> np.ndarray:
@@ -77,8 +80,9 @@ class FirError:
 
     def summary(self) -> str:
         lo, hi = self.passband_hz
+        lag = f"{self.delay_s:g} s delay" if self.delay_s else "centred, no delay"
         return (
-            f"{self.taps} taps ({self.delay_s:g} s delay): |error| ≤ {self.passband:.4f} in "
+            f"{self.taps} taps ({lag}): |error| ≤ {self.passband:.4f} in "
             f"{lo:g}–{hi:g} Hz, {self.low_edge:.3f} at the low edge, {self.stopband:.4f} above"
         )
 
@@ -103,5 +107,84 @@ def fir_error(h: np.ndarray, steps: tuple[Any, ...], fs: float) -> FirError:
         passband=worst(2 * lo, hi),
         low_edge=worst(lo, 2 * lo),
         stopband=worst(hi * 1.2, fs / 2) if highs else 0.0,
+        passband_hz=(2 * lo, hi),
+    )
+
+
+# --------------------------------------------------------------------------- in the graph
+@dataclass(frozen=True)
+class TwoStageFir:
+    """The band-pass as a graph holds it cheaply (``export --preprocess-in-graph``).
+
+    A Butterworth band-pass's zero-phase magnitude is close to the product of its low-pass and
+    high-pass halves, and a Butterworth high-pass's |H|² is 1 − the low-pass's at the same edge.
+    So: a short FIR low-pass at the model's rate (the high edge), minus the low-edge low-pass of
+    that output computed at 1/``decimation`` of the rate (average-pool down, FIR, linear
+    interpolation up). Each 1 Hz-sharp FIR at the full rate would need ~1,000 taps; this is ~200.
+    """
+
+    fs: float
+    decimation: int
+    lowpass: np.ndarray  # at fs, |H|² of the Butterworth low-pass at the high edge
+    baseline: np.ndarray  # at fs / decimation, |H|² of the Butterworth low-pass at the low edge
+    order: int
+    band_hz: tuple[float, float]
+
+    def response(self, f: np.ndarray) -> np.ndarray:
+        """|H(f)| of the design (the pooling and interpolation, ~1 below the low edge's band,
+        left out)."""
+        _, hl = sps.freqz(self.lowpass, worN=f, fs=self.fs)
+        low = f <= self.fs / self.decimation / 2
+        hb = np.zeros_like(f, dtype=np.complex128)
+        _, hb[low] = sps.freqz(self.baseline, worN=f[low], fs=self.fs / self.decimation)
+        return np.abs(hl) * np.abs(1.0 - np.abs(hb))
+
+
+def bandpass_step(steps: tuple[Any, ...], where: str = "model") -> Any:
+    """The one band-pass an in-graph design replaces; one line when the steps are otherwise."""
+    names = [s.name for s in steps]
+    if names.count("bandpass") != 1 or any(n not in ("bandpass", "zscore") for n in names):
+        raise BadInputError(
+            f"{where}: the graph can hold one bandpass and a zscore, not {', '.join(map(str, steps))}"
+        )
+    return next(s for s in steps if s.name == "bandpass")
+
+
+def design_two_stage(
+    steps: tuple[Any, ...],
+    fs: float,
+    taps: int = 101,
+    decimation: int = 10,
+    baseline_taps: int = 101,
+) -> TwoStageFir:
+    bp = bandpass_step(steps)
+    lo, hi, order = float(bp.args[0]), float(bp.args[1]), int(bp.args[2])
+    hi = min(hi, 0.9 * fs / 2)
+    f = np.linspace(0.0, fs / 2.0, GRID)
+    low = np.abs(sps.sosfreqz(sps.butter(order, hi / (fs / 2), output="sos"), worN=f, fs=fs)[1])
+    h_low = sps.firwin2(taps, f, low**2, fs=fs, window="hamming")
+    fd = fs / decimation
+    f2 = np.linspace(0.0, fd / 2.0, GRID)
+    base = np.abs(sps.sosfreqz(sps.butter(order, lo / (fd / 2), output="sos"), worN=f2, fs=fd)[1])
+    h_base = sps.firwin2(baseline_taps, f2, base**2, fs=fd, window="hamming")
+    return TwoStageFir(fs, decimation, h_low, h_base, order, (lo, hi))
+
+
+def two_stage_error(d: TwoStageFir, steps: tuple[Any, ...]) -> FirError:
+    """The design's |H| against the zero-phase Butterworth's |H|², per band (as :func:`fir_error`)."""
+    f = np.linspace(0.0, d.fs / 2.0, GRID)
+    err = np.abs(d.response(f) - zero_phase_magnitude(steps, d.fs, f))
+    lo, hi = d.band_hz
+
+    def worst(a: float, b: float) -> float:
+        m = (f >= a) & (f <= b)
+        return float(err[m].max()) if m.any() else 0.0
+
+    return FirError(
+        taps=len(d.lowpass) + len(d.baseline),
+        delay_s=0.0,  # centred: zero-phase, like the pipeline it replaces
+        passband=worst(2 * lo, hi),
+        low_edge=worst(lo, 2 * lo),
+        stopband=worst(hi * 1.2, d.fs / 2),
         passband_hz=(2 * lo, hi),
     )
