@@ -58,7 +58,7 @@ def model_facts(model: str, zoo: Zoo, opts: ExportOptions) -> ModelFacts:
         complexity=complexity,
         exporter=lambda: ModelExporter(name, ckpt, path, opts, zoo.entries.get(name)),
         checkpoint=path,
-        min_samples=ckpt.config.stem_stride * 2 ** (ckpt.config.stages - 1),
+        min_samples=ckpt.config.min_samples,
         card=checkpoint_card(ckpt),
     )
 

@@ -50,6 +50,11 @@ class ConvNeXt1DConfig:
     def stages(self) -> int:
         return len(self.depths)
 
+    @property
+    def min_samples(self) -> int:
+        """The shortest input every downsampling still has a sample for."""
+        return self.stem_stride * 2 ** (self.stages - 1)
+
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 

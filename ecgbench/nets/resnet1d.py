@@ -59,6 +59,11 @@ class ResNet1DConfig:
             raise ValueError("bottleneck widths must be multiples of the expansion")
 
     @property
+    def min_samples(self) -> int:
+        """The shortest input every downsampling still has a sample for."""
+        return self.stem_stride * 2 * 2 ** (len(self.depths) - 1)  # stem, max-pool, stages
+
+    @property
     def stages(self) -> int:
         return len(self.depths)
 

@@ -56,6 +56,11 @@ class Transformer1DConfig:
             raise ValueError("dim must split into heads of an even width")
 
     @property
+    def min_samples(self) -> int:
+        """The shortest input every downsampling still has a sample for."""
+        return self.patch  # one token
+
+    @property
     def stages(self) -> int:
         """One stage: every block works at the patch resolution (the sweep reports stages)."""
         return 1
