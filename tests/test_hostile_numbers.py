@@ -234,3 +234,21 @@ def test_a_corrupt_store_file_is_one_line(tmp_path: Path) -> None:
         ("report", "--store", db, "-o", tmp_path / "rep"),
     ):
         one_error(cli(*args), says="cannot open store")
+
+
+def test_timing_samples_are_checked_whole_and_the_first_bad_one_named() -> None:
+    """Checked as one array (a 1,000-run store holds tens of millions of samples), yet a bool, a
+    string, None, 0, NaN or an integer beyond float is still named by its index."""
+    from ecgbench.errors import BadInputError
+    from ecgbench.numbers import check_samples
+
+    check_samples("s", [1, 2.5, 3])
+    check_samples("s", [])
+    for bad, at in (
+        ([1, True], 1), ([1, "5"], 1), ([1, None, 3], 1), ([2, 0], 1),
+        ([1.0, float("nan")], 1), ([3, -2], 1), ([1, 10**400], 1), ([float("inf")], 0),
+    ):  # fmt: skip
+        with pytest.raises(BadInputError, match=rf"s\[{at}\] must be a finite positive number"):
+            check_samples("s", bad)
+    with pytest.raises(BadInputError, match="must be a list"):
+        check_samples("s", "1,2")

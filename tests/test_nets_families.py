@@ -203,3 +203,26 @@ def test_optuna_suggests_every_family() -> None:
         families.add(point.family)
         assert family_of(to_config(point)) == point.family
     assert families == set(FAMILIES)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_family_says_its_shortest_input_and_takes_it(family: str) -> None:
+    """``run`` reads ``config.min_samples`` of any family (``run --model all`` crashed on the
+    ResNet and transformer zoo models when it read ConvNeXt's fields)."""
+    for cfg in FAMILIES[family].sizes.values():
+        net = build_model(cfg).eval()
+        with torch.no_grad():
+            assert net(torch.zeros(1, cfg.in_channels, cfg.min_samples)).shape == (1, 26)
+
+
+def test_run_facts_of_every_shipped_zoo_model() -> None:
+    from ecgbench.bench.model_facts import model_facts
+    from ecgbench.export.build import ExportOptions
+    from ecgbench.zoo import Zoo
+
+    z = Zoo()
+    families = {z.get(n).family for n in z.names()}
+    assert {"convnext1d", "resnet1d", "transformer1d"} <= families
+    for n in z.names():
+        mf = model_facts(n, z, ExportOptions())
+        assert 1 <= mf.min_samples <= mf.samples and mf.card is not None

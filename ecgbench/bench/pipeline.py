@@ -223,6 +223,7 @@ def pipeline_result(e2e: EndToEnd, timed: TimedVariant, model_only: TimedVariant
         rounds=rounds,
         records=list(w.names),
         samples_ns=list(timed.samples_ns),
+        slices=[list(x) for x in timed.slices],
         preprocess_ns=list(e2e.preprocess_ns[:n]),
         inference_ns=list(e2e.inference_ns[:n]),
         post_ns=list(e2e.post_ns[:n]),

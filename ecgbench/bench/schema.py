@@ -259,6 +259,7 @@ class Pipeline:
     rounds: int = 0
     records: list[str] = field(default_factory=list)
     samples_ns: list[int] = field(default_factory=list)
+    slices: list[list[int]] = field(default_factory=list)  # [round, first sample]: pairs rows
     preprocess_ns: list[int] = field(default_factory=list)
     inference_ns: list[int] = field(default_factory=list)
     post_ns: list[int] = field(default_factory=list)
