@@ -151,3 +151,30 @@ def test_stream_accuracy_scores_both_causal_paths_against_zero_phase(
         assert res.exit_code == 2 and says in res.stderr, (bad, res.output)
     res = CliRunner().invoke(app, [*args[:3], "nope", "--data", str(records)], env=env)
     assert res.exit_code == 2 and "nope" in res.stderr
+
+
+def test_unlabelled_records_score_nothing_but_still_compare_decisions(
+    weights_csv: Path, tmp_path: Path
+) -> None:
+    """Where a labelled metric is asked for (``evaluate``), records without labels are one line;
+    where decisions can be compared instead (``stream-accuracy``, the gate's guard), they are."""
+    d = tmp_path / "unlabelled"
+    for i in range(4):
+        write_challenge_record(d, f"U{i}", fs=500, seconds=10.0, seed=i, dx=[])
+    root = copy_zoo(tmp_path / "z", "convnext1d_atto")
+    env = {"ECGBENCH_ZOO": str(root / "models"), "ECGBENCH_WEIGHTS": str(weights_csv)}
+    res = CliRunner().invoke(
+        app, ["evaluate", "--model", "convnext1d_atto", "--backend", "openvino", "--data", str(d)],
+        env=env,
+    )  # fmt: skip
+    assert res.exit_code == 2 and "carries a label" in res.stderr, res.output
+    out = tmp_path / "sa.json"
+    res = CliRunner().invoke(
+        app,
+        ["stream-accuracy", "--model", "convnext1d_atto", "--data", str(d), "--mode", "fir",
+         "--json", str(out)],
+        env=env,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    (r,) = json.loads(out.read_text())
+    assert r["verdict"] == "unlabelled" and r["drop"] is None and 0 <= r["agreement"] <= 1

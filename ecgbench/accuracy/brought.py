@@ -121,6 +121,7 @@ def evaluate_brought(
     seed: int = 0,
     weights_path: str | None = None,
     causal: Streaming | None = None,
+    require_labels: bool = True,
 ) -> BroughtScores:
     """Score one variant of a brought model as it executes on this CPU (``causal``: its
     records preprocessed as a live stream would, :mod:`ecgbench.data.causal`)."""
@@ -134,7 +135,7 @@ def evaluate_brought(
     if folds and not (d / "metadata.csv").is_file():
         folds = None
     data = load_card_set(d, card, folds=folds, causal=causal)
-    if not data.labels.any():
+    if require_labels and not data.labels.any():
         raise BadInputError(
             f"no record in {d} carries any of {model}'s classes ({', '.join(card.classes[:5])}"
             f"{', …' if len(card.classes) > 5 else ''}; labels = {card.labels!r}): nothing to score"

@@ -120,6 +120,7 @@ def evaluate_variant(
     thresholds: str = "checkpoint",
     limit: int | None = None,
     causal: Streaming | None = None,
+    require_labels: bool = True,
 ) -> VariantScores:
     """Score exactly one variant as it executes on this machine's CPU (``executed`` says how).
 
@@ -129,6 +130,8 @@ def evaluate_variant(
     (:mod:`ecgbench.accuracy.crossfit`), the others with the checkpoint's. ``limit``: at most
     that many records, evenly spread over the selection (the gate's accuracy guard).
     ``causal``: the records preprocessed as a live stream would (``stream-accuracy``).
+    ``require_labels``: a folder whose records carry none of the scored classes is refused (a
+    score of it would be 0 by construction); the gate's guard compares decisions without them.
     """
     fmt = format_of(backend)  # an unknown backend is bad input before anything loads
     zoo = zoo or Zoo()
@@ -152,6 +155,12 @@ def evaluate_variant(
     )
     if len(data) == 0:
         raise BadInputError(f"no usable record in {d}")
+    if require_labels and not data.labels.any():
+        raise BadInputError(
+            f"no record in {d} carries a label (#Dx) of the {data.labels.shape[1]} scored classes: "
+            "a score needs labels (`ecgbench gate --data` and `stream-accuracy` compare decisions "
+            "without them)"
+        )
     if fmt == "torch":
         artifact = ckpt_path
     else:

@@ -162,6 +162,7 @@ def _trained_outputs(
         bootstrap=0,
         limit=s.records,
         causal=causal,
+        require_labels=False,  # unlabelled records: decision agreement only
     )
     o = vs.outputs
     assert o is not None
@@ -191,6 +192,7 @@ def _brought_outputs(
         int8_rest=int8_rest,
         bootstrap=0,
         causal=causal,
+        require_labels=False,
     )
 
     def drop(a: SideOutputs, b: SideOutputs):
