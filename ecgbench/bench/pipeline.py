@@ -63,15 +63,9 @@ def resample_problem(fs_in: float, fs_out: float) -> str | None:
 
 def synthetic_windows(card: ModelCard, seconds: float) -> RawWindows:
     """The bundled synthetic beat train at the card's rate (no records given)."""
-    from ecgbench.data.records import STANDARD_LEADS
-    from ecgbench.data.synthetic import synthetic_ecg
+    from ecgbench.data.card_input import synthetic_raw
 
-    raw = synthetic_ecg(seconds=seconds, fs=card.fs)
-    leads = list(STANDARD_LEADS)
-    extra = [c for c in card.leads if c.lower() not in {s.lower() for s in leads}]
-    if extra:  # a lead the synthetic signal lacks: lead II under its name
-        raw = np.concatenate([raw, np.repeat(raw[1:2], len(extra), axis=0)])
-        leads += extra
+    raw, leads = synthetic_raw(card, seconds)
     return RawWindows((raw,), tuple(leads), float(card.fs), "synthetic")
 
 

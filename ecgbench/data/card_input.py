@@ -152,17 +152,24 @@ def load_card_set(
     )
 
 
-def synthetic_card_input(card: Any, batch: int = 1, samples: int | None = None) -> np.ndarray:
-    """The bundled synthetic beat train prepared for ``card`` (timing only, never accuracy)."""
+def synthetic_raw(card: Any, seconds: float) -> tuple[np.ndarray, list[str]]:
+    """The bundled synthetic beat train at the card's rate, in mV, with a lead for every card lead
+    (a lead the 12-lead signal lacks is lead II under its name), and the leads' names."""
     from ecgbench.data.records import STANDARD_LEADS
     from ecgbench.data.synthetic import synthetic_ecg
 
-    n = card.samples if samples is None else samples
-    raw = synthetic_ecg(seconds=max(card.seconds, n / card.fs), fs=card.fs)
+    raw = synthetic_ecg(seconds=seconds, fs=card.fs)
     leads = list(STANDARD_LEADS)
     extra = [c for c in card.leads if c.lower() not in {s.lower() for s in leads}]
-    if extra:  # a lead the synthetic signal lacks: repeat lead II under its name
+    if extra:
         raw = np.concatenate([raw, np.repeat(raw[1:2], len(extra), axis=0)])
         leads += extra
+    return raw, leads
+
+
+def synthetic_card_input(card: Any, batch: int = 1, samples: int | None = None) -> np.ndarray:
+    """The bundled synthetic beat train prepared for ``card`` (timing only, never accuracy)."""
+    n = card.samples if samples is None else samples
+    raw, leads = synthetic_raw(card, max(card.seconds, n / card.fs))
     x = card_signal(raw, card.fs, leads, card, samples=n)
     return to_layout(np.repeat(x[None], batch, axis=0), card.layout)

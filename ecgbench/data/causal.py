@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from scipy import signal as sps
 
-from ecgbench.data.fir import DEFAULT_FIR_SECONDS, FILTER_STEPS, design_fir, fir_taps
-from ecgbench.data.preprocess import Preprocessing, _bandpass_sos, fit_length, resample, zscore
+from ecgbench.data.fir import DEFAULT_FIR_SECONDS, FILTER_STEPS, design_fir, filter_sos, fir_taps
+from ecgbench.data.preprocess import Preprocessing, fit_length, resample, zscore
 from ecgbench.errors import BadInputError
 
 # Card steps with a causal form, per sample (stateful or elementwise); "zscore" is the window's.
@@ -37,13 +37,6 @@ def pp_steps(pp: Preprocessing) -> tuple[Any, ...]:
 
     lo, hi = pp.band_hz
     return (Step("bandpass", (float(lo), float(hi), float(pp.filter_order))), Step("zscore"))
-
-
-def _sos(step: Any, fs: float) -> np.ndarray:
-    a = step.args
-    if step.name == "bandpass":
-        return _bandpass_sos(float(fs), float(a[0]), float(a[1]), int(a[2]))
-    return sps.butter(int(a[1]), a[0] / (fs / 2.0), btype="highpass", output="sos")
 
 
 def check_streamable(steps: tuple[Any, ...], where: str = "model", mode: str = "iir") -> None:
@@ -88,7 +81,7 @@ class CausalPreprocessor:
         if self.mode == "fir" and filters:
             self._fir = design_fir(filters, self.fs, fir_taps(self.fs, self.fir_seconds))
         else:
-            self._filters = [(_sos(s, self.fs), None) for s in filters]
+            self._filters = [(filter_sos(s, self.fs), None) for s in filters]
         self._buffer = np.zeros((self.leads, 0), dtype=np.float32)
 
     @property

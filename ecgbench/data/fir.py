@@ -29,7 +29,8 @@ WAVEFORM_TOLERANCE = 0.06
 IN_GRAPH_TOLERANCE = 0.10
 
 
-def _sos(step: Any, fs: float) -> np.ndarray:
+def filter_sos(step: Any, fs: float) -> np.ndarray:
+    """The Butterworth sections of a card's bandpass or highpass step at ``fs``."""
     from ecgbench.data.preprocess import _bandpass_sos
 
     a = step.args
@@ -43,7 +44,7 @@ def zero_phase_magnitude(steps: tuple[Any, ...], fs: float, f: np.ndarray) -> np
     g = np.ones_like(f)
     for s in steps:
         if s.name in FILTER_STEPS:
-            _, h = sps.sosfreqz(_sos(s, fs), worN=f, fs=fs)
+            _, h = sps.sosfreqz(filter_sos(s, fs), worN=f, fs=fs)
             g = g * np.abs(h) ** 2
     return g
 
