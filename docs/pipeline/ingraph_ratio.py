@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import sys
 
+from ecgbench.bench.pipeline import paired_over
 from ecgbench.bench.results import read_run
-from ecgbench.gate.stats import log_t_interval, paired_ratios, slice_levels
 
 rows = {(r.model, r.precision): r.pipeline for r in read_run(sys.argv[1]).rows if r.pipeline}
 for (model, precision), p in sorted(rows.items()):
     q = rows.get((f"{model}_ingraph", precision))
     if q is None or model.endswith("_ingraph"):
         continue
-    r = paired_ratios(slice_levels(q.samples_ns, q.slices), slice_levels(p.samples_ns, p.slices))
-    mid, lo, hi, _ = log_t_interval(r)
+    mid, lo, hi, rounds = paired_over(q, p)
     print(
         f"{model} {precision}: Python pipeline {p.median_ms:.3f} ms, in the graph "
-        f"{q.median_ms:.3f} ms: ×{mid:.3f} [{lo:.3f}, {hi:.3f}] over {len(r)} rounds"
+        f"{q.median_ms:.3f} ms: ×{mid:.3f} [{lo:.3f}, {hi:.3f}] over {rounds} rounds"
     )

@@ -10,10 +10,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ecgbench.data.causal import Streaming
-from ecgbench.gate.accuracy import AccuracySettings, agreement, side_outputs
+from ecgbench.gate.accuracy import AccuracySettings, compare_sides, side_outputs
 
 
 @dataclass(frozen=True)
@@ -48,9 +46,7 @@ def stream_accuracy(
     zero = side_outputs(zoo, key, data, s, int8_rest)
     causal = side_outputs(zoo, key, data, s, int8_rest, causal=how)
     assert zero.names == causal.names  # one reading of the records, two preprocessings
-    agree, delta = agreement(zero, causal)
-    labelled = zero.labels is not None and bool(np.asarray(zero.labels).any())
-    d = zero.drop(zero, causal) if labelled else None
+    agree, delta, d = compare_sides(zero, causal)
     return StreamAccuracy(
         *key,
         hop_s=how.hop_s,

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,10 +24,10 @@ from ecgbench.bench.schema import Part, Pipeline
 from ecgbench.bench.timing import TimedVariant
 from ecgbench.card import ModelCard, activate
 from ecgbench.data.card_input import card_signal, lead_order, to_layout
+from ecgbench.data.preprocess import MAX_RATE_TERMS, rate_ratio
 from ecgbench.errors import BadInputError
 
 MAX_RECORDS = 8  # raw windows cycled through per variant (each call takes the next)
-MAX_RATE_TERMS = 1000  # up/down factors of the polyphase resampler (data/preprocess.resample)
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def resample_problem(fs_in: float, fs_out: float) -> str | None:
     """Why a record at ``fs_in`` cannot be brought to the model's ``fs_out``; None when it can."""
     if not (np.isfinite(fs_in) and fs_in > 0):
         return f"its rate {fs_in!r} Hz is not a positive number"
-    ratio = Fraction(fs_out / fs_in).limit_denominator(MAX_RATE_TERMS)
+    ratio = rate_ratio(fs_in, fs_out)  # what resample() will use
     exact = abs(float(ratio) - fs_out / fs_in) <= 1e-9 * fs_out / fs_in
     if not exact or ratio.numerator > MAX_RATE_TERMS:
         return (
@@ -137,22 +137,29 @@ class EndToEnd:
     decisions: np.ndarray | None = None
     _next: int = 0
     _last: tuple[int, int, int] = (0, 0, 0)
+    # fixed for the whole run, as an application holds them: not rebuilt inside the timed call
+    _leads: list[str] = field(default_factory=list)
+    _thresholds: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self._leads = list(self.windows.leads)
+        self._thresholds = np.asarray(self.card.thresholds, dtype=np.float64)
 
     def run(self) -> None:
         clock = time.perf_counter_ns
-        w, card = self.windows, self.card
+        w, card, leads = self.windows, self.card, self._leads
         t0 = clock()
         k = len(w.signals)
         picked = [w.signals[(self._next + j) % k] for j in range(self.batch)]
         self._next = (self._next + self.batch) % k
-        xs = [card_signal(s, w.fs, list(w.leads), card, samples=self.samples) for s in picked]
+        xs = [card_signal(s, w.fs, leads, card, samples=self.samples) for s in picked]
         x = to_layout(np.stack(xs), card.layout)
         t1 = clock()
         self.backend.set_input(x)
         self.backend.run()
         y = self.backend.output()
         t2 = clock()
-        self.decisions = activate(y, card.activation) >= np.asarray(card.thresholds)
+        self.decisions = activate(y, card.activation) >= self._thresholds
         t3 = clock()
         self._last = (t1 - t0, t2 - t1, t3 - t2)
 
@@ -174,14 +181,12 @@ def _part(ns: list[int]) -> Part:
     return Part(median_ms=float(np.median(a)), ci95=list(ci) if ci else None)
 
 
-def paired_over(e2e: TimedVariant, model_only: TimedVariant) -> tuple[float, float, float, int]:
-    """End-to-end over model-only: per-round median ratio, geometric mean and 95 % t-interval."""
-    from ecgbench.gate.stats import log_t_interval, paired_ratios, slice_levels
+def paired_over(num: Any, den: Any) -> tuple[float, float, float, int]:
+    """``num`` over ``den`` (anything with ``samples_ns`` and ``slices`` timed in the same rounds):
+    the per-round median ratio's geometric mean, its 95 % t-interval, and the rounds."""
+    from ecgbench.gate.stats import log_t_interval, round_ratios
 
-    r = paired_ratios(
-        slice_levels(e2e.samples_ns, e2e.slices),
-        slice_levels(model_only.samples_ns, model_only.slices),
-    )
+    r = round_ratios(num.samples_ns, num.slices, den.samples_ns, den.slices)
     if len(r) < 2:
         return float("nan"), float("nan"), float("nan"), len(r)
     mid, lo, hi, _ = log_t_interval(r)

@@ -138,14 +138,10 @@ def window_service(
 
 def raw_stream_signal(card: Any, n: int) -> np.ndarray:
     """``n`` raw samples of the synthetic ECG as the card's leads receive them, in its units."""
-    from ecgbench.bench.pipeline import synthetic_windows
-    from ecgbench.data.card_input import lead_order
+    from ecgbench.data.card_input import card_leads, synthetic_raw
 
-    w = synthetic_windows(card, n / card.fs)
-    order = lead_order(list(w.leads), card.leads)
-    assert not isinstance(order, str)  # synthetic_windows names every card lead
-    x = w.signals[0][order][:, :n]
-    return (x * 1000.0 if card.units == "uV" else x).astype(np.float32)
+    raw, leads = synthetic_raw(card, n / card.fs)
+    return card_leads(raw, leads, card)[:, :n]
 
 
 def causal_service(

@@ -255,10 +255,7 @@ def _attach_pipeline(
     except EcgbenchError:
         raise
     except Exception as e:  # each runtime raises its own types; the line says what it said
-        said = str(e).strip().splitlines()
-        raise BadInputError(
-            f"--pipeline {item.timed.label}: {said[0][:300] if said else type(e).__name__}"
-        ) from None
+        raise BadInputError(f"--pipeline {item.timed.label}: {_first_line(e)}") from None
     item.pipeline = e2e
     item.pipeline_timed = e2e.timed(item.timed.label)
 
@@ -281,7 +278,11 @@ def _load_or_skip(
         backend.set_input(x)
         backend.run()
     except Exception as e:  # each runtime raises its own types; the line says what it said
-        said = str(e).strip().splitlines()
-        log(f"[yellow]skipped[/] {label}: {said[0][:300] if said else type(e).__name__}")
+        log(f"[yellow]skipped[/] {label}: {_first_line(e)}")
         return None
     return info, x
+
+
+def _first_line(e: Exception) -> str:
+    said = str(e).strip().splitlines()
+    return said[0][:300] if said else type(e).__name__

@@ -55,17 +55,20 @@ def apply_step(x: np.ndarray, fs: float, step: Any) -> np.ndarray:
     raise BadInputError(f"unknown preprocess step {step.name!r}")  # the card parser refuses first
 
 
-def card_signal(
-    signal_mv: np.ndarray, fs_in: float, leads: list[str], card: Any, samples: int | None = None
-) -> np.ndarray:
-    """[record leads, samples] in mV -> [card leads, ``samples``] float32, as the card says."""
+def card_leads(signal_mv: np.ndarray, leads: list[str], card: Any) -> np.ndarray:
+    """[record leads, samples] in mV -> the card's leads, in its order and units (float32)."""
     order = lead_order(leads, card.leads)
     if isinstance(order, str):
         raise BadInputError(order)
     x = np.asarray(signal_mv, dtype=np.float32)[order]
-    if card.units == "uV":
-        x = x * 1000.0
-    x = resample(x, fs_in, card.fs)
+    return x * np.float32(1000.0) if card.units == "uV" else x
+
+
+def card_signal(
+    signal_mv: np.ndarray, fs_in: float, leads: list[str], card: Any, samples: int | None = None
+) -> np.ndarray:
+    """[record leads, samples] in mV -> [card leads, ``samples``] float32, as the card says."""
+    x = resample(card_leads(signal_mv, leads, card), fs_in, card.fs)
     for step in card.steps:
         x = apply_step(x, card.fs, step)
     return fit_length(x, card.samples if samples is None else samples).astype(np.float32)
@@ -98,8 +101,7 @@ def _prepare(item: Record, card: Any, causal: Streaming | None = None) -> np.nda
         return card_signal(item.signal, item.fs, item.leads, card)
     from ecgbench.data.causal import causal_signal
 
-    x = np.asarray(item.signal, dtype=np.float32)[order]
-    x = x * 1000.0 if card.units == "uV" else x
+    x = card_leads(item.signal, item.leads, card)
     hop = causal.hop_n(card.fs)
     return causal_signal(x, item.fs, card.steps, card.fs, card.samples, hop, causal.mode)
 

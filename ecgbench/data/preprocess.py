@@ -38,11 +38,19 @@ class Preprocessing:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
+MAX_RATE_TERMS = 1000  # up/down factors the polyphase resampler is given at most
+
+
+def rate_ratio(fs_in: float, fs_out: float) -> Fraction:
+    """fs_out / fs_in as the up/down factors :func:`resample` uses (nearest, terms <= 1000)."""
+    return Fraction(fs_out / fs_in).limit_denominator(MAX_RATE_TERMS)
+
+
 def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
     """Polyphase resampling along the last axis (exact for rational rate ratios)."""
     if abs(fs_in - fs_out) < 1e-9:
         return x
-    ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
+    ratio = rate_ratio(fs_in, fs_out)
     return sps.resample_poly(x, ratio.numerator, ratio.denominator, axis=-1).astype(np.float32)
 
 

@@ -116,6 +116,17 @@ def accuracy_verdict(agree: float, drop: Any | None, s: AccuracySettings) -> str
     return {"within": UNCHANGED, "over": REGRESSION}.get(where, INCONCLUSIVE)
 
 
+def has_labels(side: SideOutputs) -> bool:
+    return side.labels is not None and bool(np.asarray(side.labels).any())
+
+
+def compare_sides(base: SideOutputs, head: SideOutputs) -> tuple[float, float, Any | None]:
+    """(decision agreement, max |Δp|, the paired drop base − head, None without labels)."""
+    agree, delta = agreement(base, head)
+    d = base.drop(base, head) if has_labels(base) and base.metric == head.metric else None
+    return agree, delta, d
+
+
 def judge(
     key: tuple[str, str, str], base: SideOutputs, head: SideOutputs, s: AccuracySettings
 ) -> AccuracyVerdict:
@@ -125,9 +136,7 @@ def judge(
             INCONCLUSIVE,
             note="base and head did not read the same records (their preprocessing differs)",
         )
-    agree, delta = agreement(base, head)
-    labelled = base.labels is not None and bool(np.asarray(base.labels).any())
-    d = base.drop(base, head) if labelled and base.metric == head.metric else None
+    agree, delta, d = compare_sides(base, head)
     return AccuracyVerdict(
         *key,
         accuracy_verdict(agree, d, s),
@@ -138,7 +147,7 @@ def judge(
         drop=None if d is None else float(d.point),
         drop_lo=None if d is None else float(d.lo),
         drop_hi=None if d is None else float(d.hi),
-        note="" if labelled else "no labels: decision agreement only",
+        note="" if has_labels(base) else "no labels: decision agreement only",
     )
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from ecgbench.bench.results import RunDocument
 from ecgbench.bench.schema import ResultRow
 from ecgbench.errors import BadInputError
-from ecgbench.gate.stats import median_ci, paired_ratios, slice_levels
+from ecgbench.gate.stats import median_ci, round_ratios
 
 FASTER, SLOWER, TIE = "faster", "slower", "tie"
 
@@ -24,7 +24,7 @@ FASTER, SLOWER, TIE = "faster", "slower", "tie"
 def paired_round_ratios(base: ResultRow, other: ResultRow) -> np.ndarray:
     """Per round both were timed in: other's slice median over base's."""
     o, b = other.latency, base.latency
-    return paired_ratios(slice_levels(o.samples_ns, o.slices), slice_levels(b.samples_ns, b.slices))
+    return round_ratios(o.samples_ns, o.slices, b.samples_ns, b.slices)
 
 
 @dataclass

@@ -76,6 +76,13 @@ def paired_ratios(numerator: dict[int, float], denominator: dict[int, float]) ->
     return np.array([numerator[r] / denominator[r] for r in common])
 
 
+def round_ratios(
+    num_ns: list[int], num_slices: list[list[int]], den_ns: list[int], den_slices: list[list[int]]
+) -> np.ndarray:
+    """Per round both were timed in: the numerator's slice median over the denominator's."""
+    return paired_ratios(slice_levels(num_ns, num_slices), slice_levels(den_ns, den_slices))
+
+
 def subsample(a: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """At most ``n`` elements: the bootstrap of a long run costs the same, and says as much."""
     return a if len(a) <= n else rng.choice(a, size=n, replace=False)
