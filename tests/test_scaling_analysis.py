@@ -174,7 +174,7 @@ def test_scaling_command_writes_the_report(tmp_path: Path) -> None:
     assert f"({len(df)} trials)" in text and f"wrote 7 files to {out}" in text
     assert len(text.split("CV Pearson r per fold: ")[1].split(" over ")[0].split(", ")) == 3
     assert "over 15 folds of 5 repeated splits" in text
-    laws = dict(re.findall(r"power law: error = \S+ \* (\w+)\^-([\d.]+)", text))
+    laws = dict(re.findall(r"power law: error = \S+ · (\w+)\^−([\d.]+)", text))
     assert float(laws["flops"]) == pytest.approx(ALPHA_FLOPS, abs=0.02), text
     assert float(laws["n_train"]) == pytest.approx(ALPHA_DATA, abs=0.05), text
 
@@ -200,8 +200,11 @@ def test_scaling_command_writes_the_report(tmp_path: Path) -> None:
     assert summary["spearman"]["opt_sgd-momentum"] is None  # undefined, written as null
     md = (out / "summary.md").read_text()  # the seed's numbers beside ours, exponents as fitted
     assert "| adamw |" in md and "| 0.682 |" in md and "| 0.531 |" in md
-    assert f"x^−{summary['power_law_flops']['alpha']:.4f}" in md
-    assert f"x^−{summary['power_law_data']['alpha']:.4f}" in md
+    assert f"flops^−{summary['power_law_flops']['alpha']:.4f}" in md
+    assert f"n_train^−{summary['power_law_data']['alpha']:.4f}" in md
+    lo, hi = summary["power_law_flops"]["alpha_ci"]
+    assert lo < ALPHA_FLOPS < hi and f"[95% CI {lo:.3f}, {hi:.3f}]" in md
+    assert summary["best_by_family"]["convnext1d"]["trials"] == 36  # a study from before families
     assert summary["seed_study"]["best_by_optimizer"]["adamw"] == 0.682
     csv = pd.read_csv(out / "trials.csv")
     assert len(csv) == len(df) and set(df.columns) <= set(csv.columns)
@@ -218,3 +221,81 @@ def test_scaling_and_recommend_errors_are_one_line(tmp_path: Path) -> None:
     empty = tmp_path / "empty_store"
     empty.mkdir()
     assert "no results store" in cli("recommend", "--store", empty, code=2)
+
+
+def test_power_law_interval_covers_the_exponent_and_narrows_with_points() -> None:
+    rng = np.random.default_rng(3)
+    widths = []
+    for n in (4, 12):
+        x = np.geomspace(100, 1e4, n)
+        err = 0.8 * x**-0.2 * np.exp(rng.normal(0, 0.02, n))
+        pl = fit_power_law(x, err, "n_train")
+        assert pl is not None and pl.alpha_ci[0] < 0.2 < pl.alpha_ci[1]
+        widths.append(pl.alpha_ci[1] - pl.alpha_ci[0])
+    assert widths[1] < widths[0]
+    exact = fit_power_law(np.array([1.0, 2, 4]), np.array([1.0, 0.5, 0.25]), "n")
+    assert exact is not None and exact.alpha_ci == pytest.approx((1.0, 1.0))
+    assert fit_power_law(np.array([5.0, 5, 5]), np.array([0.5, 0.4, 0.3]), "n") is None
+
+
+def fixed_size_trials() -> pd.DataFrame:
+    """Trials of ``sweep --model``: two named sizes on four record counts, error ∝ N^-α."""
+    rows = []
+    for model, alpha in (("resnet1d_atto", 0.3), ("transformer1d_atto", 0.1)):
+        for n in (206, 412, 824, 1649):
+            rows.append(
+                {
+                    "trial": len(rows),
+                    "model": model,
+                    "n_train": n,
+                    "score": 0.5,
+                    "test_challenge_score": 1 - 2.0 * n**-alpha,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_data_scaling_fits_one_law_per_named_size() -> None:
+    from ecgbench.scaling.analysis import data_scaling, split_trials
+
+    fixed = fixed_size_trials()
+    design, only_fixed = split_trials(pd.concat([synthetic_study(n_full=8), fixed]))
+    assert len(only_fixed) == len(fixed) and design["model"].isna().all()
+    laws = data_scaling(fixed)
+    assert laws["resnet1d_atto"].alpha == pytest.approx(0.3)
+    assert laws["transformer1d_atto"].alpha == pytest.approx(0.1)
+    assert laws["resnet1d_atto"].n_points == 4
+    # two record counts: no law, said as such
+    assert data_scaling(fixed[fixed["n_train"] > 800])["resnet1d_atto"] is None
+
+
+def replayed(short: pd.DataFrame, long_scores: list[float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "trial": range(100, 100 + len(long_scores)),
+            "replay_of": short["trial"].to_numpy()[: len(long_scores)],
+            "score": long_scores,
+            "epochs": 24,
+        }
+    )
+
+
+def test_rank_agreement_of_short_trials_and_their_longer_runs() -> None:
+    from ecgbench.scaling.agreement import rank_agreement
+
+    short = pd.DataFrame({"trial": range(8), "score": np.linspace(0.1, 0.8, 8), "epochs": 8})
+    same = rank_agreement(short, replayed(short, list(np.linspace(0.2, 0.9, 8))))
+    assert (same.spearman, same.kendall) == pytest.approx((1.0, 1.0)) and same.top_k_overlap == 3
+    assert same.best_short_rank_long == 1 and (same.short_epochs, same.long_epochs) == (8, 24)
+    assert same.pairs[0][:2] == (0, 100)
+    flipped = rank_agreement(short, replayed(short, list(np.linspace(0.9, 0.2, 8))))
+    assert flipped.spearman == pytest.approx(-1.0) and flipped.top_k_overlap == 0
+    assert flipped.best_short_rank_long == 8
+    noisy = rank_agreement(short, replayed(short, [0.1, 0.3, 0.2, 0.5, 0.4, 0.8, 0.6, 0.7]))
+    lo, hi = noisy.spearman_ci
+    assert 0.5 < noisy.spearman < 1 and lo <= noisy.spearman <= hi and hi - lo > 0.1
+    assert noisy.top_k_overlap == 3 and noisy.best_short_rank_long == 2
+    with pytest.raises(BadInputError, match="2 replayed trials match"):
+        rank_agreement(short, replayed(short, [0.1, 0.2]))
+    with pytest.raises(BadInputError, match="no replayed trial"):
+        rank_agreement(short, short)

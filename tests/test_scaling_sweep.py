@@ -105,10 +105,11 @@ def test_workers_opening_a_fresh_storage_at_once_all_succeed(tmp_path: Path) -> 
 
 
 def test_a_failed_trial_is_recorded_and_the_study_goes_on(
-    sweep_data, tmp_path: Path, own_tmpdir: Path, caplog: pytest.LogCaptureFixture
+    sweep_data, tmp_path: Path, own_tmpdir: Path, caplog: pytest.LogCaptureFixture, monkeypatch
 ) -> None:
+    import ecgbench.scaling.sweep as sweep_module
+
     data, weights = sweep_data
-    shuffled = write_weights_csv(tmp_path / "shuffled.csv", SCORED_CLASSES[::-1])
     storage = f"sqlite:///{tmp_path}/f.db"
     cfg = SweepConfig(
         data_dir=data,
@@ -118,12 +119,18 @@ def test_a_failed_trial_is_recorded_and_the_study_goes_on(
         epochs=1,
         max_steps=1,
         threads=1,
-        weights_path=str(shuffled),
+        weights_path=str(weights),
     )
+    real_train = sweep_module.train_model
+
+    def diverging(*args, **kwargs):
+        raise FloatingPointError("loss is NaN at step 1")
+
+    monkeypatch.setattr(sweep_module, "train_model", diverging)
     with caplog.at_level("WARNING", logger="optuna"):
         r = run_sweep(cfg, log=lambda m: None)
     assert (r["trials"], r["complete"], r["failed"]) == (2, 0, 2)  # both trials ran and failed
-    why = [m for m in caplog.messages if "official order" in m]
+    why = [m for m in caplog.messages if "loss is NaN" in m]
     assert len(why) == 2, caplog.messages  # the reason is in the worker's log
     study = open_study(storage, "f", create=False)
     for t in study.trials:
@@ -132,7 +139,8 @@ def test_a_failed_trial_is_recorded_and_the_study_goes_on(
     with pytest.raises(BadInputError, match="no completed trial"):
         trials_frame(storage, "f")
 
-    r = run_sweep(replace(cfg, trials=1, weights_path=str(weights)), log=lambda m: None)
+    monkeypatch.setattr(sweep_module, "train_model", real_train)
+    r = run_sweep(replace(cfg, trials=1), log=lambda m: None)
     assert (r["trials"], r["complete"], r["failed"]) == (3, 1, 2)
     states = [t.state.name for t in open_study(storage, "f", create=False).trials]
     assert states == ["FAIL", "FAIL", "COMPLETE"]
@@ -141,6 +149,85 @@ def test_a_failed_trial_is_recorded_and_the_study_goes_on(
     check_trial_attrs(df)
     assert df["pid"].iloc[0] == os.getpid()
     assert not list(own_tmpdir.glob("ecgbench-sweep-*"))  # no trial checkpoint is left behind
+
+
+def test_bad_weights_stop_the_sweep_before_any_trial(sweep_data, tmp_path: Path) -> None:
+    """Every trial would fail the same way: one line, and no trial recorded."""
+    data, _ = sweep_data
+    shuffled = write_weights_csv(tmp_path / "shuffled.csv", SCORED_CLASSES[::-1])
+    storage = f"sqlite:///{tmp_path}/w.db"
+    text = cli(*sweep_args(data, storage, shuffled), code=2)
+    assert "official order" in text
+    missing = cli(*sweep_args(data, storage, tmp_path / "nope.csv"), code=2)
+    assert "weights.csv" in missing or "nope.csv" in missing
+
+
+def test_replay_reruns_the_same_trials_at_more_epochs(sweep_data, tmp_path: Path) -> None:
+    data, weights = sweep_data
+    storage = f"sqlite:///{tmp_path}/r.db"
+    cfg = SweepConfig(
+        data_dir=data,
+        storage=storage,
+        study="short",
+        trials=3,
+        epochs=1,
+        max_steps=1,
+        threads=1,
+        weights_path=str(weights),
+    )
+    run_sweep(cfg, log=lambda m: None)
+    long_cfg = replace(cfg, study="long", replay="short", epochs=2, trials=10)
+    lines: list[str] = []
+    r = run_sweep(long_cfg, log=lines.append)
+    assert r["complete"] == 3 and "replaying 3 trials of short at 2 epochs" in lines
+    short, long = trials_frame(storage, "short"), trials_frame(storage, "long")
+    assert sorted(long["replay_of"]) == sorted(short["trial"])
+    for _, t in long.iterrows():  # same architecture and optimiser, more epochs
+        src = short.set_index("trial").loc[t["replay_of"]]
+        for k in ("depth", "w0", "wa", "family", "optimizer", "lr", "flops"):
+            assert t[k] == src[k], k
+        assert (t["epochs"], src["epochs"]) == (2, 1)
+    states = [t.state.name for t in open_study(storage, "long", create=False).trials]
+    assert states.count("COMPLETE") == 3  # the queue ran dry: no random trial was trained
+    # a second worker on the same replay adds nothing
+    run_sweep(long_cfg, log=lambda m: None)
+    assert len(trials_frame(storage, "long")) == 3
+    text = cli("scaling", "short", "--storage", storage, "--longer", "long", "-o", tmp_path / "o")
+    assert "rank agreement, 3 trials at 1 vs 2 epochs: Spearman" in " ".join(text.split())
+    assert (tmp_path / "o" / "rank_agreement.json").is_file()
+    assert "--replay needs another study" in cli(
+        *sweep_args(data, storage, weights, "--study", "x", "--replay", "x"), code=2
+    )
+    assert "no study named 'nosuch'" in cli(
+        *sweep_args(data, storage, weights, "--study", "y", "--replay", "nosuch"), code=2
+    )
+
+
+def test_model_trials_train_one_named_size_for_the_data_axis(sweep_data, tmp_path: Path) -> None:
+    from ecgbench.nets.flops import measure_complexity
+    from ecgbench.scaling.sweep import named_size_at
+
+    data, weights = sweep_data
+    storage = f"sqlite:///{tmp_path}/m.db"
+    for fraction in ("0.5", "1"):
+        cli(
+            *sweep_args(
+                data, storage, weights, "--model", "transformer1d_atto", "--data-fraction", fraction
+            )
+        )
+    df = trials_frame(storage, "convnext1d-ecg")
+    assert (df["model"] == "transformer1d_atto").all() and (df["family"] == "transformer1d").all()
+    assert (df["optimizer"] == "adamw").all() and sorted(df["n_train"]) == [16, 32]
+    cfg = named_size_at("transformer1d_atto", 100.0)
+    assert cfg.patch == 10  # 0.1 s tokens at the sweep's 100 Hz, as at 500 Hz
+    cx = measure_complexity(cfg, tuple(df["input_shape"].iloc[0]))
+    assert (df["flops"] == cx.flops).all()
+    text = cli("scaling", "convnext1d-ecg", "--storage", storage, "-o", tmp_path / "o")
+    assert "data scaling, transformer1d_atto: fewer than 3 record counts" in text
+    assert (tmp_path / "o" / "data_scaling.png").is_file()
+    assert "unknown model size 'nosuch'" in cli(
+        *sweep_args(data, storage, weights, "--model", "nosuch"), code=2
+    )
 
 
 # --------------------------------------------------------------------------- sweeps (PostgreSQL)

@@ -94,6 +94,20 @@ def sweep(
     limit: Annotated[int | None, typer.Option(help="Read at most N records")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Cap steps per epoch")] = None,
     weights: Annotated[Path | None, typer.Option(help="Challenge weights.csv")] = None,
+    replay: Annotated[
+        str | None,
+        typer.Option(
+            help="Re-run the first --trials completed trials of this study (same params and "
+            "seed) at --epochs, into --study: the rank-agreement check"
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Train this named size (e.g. resnet1d_atto) with the zoo's optimiser instead of "
+            "sampling: with --data-fraction, the data-scaling axis"
+        ),
+    ] = None,
 ) -> None:
     """Sample the design space and train each trial; many workers may share one storage."""
     from ecgbench.scaling.sweep import SweepConfig, run_sweep
@@ -113,6 +127,8 @@ def sweep(
             limit=limit,
             max_steps=max_steps,
             weights_path=str(weights) if weights else None,
+            replay=replay,
+            model=model,
         ),
         log=lambda m: out.print(m, highlight=False),
     )
@@ -129,41 +145,86 @@ def scaling(
     out_dir: Annotated[Path, typer.Option("-o", "--out", help="Output folder")] = Path("scaling"),
     folds: Annotated[int, typer.Option(help="CV folds for the regressor")] = 3,
     repeats: Annotated[int, typer.Option(help="Repetitions of the k-fold split")] = 5,
+    longer: Annotated[
+        str | None,
+        typer.Option(help="A sweep --replay of this study at more epochs: the rank agreement"),
+    ] = None,
 ) -> None:
-    """Pareto fronts, CV-scored regressor, importances and power laws, beside the seed's numbers."""
+    """Pareto fronts, CV-scored regressor, importances and power laws, beside the seed's numbers.
+
+    Trials of `sweep --model` (one named size on fractions of the data) give the data-scaling law
+    per model.
+    """
     from ecgbench.errors import BadInputError
-    from ecgbench.scaling.analysis import SEED_STUDY, analyse, write_scaling_report
+    from ecgbench.fileio import atomic_write_json
+    from ecgbench.scaling.analysis import (
+        analyse,
+        data_scaling,
+        split_trials,
+        write_data_scaling,
+        write_scaling_report,
+    )
     from ecgbench.scaling.sweep import trials_frame
 
-    df = trials_frame(storage, study)
     if folds < 2 or repeats < 1:
         raise BadInputError("--folds must be at least 2 and --repeats at least 1")
-    s = analyse(df, folds=folds, repeats=repeats)
-    files = write_scaling_report(df, s, out_dir)
-    t = Table(title=f"best validation score per optimiser ({s.n_trials} trials)")
-    for c in (
-        "optimiser",
-        "trials",
-        "val score",
-        "test score",
-        "params",
-        "MFLOPs",
-        "stages",
-        "seed study",
-    ):
-        t.add_column(c)
-    for opt, b in sorted(s.best_by_optimizer.items(), key=lambda kv: -kv[1]["val_score"]):
-        t.add_row(
-            opt,
-            str(b["trials"]),
-            fmt(b["val_score"]),
-            fmt(b["test_score"]),
-            f"{b['params'] / 1e6:.2f} M",
-            f"{b['flops'] / 1e6:.0f}",
-            str(b["stages"]),
-            fmt(SEED_STUDY["best_by_optimizer"].get(opt)),
+    design, fixed = split_trials(trials_frame(storage, study))
+    files: list[Path] = []
+    if len(design):
+        try:
+            s = analyse(design, folds=folds, repeats=repeats)
+        except BadInputError as e:
+            if longer is None and not len(fixed):
+                raise
+            out.print(f"no design-space analysis: {e}")  # the other outputs still stand
+        else:
+            files += write_scaling_report(design, s, out_dir)
+            _print_design_summary(s, repeats)
+    if len(fixed):
+        laws = data_scaling(fixed)
+        files += write_data_scaling(fixed, laws, out_dir)
+        _print_data_laws(laws)
+    if longer is not None:
+        from ecgbench.scaling.agreement import rank_agreement
+
+        ra = rank_agreement(design, trials_frame(storage, longer))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out_dir / "rank_agreement.json", ra.to_dict())
+        files.append(out_dir / "rank_agreement.json")
+        lo, hi = ra.spearman_ci
+        out.print(
+            f"rank agreement, {ra.n_trials} trials at {ra.short_epochs} vs {ra.long_epochs} "
+            f"epochs: Spearman {ra.spearman:.2f} [95% CI {lo:.2f}, {hi:.2f}], Kendall "
+            f"{ra.kendall:.2f}; top {ra.top_k} overlap {ra.top_k_overlap}/{ra.top_k}; the short "
+            f"runs' best ranks #{ra.best_short_rank_long} of the long runs"
         )
-    out.print(t)
+    out.print(f"wrote {len(files)} files to {out_dir}")
+
+
+def _print_design_summary(s, repeats: int) -> None:
+    from ecgbench.scaling.analysis import SEED_STUDY, format_law
+
+    for key, best, seed in (
+        ("optimiser", s.best_by_optimizer, SEED_STUDY["best_by_optimizer"]),
+        ("family", s.best_by_family, {}),
+    ):
+        t = Table(title=f"best validation score per {key} ({s.n_trials} trials)")
+        for c in (key, "trials", "val score", "test score", "params", "MFLOPs", "stages"):
+            t.add_column(c)
+        if seed:
+            t.add_column("seed study")
+        for name, b in sorted(best.items(), key=lambda kv: -kv[1]["val_score"]):
+            cells = [
+                name,
+                str(b["trials"]),
+                fmt(b["val_score"]),
+                fmt(b["test_score"]),
+                f"{b['params'] / 1e6:.2f} M",
+                f"{b['flops'] / 1e6:.0f}",
+                str(b["stages"]),
+            ]
+            t.add_row(*cells, *([fmt(seed.get(name))] if seed else []))
+        out.print(t)
     out.print("CV Pearson r per fold: " + ", ".join(f"{r:.3f}" for r in s.cv_pearson_r))
     allr = [r for r in s.cv_pearson_r_repeated if r == r]
     if len(allr) > len(s.cv_pearson_r):
@@ -171,11 +232,15 @@ def scaling(
             f"  over {len(allr)} folds of {repeats} repeated splits: mean "
             f"{sum(allr) / len(allr):.3f}, range {min(allr):.3f} to {max(allr):.3f}"
         )
-    out.print("importance: " + ", ".join(f"{k} {v:.3f}" for k, v in list(s.importance.items())[:6]))
-    for pl in (s.power_law_flops, s.power_law_data):
+    out.print("importance: " + ", ".join(f"{k} {v:.3f}" for k, v in list(s.importance.items())[:8]))
+    for pl in (s.power_law_flops, s.power_law_params, s.power_law_data):
         if pl:
-            out.print(
-                f"power law: error = {pl.a:.3g} * {pl.x}^-{pl.alpha:.4f} "
-                f"(R² {pl.r2:.2f}, {pl.n_points} points)"
-            )
-    out.print(f"wrote {len(files)} files to {out_dir}")
+            out.print(f"power law: {format_law(pl)}")
+
+
+def _print_data_laws(laws) -> None:
+    from ecgbench.scaling.analysis import format_law
+
+    for model, pl in laws.items():
+        what = format_law(pl) if pl else "fewer than 3 record counts: no fit"
+        out.print(f"data scaling, {model}: {what}")

@@ -51,6 +51,9 @@ class PowerLaw:
     r2: float
     n_points: int
     x: str
+    # 95 % t interval of alpha from the log-log fit's residuals (n - 2 degrees of freedom): with
+    # 3 or 4 points it is wide, and it says so
+    alpha_ci: tuple[float, float] = (float("nan"), float("nan"))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.a * np.power(x, -self.alpha)
@@ -65,6 +68,8 @@ class ScalingSummary:
     spearman: dict[str, float]
     power_law_flops: PowerLaw | None
     power_law_data: PowerLaw | None
+    power_law_params: PowerLaw | None = None
+    best_by_family: dict[str, dict[str, Any]] = field(default_factory=dict)
     # every fold of every repetition: with a few dozen trials, r depends on the split
     cv_pearson_r_repeated: list[float] = field(default_factory=list)
     seed_study: dict[str, Any] = field(default_factory=lambda: dict(SEED_STUDY))
@@ -84,6 +89,13 @@ def _finite(o: Any) -> Any:
     return o
 
 
+def family_column(df: pd.DataFrame) -> pd.Series:
+    """Each trial's family; studies from before the family axis hold ConvNeXt-1D trials only."""
+    if "family" not in df:
+        return pd.Series("convnext1d", index=df.index)
+    return df["family"].fillna("convnext1d")
+
+
 def features(df: pd.DataFrame) -> pd.DataFrame:
     X = pd.DataFrame(index=df.index)
     for c in ("depth", "w0", "wa", "wm", "expansion", "kernel_size", "stages"):
@@ -91,8 +103,7 @@ def features(df: pd.DataFrame) -> pd.DataFrame:
     X["log10_lr"] = np.log10(df["lr"].astype(float))
     for o in ("adamw", "sgd", "sgd-momentum"):
         X[f"opt_{o}"] = (df["optimizer"] == o).astype(float)
-    # studies from before the family axis hold ConvNeXt-1D trials only
-    family = df["family"].fillna("convnext1d") if "family" in df else "convnext1d"
+    family = family_column(df)
     for f in ("convnext1d", "resnet1d", "transformer1d"):
         X[f"fam_{f}"] = (family == f) * 1.0
     return X[FEATURES]
@@ -112,6 +123,8 @@ def fit_power_law(x: np.ndarray, err: np.ndarray, name: str) -> PowerLaw | None:
     if ok.sum() < 3:
         return None
     lx, ly = np.log(x[ok]), np.log(err[ok])
+    if np.ptp(lx) == 0:
+        return None
     slope, intercept = np.polyfit(lx, ly, 1)
     pred = intercept + slope * lx
     ss_res = float(((ly - pred) ** 2).sum())
@@ -122,7 +135,23 @@ def fit_power_law(x: np.ndarray, err: np.ndarray, name: str) -> PowerLaw | None:
         r2=1 - ss_res / ss_tot,
         n_points=int(ok.sum()),
         x=name,
+        alpha_ci=slope_interval(lx, ly, slope, ss_res, sign=-1.0),
     )
+
+
+def slope_interval(
+    lx: np.ndarray, ly: np.ndarray, slope: float, ss_res: float, sign: float = 1.0
+) -> tuple[float, float]:
+    """95 % t interval of a least-squares slope (times ``sign``), n - 2 degrees of freedom."""
+    from scipy.stats import t
+
+    n = len(lx)
+    if n < 3:
+        return float("nan"), float("nan")
+    se = np.sqrt(ss_res / (n - 2) / float(((lx - lx.mean()) ** 2).sum()))
+    half = float(t.ppf(0.975, n - 2) * se)
+    lo, hi = sign * slope - half, sign * slope + half
+    return float(lo), float(hi)
 
 
 def frontier_errors(x: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -148,17 +177,8 @@ def analyse(df: pd.DataFrame, folds: int = 3, seed: int = 0, repeats: int = 5) -
             f"need at least {max(6, folds * 2)} completed trials on all the training records "
             f"(train_fraction 1), have {len(full)} of {len(df)}"
         )
-    best = {}
-    for opt, g in full.groupby("optimizer"):
-        r = g.loc[g["score"].idxmax()]
-        best[opt] = {
-            "val_score": float(r["score"]),
-            "test_score": float(r.get("test_challenge_score", np.nan)),
-            "params": int(r["params"]),
-            "flops": int(r["flops"]),
-            "stages": int(r["stages"]),
-            "trials": len(g),
-        }
+    best = _best_by(full, "optimizer")
+    by_family = _best_by(full.assign(family=family_column(full)), "family")
     X, y = features(full), full["score"].to_numpy()
     rs: list[float] = []
     imps = []
@@ -179,6 +199,8 @@ def analyse(df: pd.DataFrame, folds: int = 3, seed: int = 0, repeats: int = 5) -
         spear[c] = float(rho)
     xs, errs = frontier_errors(full["flops"].to_numpy(float), full["score"].to_numpy(float))
     pl_flops = fit_power_law(xs, errs, "flops")
+    xp, errp = frontier_errors(full["params"].to_numpy(float), full["score"].to_numpy(float))
+    pl_params = fit_power_law(xp, errp, "params")
     pl_data = None
     if "n_train" in df and df["n_train"].nunique() >= 3:
         bestn = df.groupby("n_train")["score"].max()
@@ -191,8 +213,50 @@ def analyse(df: pd.DataFrame, folds: int = 3, seed: int = 0, repeats: int = 5) -
         spearman=spear,
         power_law_flops=pl_flops,
         power_law_data=pl_data,
+        power_law_params=pl_params,
+        best_by_family=by_family,
         cv_pearson_r_repeated=rs,
     )
+
+
+def _best_by(df: pd.DataFrame, key: str) -> dict[str, dict[str, Any]]:
+    """The best trial (validation score) per value of ``key``."""
+    best = {}
+    for value, g in df.groupby(key):
+        r = g.loc[g["score"].idxmax()]
+        best[str(value)] = {
+            "val_score": float(r["score"]),
+            "test_score": float(r.get("test_challenge_score", np.nan)),
+            "params": int(r["params"]),
+            "flops": int(r["flops"]),
+            "stages": int(r["stages"]),
+            "optimizer": str(r["optimizer"]),
+            "trials": len(g),
+        }
+    return best
+
+
+def split_trials(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(design-space trials, fixed named-size trials of ``sweep --model``)."""
+    fixed = df["model"].notna() if "model" in df else pd.Series(False, index=df.index)
+    return df[~fixed], df[fixed]
+
+
+def data_scaling(
+    fixed: pd.DataFrame, score: str = "test_challenge_score"
+) -> dict[str, PowerLaw | None]:
+    """Per named size, error (1 − score) against training records, one point per record count.
+
+    The fold-10 score by default: fold 9 picked each trial's epoch and thresholds, so its score is
+    optimistic, and more so for small fractions (fewer steps, noisier selection).
+    """
+    laws: dict[str, PowerLaw | None] = {}
+    for model, g in fixed.groupby("model"):
+        pts = g.groupby("n_train")[score].mean()
+        laws[str(model)] = fit_power_law(
+            pts.index.to_numpy(float), 1 - pts.to_numpy(float), "n_train"
+        )
+    return laws
 
 
 def _regressor(seed: int):
@@ -225,16 +289,18 @@ def write_scaling_report(
     out.mkdir(parents=True, exist_ok=True)
     files = []
     full = df[df["train_fraction"] == 1.0] if "train_fraction" in df else df
-    fig, ax = plt.subplots(figsize=(8, 5))
-    sns.scatterplot(data=full, x="flops", y="score", hue="optimizer", style="stages", s=70, ax=ax)
-    for _, g in full.groupby("optimizer"):
-        g = g.sort_values("flops")
-        mask = pareto_mask(g["flops"].to_numpy(), g["score"].to_numpy())
-        ax.step(g["flops"][mask], g["score"][mask], where="post", lw=1.2)
-    ax.set_xscale("log")
-    ax.set_xlabel("FLOPs per 10 s record (log)")
-    ax.set_ylabel("validation Challenge score")
-    ax.set_title("Score vs compute, Pareto front per optimiser")
+    full = full.assign(family=family_column(full))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
+    for ax, key, style in zip(axes, ("optimizer", "family"), ("family", "optimizer"), strict=True):
+        sns.scatterplot(data=full, x="flops", y="score", hue=key, style=style, s=60, ax=ax)
+        for _, g in full.groupby(key):
+            g = g.sort_values("flops")
+            mask = pareto_mask(g["flops"].to_numpy(), g["score"].to_numpy())
+            ax.step(g["flops"][mask], g["score"][mask], where="post", lw=1.2)
+        ax.set_xscale("log")
+        ax.set_xlabel("FLOPs per 10 s record (log)")
+        ax.set_title(f"Pareto front per {key}")
+    axes[0].set_ylabel("validation Challenge score")
     fig.tight_layout()
     files.append(_savefig(fig, out / "pareto_flops.png", atomic_path))
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -283,6 +349,54 @@ def write_scaling_report(
     return files
 
 
+def write_data_scaling(
+    fixed: pd.DataFrame,
+    laws: dict[str, PowerLaw | None],
+    out: str | os.PathLike[str],
+    score: str = "test_challenge_score",
+) -> list[Path]:
+    """Error against training records per named size: one figure, the laws as JSON."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ecgbench.fileio import atomic_path, atomic_write_json
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for model, g in fixed.groupby("model"):
+        pts = g.groupby("n_train")[score].mean()
+        line = ax.plot(pts.index, 1 - pts.to_numpy(), "o", label=str(model))[0]
+        pl = laws.get(str(model))
+        if pl is not None:
+            grid = np.geomspace(pts.index.min(), pts.index.max())
+            ax.plot(grid, pl.predict(grid), color=line.get_color(), lw=1)
+            line.set_label(
+                f"{model}: α {pl.alpha:.3f} [{pl.alpha_ci[0]:.3f}, {pl.alpha_ci[1]:.3f}]"
+            )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("training records N (log)")
+    ax.set_ylabel("1 − fold-10 Challenge score (log)")
+    ax.set_title("Error against training records, error ∝ N^−α (95 % CI)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    files = [_savefig(fig, out / "data_scaling.png", atomic_path)]
+    atomic_write_json(
+        out / "data_scaling.json",
+        _finite({m: asdict(pl) if pl else None for m, pl in laws.items()}),
+    )
+    return [*files, out / "data_scaling.json"]
+
+
+def format_law(pl: PowerLaw) -> str:
+    lo, hi = pl.alpha_ci
+    ci = f" [95% CI {lo:.3f}, {hi:.3f}]" if lo == lo else ""
+    return f"error = {pl.a:.3g} · {pl.x}^−{pl.alpha:.4f}{ci}, R² {pl.r2:.2f}, {pl.n_points} points"
+
+
 def summary_markdown(s: ScalingSummary) -> str:
     """The study beside the seed's findings, as Markdown (for a README or a CI job page)."""
     seed = s.seed_study["best_by_optimizer"]
@@ -321,13 +435,21 @@ def summary_markdown(s: ScalingSummary) -> str:
     ]
     for pl, what in (
         (s.power_law_flops, "FLOPs (Pareto frontier)"),
+        (s.power_law_params, "parameters (Pareto frontier)"),
         (s.power_law_data, "training records (best trial per size)"),
     ):
         if pl:
-            lines.append(
-                f"- Power law of error (1 − val score) against {what}: error = {pl.a:.3g} · "
-                f"x^−{pl.alpha:.4f}, R² {pl.r2:.2f}, {pl.n_points} points."
+            lines.append(f"- Power law of error (1 − val score) against {what}: {format_law(pl)}.")
+    if s.best_by_family:
+        lines.append(
+            "- Best trial per family (val / test): "
+            + "; ".join(
+                f"{f} {b['val_score']:.3f} / {b['test_score']:.3f} ({b['trials']} trials, "
+                f"{b['flops'] / 1e6:.0f} MFLOPs, {b['optimizer']})"
+                for f, b in sorted(s.best_by_family.items(), key=lambda kv: -kv[1]["val_score"])
             )
+            + "."
+        )
     lines.append(f"- Seed's best model: {s.seed_study['best_model']}.")
     return "\n".join(lines) + "\n"
 

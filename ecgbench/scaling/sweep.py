@@ -25,9 +25,12 @@ from ecgbench.data.folds import FoldSplit
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.errors import BadInputError, EcgbenchError
 from ecgbench.nets.design_space import SPACE, DesignPoint, to_config
+from ecgbench.nets.families import ModelConfig, config_for, family_of
 from ecgbench.nets.flops import measure_complexity
+from ecgbench.nets.transformer1d import Transformer1DConfig
 from ecgbench.train.loop import TrainConfig, train_model
 from ecgbench.train.optim import OPTIMIZERS
+from ecgbench.train.steps import scored_weights
 
 DEFAULT_STORAGE = "sqlite:///sweep.db"
 DEFAULT_STUDY = "convnext1d-ecg"
@@ -50,6 +53,15 @@ class SweepConfig:
     limit: int | None = None  # records read (tests)
     max_steps: int | None = None  # steps per epoch (tests)
     weights_path: str | None = None
+    # replay: the completed trials of this study, same params and seed, at this config's epochs
+    # (does a short trial rank as its longer run does?)
+    replay: str | None = None
+    # one named size (e.g. resnet1d_atto) with the zoo's optimiser: the data-scaling axis
+    model: str | None = None
+
+
+# The zoo's recipe (`ecgbench train`'s defaults), for --model trials.
+FIXED_OPTIMIZER, FIXED_LR = TrainConfig.optimizer, TrainConfig.lr
 
 
 def open_study(storage: str, study: str, create: bool = True):
@@ -143,10 +155,55 @@ def suggest(trial) -> tuple[DesignPoint, str, float]:
     return p, optimizer, lr
 
 
+def named_size_at(name: str, fs: float) -> ModelConfig:
+    """A named size (defined at 500 Hz) at the sweep's rate: the transformer keeps 0.1 s tokens."""
+    try:
+        model_cfg = config_for(name)
+    except KeyError as e:
+        raise BadInputError(str(e).strip("'\"")) from None
+    if isinstance(model_cfg, Transformer1DConfig):
+        model_cfg = replace(model_cfg, patch=max(2, round(model_cfg.patch * fs / 500.0)))
+    return model_cfg
+
+
+def enqueue_replay(study, source, n: int) -> int:
+    """Queue the first ``n`` completed trials of ``source`` (by number); workers that queue the
+    same trials together do not duplicate them."""
+    done = sorted((t for t in source.trials if t.state.name == "COMPLETE"), key=lambda t: t.number)
+    if not done:
+        raise BadInputError(f"study {source.study_name!r} has no completed trial to replay")
+    for t in done[:n]:
+        study.enqueue_trial(t.params, user_attrs={"replay_of": t.number}, skip_if_exists=True)
+    return min(n, len(done))
+
+
+def _trial_setup(trial, cfg: SweepConfig) -> tuple[ModelConfig, str, str, float]:
+    """What one trial trains: (model config, family, optimiser, learning rate)."""
+    if cfg.model is not None:
+        model_cfg = named_size_at(cfg.model, cfg.fs)
+        for k, v in (("model", cfg.model), ("optimizer", FIXED_OPTIMIZER), ("lr", FIXED_LR)):
+            trial.set_user_attr(k, v)
+        return model_cfg, family_of(model_cfg), FIXED_OPTIMIZER, FIXED_LR
+    point, optimizer, lr = suggest(trial)
+    return to_config(point, fs=cfg.fs), point.family, optimizer, lr
+
+
 def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
     import optuna
 
+    scored_weights(cfg.weights_path)  # a missing weights.csv is one line, not one failure per trial
+    if cfg.model is not None:
+        named_size_at(cfg.model, cfg.fs)  # an unknown name fails before any record is read
+    if cfg.replay is not None and cfg.model is not None:
+        raise BadInputError("--replay and --model do not go together")
     study = open_study(cfg.storage, cfg.study)
+    if cfg.replay is not None:
+        if cfg.replay == cfg.study:
+            raise BadInputError("--replay needs another study than --study")
+        queued = enqueue_replay(
+            study, open_study(cfg.storage, cfg.replay, create=False), cfg.trials
+        )
+        log(f"replaying {queued} trials of {cfg.replay} at {cfg.epochs} epochs")
     pp = Preprocessing(fs=cfg.fs, crop_samples=cfg.crop_samples)
     split = FoldSplit()
     folds = set(split.train) | set(split.val) | set(split.test)
@@ -156,8 +213,11 @@ def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="ecgbench-sweep-"))
 
     def objective(trial) -> float:
-        point, optimizer, lr = suggest(trial)
-        model_cfg = to_config(point, fs=cfg.fs)
+        replay_of = trial.user_attrs.get("replay_of")
+        if cfg.replay is not None and replay_of is None:  # the queue ran dry: no random trials
+            trial.study.stop()
+            raise optuna.TrialPruned("nothing left to replay")
+        model_cfg, family, optimizer, lr = _trial_setup(trial, cfg)
         shape = (1, 12, pp.eval_samples)
         cx = measure_complexity(model_cfg, shape)
         tcfg = TrainConfig(
@@ -167,7 +227,7 @@ def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
             optimizer=optimizer,
             crop_samples=cfg.crop_samples,
             fs=cfg.fs,
-            seed=cfg.seed if cfg.seed is not None else trial.number,
+            seed=_trial_seed(cfg, trial.number, replay_of),
             threads=cfg.threads,
             train_fraction=cfg.train_fraction,
             max_steps=cfg.max_steps,
@@ -176,6 +236,7 @@ def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
             "params": cx.params,
             "flops": cx.flops,
             "input_shape": list(shape),
+            "family": family,
             "stages": model_cfg.stages,
             "depths": list(model_cfg.depths),
             "widths": list(model_cfg.widths),
@@ -216,7 +277,7 @@ def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
         if score is None or not np.isfinite(score):
             raise optuna.TrialPruned("validation score undefined")
         log(
-            f"trial {trial.number}: {point.family}, {model_cfg.stages} stages {list(model_cfg.widths)}, "
+            f"trial {trial.number}: {cfg.model or family}, {model_cfg.stages} stages {list(model_cfg.widths)}, "
             f"{cx.params / 1e6:.2f} M params, {cx.flops / 1e6:.0f} MFLOPs, {optimizer} lr {lr:.1e}"
             f" -> val {score:.3f} test {test.get('challenge_score', float('nan')):.3f} "
             f"({wall:.0f} s)"
@@ -245,6 +306,13 @@ def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
         "failed": states.count("FAIL"),
         "seconds": time.perf_counter() - t0,
     }
+
+
+def _trial_seed(cfg: SweepConfig, number: int, replay_of: int | None) -> int:
+    """A replayed trial keeps its source's seed, so the two runs differ only in epochs."""
+    if cfg.seed is not None:
+        return cfg.seed
+    return int(replay_of) if replay_of is not None else number
 
 
 def _n_train(data: EcgSet, cfg: SweepConfig) -> int:
