@@ -111,10 +111,48 @@ class _Col:
     replaces: str | None = None  # a fuller form of another column, shown instead of it
 
 
-def _columns(several_lengths: bool) -> list[_Col]:
+def _extra_ms(key: str) -> Callable[[ResultRow], str]:
+    def cell(r: ResultRow) -> str:
+        v = r.extra.get(key)
+        return "–" if v is None else f"{float(v):.3f}"
+
+    return cell
+
+
+# What --crosscheck adds per OpenVINO row: ecgbench's own loop alone in a fresh process (wall time,
+# as the median column) and benchmark_app on the same IR, bursts alternated with it.
+CROSSCHECK_COLUMNS = (
+    ("fresh ms", "ecgbench_alone_median_ms"),
+    ("benchmark_app ms", "benchmark_app_median_ms"),
+)
+CROSSCHECK_NOTE = (
+    "fresh ms: ecgbench's loop alone in a fresh process (wall time, as median ms); "
+    "benchmark_app ms: benchmark_app in a fresh process (OpenVINO's per-call latency) — it "
+    "corresponds to fresh ms, not to the interleaved median"
+)
+
+
+def _crosschecked(doc: RunDocument) -> bool:
+    return any("benchmark_app_median_ms" in r.extra for r in doc.rows)
+
+
+def crosscheck_gaps(doc: RunDocument, tolerance: float = 0.05) -> list[str]:
+    """Rows whose interleaved median is more than ``tolerance`` off the fresh process's."""
+    out = []
+    for r in sorted(doc.rows, key=_order):
+        fresh = r.extra.get("ecgbench_alone_median_ms")
+        if fresh and r.latency.median_ms:
+            ratio = r.latency.median_ms / float(fresh)
+            if abs(ratio - 1) > tolerance:
+                out.append(f"{r.model} {r.precision} {ratio:.2f}×")
+    return out
+
+
+def _columns(several_lengths: bool, crosschecked: bool = False) -> list[_Col]:
     def model(r: ResultRow) -> str:
         return f"{r.model} · {r.input_shape[-1]} samples" if several_lengths else r.model
 
+    fresh = [_Col(h, _extra_ms(k), 0) for h, k in CROSSCHECK_COLUMNS] if crosschecked else []
     return [
         _Col("model", model, left=True),
         _Col("backend", lambda r: r.backend, left=True),
@@ -123,6 +161,7 @@ def _columns(several_lengths: bool) -> list[_Col]:
         _Col("asked → ran as", lambda r: _precision(r, True), 4, True, "asked → ran"),
         _Col("scenario", lambda r: r.scenario, 6),
         _Col("median ms", lambda r: _f(r.latency.median_ms, ".3f")),
+        *fresh,
         _Col("p90 ms", lambda r: percentile_cell(r, "p90"), 1),
         _Col("p99 ms", lambda r: percentile_cell(r, "p99")),
         _Col("fps", lambda r: _f(r.throughput.fps, ".0f")),
@@ -186,6 +225,14 @@ def _notes(doc: RunDocument, headers: frozenset[str]) -> list[str]:
     )
     if elsewhere:
         notes.append(elsewhere)
+    if "benchmark_app ms" in headers:
+        notes.append(CROSSCHECK_NOTE)
+        gaps = crosscheck_gaps(doc)
+        if gaps:
+            notes.append(
+                "interleaved median / fresh more than 5 % apart (the other variants' slices "
+                "change this CPU's state between calls): " + ", ".join(gaps)
+            )
     if any(r.precision == "int8" for r in doc.rows):
         notes.append("int8+f32 / int8+bf16: the arithmetic of the layers INT8 leaves in float")
     return list(dict.fromkeys(notes))
@@ -226,7 +273,7 @@ class ResultsTable:
     def fitted(self, width: int) -> Table:
         rows = sorted(self.doc.rows, key=_order)
         several = len({r.input_shape[-1] for r in rows if r.input_shape}) > 1  # --samples a,b
-        every = _columns(several)
+        every = _columns(several, _crosschecked(self.doc))
         cells = {c.header: [c.cell(r) for r in rows] for c in every}
 
         def build(chosen: list[_Col]) -> tuple[Table, int]:
