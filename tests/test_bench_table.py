@@ -17,7 +17,7 @@ from ecgbench.bench.table import results_table
 ELSEWHERE = "Intel(R) Xeon(R) Processor (FP32: AVX-512 · INT8: AMX-INT8)"
 BACKENDS = {"openvino": "CPU", "onnxruntime": "CPUExecutionProvider", "torch": "cpu"}
 # the zoo's names, and one as long as a brought model's may be
-MODELS = ("convnext1d_atto", "convnext1d_femto", "convnext1d_pico", "convnext1d_nano")
+MODELS = ("convnext1d_atto", "convnext1d_femto", "transformer1d_femto", "convnext1d_nano")
 
 
 def int8_doc(unscored: bool = False, elsewhere: bool = True):
@@ -66,10 +66,16 @@ def test_no_core_cell_is_cut(width: int) -> None:
     doc = int8_doc()
     text = render(doc, width)
     assert "…" not in text and max(map(len, text.splitlines())) <= width, text
-    header = next(ln for ln in text.splitlines() if ln.startswith("model"))
-    for h in ("backend", "median ms", "p99 ms", "fps", "score"):
+    lines = text.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("model"))
+    rule = next(i for i, ln in enumerate(lines) if ln.startswith("─"))
+    assert rule == start + 1
+    # a narrow table puts the units under the names, on the line above "model"
+    header = " ".join(" ".join(lines[start - 1 : rule]).split())
+    for h in ("backend", "median", "p99", "ms", "fps", "score", "asked → ran"):
         assert h in header, header
-    assert "asked → ran" in header
+    if width >= 100:
+        assert "median ms" in lines[start] and "p99 ms" in lines[start]
     got = table_lines(text, doc)
     for r, cells in zip(
         sorted(doc.rows, key=lambda r: (r.model, r.backend)), sorted(got), strict=True
@@ -105,3 +111,14 @@ def test_a_score_from_another_cpu_is_marked_and_named_once() -> None:
     mixed = " ".join(render(int8_doc(unscored=True), 100).split())
     assert "score n/m: not measured for int8+f32" in mixed and ELSEWHERE in mixed
     assert mixed.count(" n/m ") == len(MODELS)  # one per torch row
+
+
+def test_a_name_too_long_for_80_columns_folds_instead_of_being_cut() -> None:
+    doc = int8_doc()
+    long_name = "my_hospital_ecg_classifier_v2_final_int8"  # a brought model's name, 40 chars
+    doc.rows[0] = replace(doc.rows[0], model=long_name)
+    text = render(doc, 80)
+    assert "…" not in text and max(map(len, text.splitlines())) <= 80, text
+    assert long_name in "".join(ln.split(" ")[0] for ln in text.splitlines()), text
+    for r in doc.rows:  # every number is still whole
+        assert f"{r.latency.median_ms:.3f}" in text and f"{r.throughput.fps:.0f}" in text

@@ -238,7 +238,16 @@ def _notes(doc: RunDocument, headers: frozenset[str]) -> list[str]:
     return list(dict.fromkeys(notes))
 
 
-def _table(doc: RunDocument, cols: list[_Col], cells: list[list[str]]) -> Table:
+def _header(c: _Col, compact: int) -> str:
+    """In a narrow terminal the unit goes under the name ("median" over "ms"): 3 columns saved."""
+    if compact >= 1 and c.header.endswith(" ms"):
+        return c.header[: -len(" ms")] + "\nms"
+    return c.header
+
+
+def _table(doc: RunDocument, cols: list[_Col], cells: list[list[str]], compact: int = 0) -> Table:
+    """``compact``: 0 as is; 1 units under the names; 2 also one space between columns; 3 also
+    model names that may fold onto a second line. Never "…"."""
     t = Table(
         title=_title(doc),
         caption="\n".join(_notes(doc, frozenset(c.header for c in cols))),
@@ -248,15 +257,21 @@ def _table(doc: RunDocument, cols: list[_Col], cells: list[list[str]]) -> Table:
         show_edge=False,
         pad_edge=False,
         collapse_padding=True,
+        padding=(0, 0) if compact >= 2 else (0, 1),  # 2: only the box's one space between columns
     )
     for c in cols:
-        width = max(Text.from_markup(x).cell_len for x in [escape(c.header), *cells[cols.index(c)]])
+        header = _header(c, compact)
+        width = max(
+            Text.from_markup(x).cell_len
+            for x in [*escape(header).split("\n"), *cells[cols.index(c)]]
+        )
+        folds = compact >= 3 and c.header == "model"
         t.add_column(
-            c.header,
+            header,
             justify="left" if c.left else "right",
-            no_wrap=True,
+            no_wrap=not folds,
             overflow="fold",
-            min_width=width,
+            min_width=min(width, 12) if folds else width,
         )
     for i in range(len(doc.rows)):
         t.add_row(*(cells[j][i] for j in range(len(cols))))
@@ -276,15 +291,21 @@ class ResultsTable:
         every = _columns(several, _crosschecked(self.doc))
         cells = {c.header: [c.cell(r) for r in rows] for c in every}
 
-        def build(chosen: list[_Col]) -> tuple[Table, int]:
+        def build(chosen: list[_Col], compact: int = 0) -> tuple[Table, int]:
             shown = [c for c in every if c in chosen]
-            t = _table(self.doc, shown, [cells[c.header] for c in shown])
+            t = _table(self.doc, shown, [cells[c.header] for c in shown], compact)
             con = Console(width=10_000)
             return t, con.measure(t).maximum
 
         core = [c for c in every if c.rank is None]
         if self.wide or width >= WIDE:
             return build([c for c in every if not any(o.replaces == c.header for o in every)])[0]
+        if build(core)[1] > width:  # the core alone does not fit: make it narrower, never cut it
+            for level in (1, 2):
+                t, w = build(core, level)
+                if w <= width:
+                    return t
+            return build(core, 3)[0]
         chosen = list(core)
         for c in sorted((c for c in every if c.rank is not None), key=lambda c: c.rank):
             trial = [x for x in chosen if x.header != c.replaces] + [c]
