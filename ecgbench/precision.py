@@ -164,7 +164,7 @@ def tolerance_key(precision: str, executed: str | None) -> str:
     return "fp32"
 
 
-def _unsupported(what: str, arith: Arithmetic) -> PrecisionUnsupportedError:
+def unsupported(what: str, arith: Arithmetic) -> PrecisionUnsupportedError:
     return PrecisionUnsupportedError(
         f"{arith.device} does not execute {what}; it executes "
         f"{arith.describe() or 'nothing OpenVINO reports'} "
@@ -172,57 +172,12 @@ def _unsupported(what: str, arith: Arithmetic) -> PrecisionUnsupportedError:
     )
 
 
-def plan_execution(
-    backend: str, precision: str, arith: Arithmetic, int8_rest: str = "f32"
-) -> Execution:
-    """Resolve a request; raises :class:`PrecisionUnsupportedError` where it cannot execute."""
+def check_request(precision: str, int8_rest: str) -> None:
+    """The two names any backend's plan takes, checked before the backend's own rules."""
     if precision not in PRECISIONS:
         raise BadInputError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
     if int8_rest not in FLOAT_TYPES:
         raise BadInputError(f"int8_rest must be one of {', '.join(FLOAT_TYPES)}, not {int8_rest!r}")
-    art = ARTIFACT_OF[precision]
-    if backend == "openvino":
-        if precision == "fp32":
-            if not arith.executes("f32"):
-                raise _unsupported("FP32", arith)
-            return Execution(backend, precision, art, "f32", "f32")
-        if precision == "bf16":
-            if not arith.executes("bf16"):
-                raise _unsupported("BF16", arith)
-            return Execution(backend, precision, art, "bf16", "bf16")
-        if precision == "fp16":
-            if arith.executes("f16"):
-                return Execution(backend, precision, art, "f16", "f16")
-            return Execution(
-                backend,
-                precision,
-                art,
-                "f32",
-                "f32",
-                note=f"FP16 weights, FP32 arithmetic ({arith.device} has no FP16 arithmetic)",
-            )
-        if not arith.executes("int8"):
-            raise _unsupported("INT8", arith)
-        rest = int8_rest if arith.executes("f32") or int8_rest != "f32" else "f16"
-        if not arith.executes(rest):
-            raise _unsupported(f"{rest.upper()} for the layers INT8 leaves in float", arith)
-        return Execution(backend, precision, art, rest, f"int8+{rest}")
-    if backend == "onnxruntime":
-        if precision not in ("fp32", "int8"):
-            raise BadInputError(f"onnxruntime runs fp32 and int8, not {precision}")
-        note = "" if int8_rest == "f32" or precision != "int8" else "ONNX Runtime keeps f32"
-        return Execution(backend, precision, art, None, NATURAL.get(precision, "int8+f32"), note)
-    if backend == "torch":
-        if precision == "fp32":
-            return Execution(backend, precision, "checkpoint", "f32", "f32")
-        if precision == "bf16":
-            if not arith.executes("bf16"):
-                raise _unsupported("BF16", arith)
-            return Execution(
-                backend, precision, "checkpoint", "bf16", "bf16", note="torch.autocast(bfloat16)"
-            )
-        raise BadInputError(f"torch runs fp32 and bf16 (autocast), not {precision}")
-    raise BadInputError(f"unknown backend {backend!r}")
 
 
 @dataclass

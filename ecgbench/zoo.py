@@ -213,8 +213,6 @@ class Zoo:
                 "refusing to load a checkpoint that changed"
             )
         if e.brought:
-            from ecgbench.zoo_brought import verify_brought_files
-
             verify_brought_files(e)
         return e.path
 
@@ -314,3 +312,17 @@ def verify_artifacts(entry: ZooEntry) -> None:
                 raise BadInputError(f"{entry.name}: bundled {key} file missing: {p}")
             if sha256_file(p) != digest:
                 raise ChecksumError(f"{entry.name}: bundled {key} file {p} fails its sha256 check")
+
+
+def verify_brought_files(entry: ZooEntry) -> None:
+    """Every file of a brought model against the sha256 the manifest recorded."""
+    for rel, digest in entry.files.items():
+        p = entry.zoo_dir / rel
+        if not p.resolve().is_relative_to(entry.zoo_dir.resolve()):
+            raise BadInputError(f"{entry.name}: manifest file {rel!r} points outside the zoo")
+        if not p.is_file():
+            raise BadInputError(f"{entry.name}: file missing: {p}")
+        if sha256_file(p) != digest:
+            raise ChecksumError(
+                f"{p}: sha256 does not match the manifest's; refusing to run a model that changed"
+            )

@@ -19,6 +19,7 @@ from ecgbench.backends import (
     backend_for_format,
     format_of,
     get_backend,
+    plan_execution,
     precisions_of,
 )
 from ecgbench.backends.openvino_backend import runtime_precisions
@@ -26,7 +27,7 @@ from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_int
 from ecgbench.errors import BadInputError, DeviceNotFoundError
 from ecgbench.export.verify import TOLERANCES
 from ecgbench.host import device_arithmetic
-from ecgbench.precision import executed_label, plan_execution, tolerance_key
+from ecgbench.precision import executed_label, tolerance_key
 from ecgbench.variant import Variant
 
 CPU = device_arithmetic("CPU")

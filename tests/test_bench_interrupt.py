@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from helpers_export import TINY_NAME, TinySession, subprocess_env
 
-from ecgbench.bench.results import RunDocument, load_store, read_run
+from ecgbench.bench.results import RunDocument, read_run
+from ecgbench.bench.store import load_store
 
 
 def _ecgbench() -> str:

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from helpers_export import TINY_NAME, TINY_SAMPLES, TinySession
 
-from ecgbench.bench.results import RunDocument, append_to_store, load_store, read_run
+from ecgbench.bench.results import RunDocument, read_run
 from ecgbench.bench.runner import RunOptions, run_plan
 from ecgbench.bench.schema import GROUPS, MEASURED_FOOTPRINT, ResultRow
+from ecgbench.bench.store import append_to_store, load_store
 from ecgbench.bench.suite import Suite
 from ecgbench.bench.table import results_table
 from ecgbench.errors import BadInputError

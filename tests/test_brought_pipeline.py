@@ -293,8 +293,8 @@ class Overflowing(TinyCNN):
 
 
 def test_a_variant_that_overflows_in_fp16_is_flagged(world, tmp_path):
+    from ecgbench.backends import plan_execution
     from ecgbench.host import device_arithmetic
-    from ecgbench.precision import plan_execution
 
     if plan_execution("openvino", "fp16", device_arithmetic("CPU")).hint != "f16":
         pytest.skip(

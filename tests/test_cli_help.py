@@ -39,5 +39,7 @@ def test_markup_is_not_eaten_and_the_version_prints() -> None:
     r = CliRunner()
     assert "TOML with [model] and [train] tables" in r.invoke(app, ["train", "-h"]).output
     assert "bf16" in r.invoke(app, ["recommend", "-h"], env={"COLUMNS": "200"}).output
+    run_help = " ".join(r.invoke(app, ["run", "-h"], env={"COLUMNS": "200"}).output.split())
+    assert "--input-samples" in run_help and "--samples: the older name, still accepted" in run_help
     res = r.invoke(app, ["--version"])
     assert res.exit_code == 0 and res.output.strip() == f"ecgbench {__version__}"

@@ -10,7 +10,8 @@ from helpers_bench import BAD_SUITES
 from helpers_export import TINY_NAME, TinySession
 from typer.testing import CliRunner
 
-from ecgbench.bench.results import load_store, read_run
+from ecgbench.bench.results import read_run
+from ecgbench.bench.store import load_store
 from ecgbench.cli import app
 
 

@@ -8,7 +8,7 @@ import pytest
 from helpers_gate import BUSY, STEADY, sliced_doc
 
 from ecgbench.errors import BadInputError
-from ecgbench.gate.power import BASE_SAMPLES, METHODS, analyse, calibrated_lengths
+from ecgbench.studies.gate_power import BASE_SAMPLES, METHODS, analyse, calibrated_lengths
 
 
 def test_gate_power_analysis_counts_false_alarms_and_detections(tmp_path: Path):
@@ -66,7 +66,7 @@ def test_gate_power_command_analyses_and_refuses_in_one_line(tmp_path: Path):
 
 # --------------------------------------------------------------------------- the same-job tool
 def test_same_job_calibration_lengthens_each_key_by_what_its_slowdown_says() -> None:
-    from ecgbench.gate.power_same_job import calibrated_lengths
+    from ecgbench.studies.gate_power_same_job import calibrated_lengths
 
     summary = {
         "per_key": {
@@ -84,7 +84,7 @@ def test_same_job_calibration_lengthens_each_key_by_what_its_slowdown_says() -> 
 def test_same_job_analysis_judges_every_method_on_the_same_stored_runs(tmp_path: Path) -> None:
     from helpers_gate import timed_docs
 
-    from ecgbench.gate.power_same_job import analyse, summary_lines
+    from ecgbench.studies.gate_power_same_job import analyse, summary_lines
 
     keys = {"k1": 1.0, "k2": 1.0}
     for i in range(4):

@@ -175,7 +175,7 @@ def test_stored_pipeline_rows_feed_the_report_and_recommend(
 ) -> None:
     import json
 
-    from ecgbench.bench.results import load_store
+    from ecgbench.bench.store import load_store
 
     store = tmp_path / "store"
     out = tmp_path / "o.json"

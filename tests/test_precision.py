@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from conftest import SHARED
 
+from ecgbench.backends import plan_execution
 from ecgbench.backends.openvino_backend import precision_name
 from ecgbench.bench.results import read_run
 from ecgbench.bench.table import efficiency, ran_as, results_table
@@ -23,7 +24,6 @@ from ecgbench.precision import (
     ceiling_arithmetic,
     executed_label,
     matches_request,
-    plan_execution,
     tolerance_key,
 )
 

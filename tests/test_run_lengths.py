@@ -64,7 +64,8 @@ def test_a_suite_takes_samples_as_a_list_or_one_length(tmp_path: Path) -> None:
 
 
 def test_cli_bad_lengths_are_one_line(tmp_path: Path) -> None:
-    _one_error_line(_cli("run", "--samples", "0", "--no-store"), ">= 1")
+    _one_error_line(_cli("run", "--input-samples", "0", "--no-store"), ">= 1")
+    _one_error_line(_cli("run", "--samples", "0", "--no-store"), ">= 1")  # the older name
     _one_error_line(_cli("run", "--samples", "1250,abc", "--no-store"), "bad value 'abc'")
     p = tmp_path / "bad.toml"
     p.write_text('models = ["atto"]\n[samples_by_variant]\n"atto/torch/int8" = 2500\n')

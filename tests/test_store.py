@@ -30,7 +30,7 @@ XEON_RUN = SHARED / "hardware" / "xeon-amx" / "run-grid.json"
 
 def _writer_script(url: str, run_id: str, machine: str) -> str:
     return (
-        "from ecgbench.bench.results import read_run, append_to_store\n"
+        "from ecgbench.bench.results import read_run\nfrom ecgbench.bench.store import append_to_store\n"
         f"d = read_run({str(BASELINE)!r})\n"
         f"d.run_id = {run_id!r}\n"
         f"d.fingerprint = dict(d.fingerprint, machine_id={machine!r})\n"
@@ -89,7 +89,7 @@ def test_a_writer_killed_mid_write_leaves_whole_runs_only(tmp_path, baseline_doc
     url = f"sqlite:///{tmp_path / 'k.db'}"
     ResultsStore(url).close()
     script = (
-        "import sys\nfrom ecgbench.bench.results import read_run, append_to_store\n"
+        "import sys\nfrom ecgbench.bench.results import read_run\nfrom ecgbench.bench.store import append_to_store\n"
         f"d = read_run({str(BASELINE)!r})\n"
         "d.rows = d.rows * 40\n"  # 400 rows per run: each write takes a while
         "for i in range(10000):\n"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ecgbench.backends import LoadSpec, format_of, get_backend
+from ecgbench.backends import LoadSpec, format_of, get_backend, plan_execution
 from ecgbench.bench.score_origin import NOT_CHALLENGE
 from ecgbench.card import activate
 from ecgbench.data.card_input import load_card_set
@@ -28,7 +28,7 @@ from ecgbench.host import cpu_description, device_arithmetic
 from ecgbench.labels import is_challenge_classes
 from ecgbench.metrics.bootstrap import PairedDrop
 from ecgbench.metrics.card_scores import CardScores, card_paired_drops, card_scores
-from ecgbench.precision import executed_label, plan_execution
+from ecgbench.precision import executed_label
 from ecgbench.zoo import Zoo, variant_score_key
 
 if TYPE_CHECKING:

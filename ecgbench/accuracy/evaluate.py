@@ -2,105 +2,36 @@
 
 from __future__ import annotations
 
-import math
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ecgbench.accuracy.crossfit import CrossfitScope, crossfit_folds, crossfit_outputs
+from ecgbench.accuracy.crossfit import crossfit_folds, crossfit_outputs
 from ecgbench.accuracy.replicates import store_variant_replicates
-from ecgbench.backends import LoadSpec, format_of, get_backend
-from ecgbench.data.classes import Weights, load_weights
+from ecgbench.accuracy.scores import RecordOutputs, VariantScores
+from ecgbench.backends import LoadSpec, backend_class, format_of, get_backend, plan_execution
+from ecgbench.data.classes import load_weights
 from ecgbench.data.dataset import load_dataset
 from ecgbench.errors import BadInputError
 from ecgbench.export.build import ExportOptions
 from ecgbench.export.digest import artifact_digest
 from ecgbench.export.pipeline import ModelExporter
 from ecgbench.host import cpu_description, device_arithmetic
-from ecgbench.metrics.bootstrap import PairedDrop, ScoreIntervals, bootstrap_scores, paired_drop
-from ecgbench.metrics.challenge import ChallengeScores, score_arrays
+from ecgbench.metrics.bootstrap import PairedDrop, bootstrap_scores, paired_drop
+from ecgbench.metrics.challenge import score_arrays
 from ecgbench.metrics.scoring_io import write_output_file
-from ecgbench.precision import executed_label, plan_execution
+from ecgbench.precision import executed_label
 from ecgbench.progress import progress_bar
 from ecgbench.train.evaluate import sigmoid
 from ecgbench.train.thresholds import tune_thresholds
-from ecgbench.zoo import Zoo, checkpoint_from, variant_score_key
+from ecgbench.zoo import Zoo, checkpoint_from
 
 if TYPE_CHECKING:
     from ecgbench.data.causal import Streaming
 
 CI_LEVEL = 0.95  # the JSON and manifest keys say "ci95"
-
-
-@dataclass(frozen=True)
-class RecordOutputs:
-    """What a variant answered on each record: a paired comparison resamples these."""
-
-    names: tuple[str, ...]
-    labels: np.ndarray
-    binary: np.ndarray
-    probs: np.ndarray
-    weights: Weights
-
-
-def _json_float(x: float) -> float | None:
-    return x if math.isfinite(x) else None
-
-
-@dataclass
-class VariantScores:
-    model: str
-    backend: str
-    precision: str
-    data: str
-    folds: list[int]
-    n_records: int
-    scores: ChallengeScores
-    skipped: list[str] = field(default_factory=list)
-    artifact: str = ""
-    executed: str | None = None  # what ran: f32, bf16, f16, int8+f32, int8+bf16
-    # The CPU that ran it: INT8 kernels differ by ISA (AVX2 / VNNI / AMX), and so can the score.
-    measured_on: str = ""
-    intervals: ScoreIntervals | None = None  # None: bootstrap off
-    drop_vs_fp32: tuple[PairedDrop, ...] = ()  # against the FP32 of this model and backend
-    outputs: RecordOutputs | None = field(default=None, repr=False, compare=False)
-    crossfit: CrossfitScope | None = None  # None: every record on the checkpoint's thresholds
-
-    @property
-    def key(self) -> str:
-        key = variant_score_key(self.backend, self.precision, self.executed or "?")
-        return f"{key}#{self.crossfit.key_suffix}" if self.crossfit else key
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "model": self.model,
-            "backend": self.backend,
-            "precision": self.precision,
-            "executed": self.executed,
-            "measured_on": self.measured_on,
-            "data": self.data,
-            "folds": self.folds,
-            "n_records": self.n_records,
-            **self.scores.to_json_dict(),
-            **(self.crossfit.to_dict() if self.crossfit else {}),
-        }
-        if self.intervals is not None:
-            d["challenge_score_ci95"] = self.intervals.challenge_score.bounds()
-            d["auroc_ci95"] = self.intervals.auroc.bounds()
-            d["bootstrap"] = {"resamples": self.intervals.n_boot, "seed": self.intervals.seed}
-        if self.drop_vs_fp32:
-            d["drop_vs_fp32"] = {
-                x.metric: {
-                    "point": _json_float(x.point),
-                    "ci95": x.bounds(),
-                    "distinguishable": x.distinguishable,
-                }
-                for x in self.drop_vs_fp32
-            }
-        return d
 
 
 def evaluate_variant(
@@ -161,7 +92,7 @@ def evaluate_variant(
             "a score needs labels (`ecgbench gate --data` and `stream-accuracy` compare decisions "
             "without them)"
         )
-    if fmt == "torch":
+    if backend_class(backend).RUNS_CHECKPOINT:
         artifact = ckpt_path
     else:
         exporter = ModelExporter(name, ckpt, ckpt_path, opts, zoo.entries.get(name))

@@ -22,7 +22,7 @@ from ecgbench.fileio import atomic_path
 from ecgbench.metrics.ties import Replicates, records_digest
 
 if TYPE_CHECKING:
-    from ecgbench.accuracy.evaluate import VariantScores
+    from ecgbench.accuracy.scores import VariantScores
     from ecgbench.zoo import Zoo
 
 REPLICATES_FILE = "score-replicates.npz"

@@ -14,6 +14,7 @@ from ecgbench.backends.onnxruntime_backend import ONNXRuntimeBackend
 from ecgbench.backends.openvino_backend import OpenVINOBackend, OpenVINOSpec
 from ecgbench.backends.torch_backend import TorchBackend
 from ecgbench.errors import BadInputError
+from ecgbench.precision import Arithmetic, Execution, check_request
 
 __all__ = [
     "BACKENDS",
@@ -24,8 +25,12 @@ __all__ = [
     "backend_class",
     "backend_for_artifact",
     "backend_for_format",
+    "can_profile",
+    "default_float",
     "format_of",
     "get_backend",
+    "int8_rest_is_chosen",
+    "plan_execution",
     "precisions_of",
     "precisions_summary",
 ]
@@ -44,6 +49,32 @@ def backend_class(name: str) -> type[Backend]:
 def get_backend(name: str) -> Backend:
     """A fresh, unloaded instance: each loaded variant owns its compiled model."""
     return backend_class(name)()
+
+
+def plan_execution(
+    backend: str, precision: str, arith: Arithmetic, int8_rest: str = "f32"
+) -> Execution:
+    """Resolve a request with the backend's own rules; raises
+    :class:`~ecgbench.errors.PrecisionUnsupportedError` where it cannot execute."""
+    check_request(precision, int8_rest)
+    return backend_class(backend).plan(precision, arith, int8_rest)
+
+
+def default_float(name: str) -> str | None:
+    """What a stored row of this backend ran in float when the row does not say (older runs);
+    None for a backend whose device decides, or a name no backend has."""
+    cls = BACKENDS.get(name)
+    return cls.DEFAULT_FLOAT if cls else None
+
+
+def int8_rest_is_chosen(name: str) -> bool:
+    """Whether INT8's float layers run at a chosen arithmetic (``--int8-rest``) on this backend;
+    elsewhere they run its default float."""
+    return backend_class(name).DEFAULT_FLOAT is None
+
+
+def can_profile(name: str) -> bool:
+    return backend_class(name).CAN_PROFILE
 
 
 def precisions_of(name: str) -> tuple[str, ...]:

@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ecgbench.precision import Arithmetic, Execution
+
 
 @dataclass(frozen=True)
 class LoadSpec:
@@ -63,6 +65,29 @@ class Backend(ABC):
     FORMAT: ClassVar[str]  # the export format it runs: "openvino", "onnx" or "torch"
     PRECISIONS: ClassVar[tuple[str, ...]]  # what it can be asked for; the device decides per run
     SUFFIXES: ClassVar[tuple[str, ...]]  # artifact file suffixes it loads
+    # whether `ecgbench profile` can read per-layer counters from it
+    CAN_PROFILE: ClassVar[bool] = False
+    # whether OpenVINO's benchmark_app runs its artifacts (`run --crosscheck`)
+    CAN_CROSSCHECK: ClassVar[bool] = False
+    # it runs the checkpoint itself (no export, and a brought model has no such form)
+    RUNS_CHECKPOINT: ClassVar[bool] = False
+    # the float arithmetic it runs when none is asked for (None: the device decides)
+    DEFAULT_FLOAT: ClassVar[str | None] = "f32"
+    # it takes OpenVINO's device names (CPU, GPU, NPU, AUTO:…, HETERO:…); others run on the CPU
+    OPENVINO_DEVICES: ClassVar[bool] = False
+    # what it imports when it loads (a footprint probe imports these before its baseline)
+    RUNTIME_MODULES: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def arithmetic_device(cls, device: str) -> str:
+        """The device whose arithmetic decides what this backend executes for ``device``."""
+        return device if cls.OPENVINO_DEVICES else "CPU"
+
+    @classmethod
+    @abstractmethod
+    def plan(cls, precision: str, arith: Arithmetic, int8_rest: str = "f32") -> Execution:
+        """How this backend runs ``precision`` on a device that executes ``arith``; raises
+        :class:`~ecgbench.errors.PrecisionUnsupportedError` where it cannot."""
 
     @abstractmethod
     def load(self, spec: LoadSpec) -> LoadInfo: ...

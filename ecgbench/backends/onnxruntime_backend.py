@@ -12,6 +12,7 @@ import numpy as np
 
 from ecgbench.backends.base import Backend, LoadInfo, LoadSpec
 from ecgbench.errors import BadInputError, DeviceNotFoundError, EcgbenchError
+from ecgbench.precision import ARTIFACT_OF, NATURAL, Arithmetic, Execution
 
 # OpenVINO-style device names -> ONNX Runtime execution providers that serve them, best first.
 _PROVIDERS = {
@@ -45,6 +46,17 @@ class ONNXRuntimeBackend(Backend):
     NAME: ClassVar[str] = "onnxruntime"
     FORMAT: ClassVar[str] = "onnx"
     PRECISIONS: ClassVar[tuple[str, ...]] = ("fp32", "int8")
+    RUNTIME_MODULES: ClassVar[tuple[str, ...]] = ("onnxruntime",)
+
+    @classmethod
+    def plan(cls, precision: str, arith: Arithmetic, int8_rest: str = "f32") -> Execution:
+        """FP32 and QDQ INT8 with f32 between; no precision hint to give."""
+        if precision not in cls.PRECISIONS:
+            raise BadInputError(f"onnxruntime runs fp32 and int8, not {precision}")
+        note = "" if int8_rest == "f32" or precision != "int8" else "ONNX Runtime keeps f32"
+        executed = NATURAL.get(precision, "int8+f32")
+        return Execution(cls.NAME, precision, ARTIFACT_OF[precision], None, executed, note)
+
     SUFFIXES: ClassVar[tuple[str, ...]] = (".onnx",)
 
     def __init__(self) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 from ecgbench.backends.base import Backend, LoadInfo, LoadSpec
 from ecgbench.errors import EcgbenchError
 from ecgbench.host import check_openvino_device, device_kind
+from ecgbench.precision import ARTIFACT_OF, Arithmetic, Execution, unsupported
 
 
 def runtime_precisions(compiled) -> Counter[str]:
@@ -69,6 +70,37 @@ class OpenVINOBackend(Backend):
     NAME: ClassVar[str] = "openvino"
     FORMAT: ClassVar[str] = "openvino"
     PRECISIONS: ClassVar[tuple[str, ...]] = ("fp32", "bf16", "fp16", "int8")
+    CAN_PROFILE: ClassVar[bool] = True
+    CAN_CROSSCHECK: ClassVar[bool] = True
+    DEFAULT_FLOAT: ClassVar[str | None] = None
+    OPENVINO_DEVICES: ClassVar[bool] = True
+    RUNTIME_MODULES: ClassVar[tuple[str, ...]] = ("openvino",)
+
+    @classmethod
+    def plan(cls, precision: str, arith: Arithmetic, int8_rest: str = "f32") -> Execution:
+        """The device decides: each precision at its hint, FP16 weights at f32 where there is no
+        f16 arithmetic, INT8's float layers at ``int8_rest`` (f16 where there is no f32: NPU)."""
+        art, name = ARTIFACT_OF[precision], cls.NAME
+        if precision == "fp32":
+            if not arith.executes("f32"):
+                raise unsupported("FP32", arith)
+            return Execution(name, precision, art, "f32", "f32")
+        if precision == "bf16":
+            if not arith.executes("bf16"):
+                raise unsupported("BF16", arith)
+            return Execution(name, precision, art, "bf16", "bf16")
+        if precision == "fp16":
+            if arith.executes("f16"):
+                return Execution(name, precision, art, "f16", "f16")
+            note = f"FP16 weights, FP32 arithmetic ({arith.device} has no FP16 arithmetic)"
+            return Execution(name, precision, art, "f32", "f32", note=note)
+        if not arith.executes("int8"):
+            raise unsupported("INT8", arith)
+        rest = int8_rest if arith.executes("f32") or int8_rest != "f32" else "f16"
+        if not arith.executes(rest):
+            raise unsupported(f"{rest.upper()} for the layers INT8 leaves in float", arith)
+        return Execution(name, precision, art, rest, f"int8+{rest}")
+
     SUFFIXES: ClassVar[tuple[str, ...]] = (".xml",)
 
     def __init__(self) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ecgbench.backends.base import Backend, LoadInfo, LoadSpec
 from ecgbench.errors import BadInputError, DeviceNotFoundError
+from ecgbench.precision import Arithmetic, Execution, unsupported
 
 
 def _torch_device(device: str) -> str:
@@ -34,6 +35,21 @@ class TorchBackend(Backend):
     NAME: ClassVar[str] = "torch"
     FORMAT: ClassVar[str] = "torch"  # the checkpoint itself: ``LoadSpec.artifact`` is the .pt
     PRECISIONS: ClassVar[tuple[str, ...]] = ("fp32", "bf16")
+    RUNS_CHECKPOINT: ClassVar[bool] = True
+    RUNTIME_MODULES: ClassVar[tuple[str, ...]] = ("torch", "ecgbench.checkpoint")
+
+    @classmethod
+    def plan(cls, precision: str, arith: Arithmetic, int8_rest: str = "f32") -> Execution:
+        """The checkpoint itself: FP32, or BF16 through autocast where the CPU executes it."""
+        if precision == "fp32":
+            return Execution(cls.NAME, precision, "checkpoint", "f32", "f32")
+        if precision == "bf16":
+            if not arith.executes("bf16"):
+                raise unsupported("BF16", arith)
+            note = "torch.autocast(bfloat16)"
+            return Execution(cls.NAME, precision, "checkpoint", "bf16", "bf16", note=note)
+        raise BadInputError(f"torch runs fp32 and bf16 (autocast), not {precision}")
+
     SUFFIXES: ClassVar[tuple[str, ...]] = (".pt",)
 
     def __init__(self) -> None:

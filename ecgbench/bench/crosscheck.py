@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgbench.backends import BACKENDS
 from ecgbench.bench.results import RunDocument
 
 # benchmark_app switches to microseconds for fast models ("Median: 152.65 us").
@@ -232,7 +233,7 @@ def crosscheck_rows(
     by_precision: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory(prefix="ecgbench-crosscheck-") as tmp:
         for r in doc.rows:
-            if r.backend != "openvino":
+            if r.backend not in BACKENDS or not BACKENDS[r.backend].CAN_CROSSCHECK:
                 continue
             npy = str(Path(tmp) / "input.npy")
             np.save(npy, crosscheck_input(r.input_shape))

@@ -33,8 +33,7 @@ from ecgbench.bench.footprint_probe import MARK, ProbeResult
 from ecgbench.errors import BadInputError, EcgbenchError
 
 if TYPE_CHECKING:
-    from ecgbench.bench.suite import Suite
-    from ecgbench.bench.variants import LoadedVariant
+    pass
 
 MB = 1e6
 KIB = 1024
@@ -145,34 +144,3 @@ def _probe(backend: str, spec: LoadSpec, calls: int, timeout_s: float) -> tuple[
         last = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
         raise EcgbenchError(f"footprint of {spec.artifact.name} failed: {last}")
     return ProbeResult(**answer), spawned
-
-
-def measure_loaded(
-    loaded: list[LoadedVariant], plan: Suite, threads: int, log, infer_calls: int = DEFAULT_CALLS
-) -> None:
-    """Each loaded variant's footprint, as it was loaded for timing, into ``item.footprint``."""
-    for it in loaded:
-        spec = LoadSpec(
-            artifact=it.artifact,
-            device=it.device,
-            batch=it.batch,
-            channels=it.shape[1],
-            samples=it.shape[2],
-            threads=threads,
-            scenario=plan.scenario,
-            static_shape=plan.static_shape,
-            inference_precision=it.check.planned.hint,
-            layout=it.layout,
-        )
-        label = f"{it.model} {it.backend_name} {it.device} {it.precision} b{it.batch}"
-        try:
-            it.footprint = measure_footprint(it.backend_name, spec, infer_calls)
-        except EcgbenchError as e:  # one variant's failure leaves the others' footprints
-            log(f"[yellow]footprint[/] {label}: {e}")
-            continue
-        f = it.footprint
-        log(
-            f"footprint {label}: peak RSS compile {f.peak_rss_compile_mb:.1f} MB, "
-            f"infer {f.peak_rss_infer_mb:.1f} MB above {f.rss_baseline_mb:.1f} MB; compile cold "
-            f"{f.compile_cold_ms:.0f} ms, warm {f.compile_warm_ms:.0f} ms"
-        )

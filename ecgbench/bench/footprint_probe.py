@@ -24,15 +24,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ecgbench.errors import BadInputError, EcgbenchError
+from ecgbench.errors import EcgbenchError
 
 MARK = "FOOTPRINT "
-# What each backend imports when it loads: imported before the baseline is read.
-RUNTIME_MODULES = {
-    "openvino": ("openvino",),
-    "onnxruntime": ("onnxruntime",),
-    "torch": ("torch", "ecgbench.checkpoint"),
-}
 HWM = "VmHWM reset by /proc/self/clear_refs"
 SAMPLED = "VmRSS sampled every 1 ms"
 
@@ -100,12 +94,10 @@ def probe(request: dict[str, Any]) -> ProbeResult:
     """Load, compile and run the variant ``request`` describes, in this (fresh) process."""
     import numpy as np
 
-    from ecgbench.backends import LoadSpec, get_backend
+    from ecgbench.backends import LoadSpec, backend_class, get_backend
 
     name = request["backend"]
-    if name not in RUNTIME_MODULES:
-        raise BadInputError(f"unknown backend {name!r}")
-    for module in RUNTIME_MODULES[name]:
+    for module in backend_class(name).RUNTIME_MODULES:  # imported before the baseline is read
         importlib.import_module(module)
     raw = dict(request["spec"])
     raw["artifact"] = Path(raw["artifact"])

@@ -23,7 +23,8 @@ from ecgbench.bench.percentiles import quantile_interval
 from ecgbench.bench.schema import Part, Pipeline
 from ecgbench.bench.timing import TimedVariant
 from ecgbench.card import ModelCard, activate
-from ecgbench.data.card_input import card_signal, lead_order, to_layout
+from ecgbench.data.card_input import card_signal, to_layout
+from ecgbench.data.leads import lead_order
 from ecgbench.data.preprocess import MAX_RATE_TERMS, rate_ratio
 from ecgbench.errors import BadInputError
 

@@ -157,10 +157,10 @@ def profile_variant(
     cache_dir: Path | None = None,
 ) -> Profile:
     """``ecgbench profile``: export (cached) one zoo variant and profile it on OpenVINO."""
+    from ecgbench.backends import plan_execution
     from ecgbench.bench.model_facts import model_facts
     from ecgbench.export.build import ExportOptions
     from ecgbench.host import check_openvino_device, default_threads, device_arithmetic
-    from ecgbench.precision import plan_execution
     from ecgbench.zoo import Zoo
 
     device = check_openvino_device(device)

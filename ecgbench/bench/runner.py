@@ -5,14 +5,18 @@ from __future__ import annotations
 import shlex
 import sys
 
+from ecgbench.backends import LoadSpec, backend_class, can_profile
 from ecgbench.bench.fingerprint import collect_fingerprint
+from ecgbench.bench.footprint import DEFAULT_CALLS, measure_footprint
 from ecgbench.bench.options import RunOptions
 from ecgbench.bench.references import ReferenceWorkloads
-from ecgbench.bench.results import RunDocument, append_to_store
+from ecgbench.bench.results import RunDocument
 from ecgbench.bench.rounds import signals_as_interrupt, stop_rule, time_all
+from ecgbench.bench.store import append_to_store
 from ecgbench.bench.suite import Suite
 from ecgbench.bench.variants import LoadedVariant, load_variants
 from ecgbench.bench.writer import RunWriter
+from ecgbench.errors import EcgbenchError
 from ecgbench.host import check_openvino_device, default_threads, device_arithmetic
 from ecgbench.zoo import Zoo
 
@@ -52,7 +56,7 @@ def run_plan(plan: Suite, opts: RunOptions, zoo: Zoo | None = None, log=print) -
 
 def _check_devices(plan: Suite) -> None:
     """Fail early, before any export, on an absent or unknown device."""
-    if "openvino" in plan.backends:
+    if any(backend_class(b).OPENVINO_DEVICES for b in plan.backends):
         for d in plan.devices:
             check_openvino_device(d)
 
@@ -86,8 +90,6 @@ def _footprint(
 ) -> bool:
     """Memory and start-up of every variant, each in fresh processes, after timing (so that they
     never run beside the timed calls); False when Ctrl-C stopped them."""
-    from ecgbench.bench.footprint import measure_loaded
-
     writer.write()
     finished = True
     try:
@@ -99,13 +101,43 @@ def _footprint(
     return finished
 
 
+def measure_loaded(
+    loaded: list[LoadedVariant], plan: Suite, threads: int, log, infer_calls: int = DEFAULT_CALLS
+) -> None:
+    """Each loaded variant's footprint, as it was loaded for timing, into ``item.footprint``."""
+    for it in loaded:
+        spec = LoadSpec(
+            artifact=it.artifact,
+            device=it.device,
+            batch=it.batch,
+            channels=it.shape[1],
+            samples=it.shape[2],
+            threads=threads,
+            scenario=plan.scenario,
+            static_shape=plan.static_shape,
+            inference_precision=it.check.planned.hint,
+            layout=it.layout,
+        )
+        label = f"{it.model} {it.backend_name} {it.device} {it.precision} b{it.batch}"
+        try:
+            it.footprint = measure_footprint(it.backend_name, spec, infer_calls)
+        except EcgbenchError as e:  # one variant's failure leaves the others' footprints
+            log(f"[yellow]footprint[/] {label}: {e}")
+            continue
+        f = it.footprint
+        log(
+            f"footprint {label}: peak RSS compile {f.peak_rss_compile_mb:.1f} MB, "
+            f"infer {f.peak_rss_infer_mb:.1f} MB above {f.rss_baseline_mb:.1f} MB; compile cold "
+            f"{f.compile_cold_ms:.0f} ms, warm {f.compile_warm_ms:.0f} ms"
+        )
+
+
 def _profile_rows(loaded: list[LoadedVariant], threads: int, log) -> None:
     """Per-layer counters of every OpenVINO row, each from its own compilation after timing."""
     from ecgbench.bench.profile import profile_openvino
-    from ecgbench.errors import EcgbenchError
 
     for it in loaded:
-        if it.backend_name != "openvino":
+        if not can_profile(it.backend_name):
             continue
         try:
             p = profile_openvino(

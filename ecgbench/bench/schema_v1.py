@@ -36,11 +36,12 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
 
 def _executed_of_old_row(r: dict[str, Any]) -> str | None:
     """Older rows: OpenVINO kept its inference precision; ONNX Runtime and torch ran f32."""
+    from ecgbench.backends import default_float
     from ecgbench.precision import executed_label
 
     ip = r.get("inference_precision")
-    if ip is None and r.get("backend") in ("onnxruntime", "torch"):
-        ip = "f32"
+    if ip is None:
+        ip = default_float(str(r.get("backend")))
     return executed_label(str(r.get("precision")), ip)
 
 

@@ -436,3 +436,27 @@ def machine_label(fp: dict[str, Any]) -> str:
 
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def append_to_store(
+    doc: RunDocument, store: str | os.PathLike[str] | None = None, machine_name: str | None = None
+) -> str:
+    """Add a run to the results store (one transaction; replaces an earlier version of the run)."""
+    st = ResultsStore(store)
+    try:
+        st.add_run(doc, machine_name)
+    finally:
+        st.close()
+    return st.url
+
+
+def load_store(store: str | os.PathLike[str] | None = None, **filters: Any):  # -> pd.DataFrame
+    """Every stored row (without raw samples) with run and machine columns; see ResultsStore."""
+    st = ResultsStore(store, create=False)
+    try:
+        df = st.frame(**filters)
+    finally:
+        st.close()
+    if df.empty:
+        raise BadInputError(f"no results in the store {st.url} (run `ecgbench run` first)")
+    return df

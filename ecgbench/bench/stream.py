@@ -22,10 +22,11 @@ import numpy as np
 
 from ecgbench.backends import Backend
 from ecgbench.bench.options import RunOptions
-from ecgbench.bench.results import RunDocument, append_to_store
+from ecgbench.bench.results import RunDocument
 from ecgbench.bench.rounds import signals_as_interrupt
 from ecgbench.bench.rows import result_row
 from ecgbench.bench.schema import ResultRow, Stream, Throughput
+from ecgbench.bench.store import append_to_store
 from ecgbench.bench.stream_config import StreamConfig
 from ecgbench.bench.stream_schedule import (
     POLICY,

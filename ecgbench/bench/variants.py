@@ -9,7 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from ecgbench.backends import Backend, LoadInfo, LoadSpec, format_of, get_backend
+from ecgbench.backends import (
+    Backend,
+    LoadInfo,
+    LoadSpec,
+    backend_class,
+    format_of,
+    get_backend,
+    plan_execution,
+)
 from ecgbench.bench.footprint import FootprintResult
 from ecgbench.bench.lengths import check_model_lengths, lengths_of
 from ecgbench.bench.model_facts import ModelFacts, model_facts
@@ -29,7 +37,6 @@ from ecgbench.precision import (
     ExecutionCheck,
     PrecisionUnsupportedError,
     executed_label,
-    plan_execution,
 )
 from ecgbench.variant import Variant
 from ecgbench.zoo import Zoo
@@ -79,7 +86,7 @@ def plan_jobs(plan: Suite, names: list[str], log) -> list[Job]:
     jobs: list[Job] = []
     noted: set[tuple[str, str, str]] = set()
     for model, bname, device, precision, batch in plan.jobs(names):
-        dev = device if bname == "openvino" else "CPU"
+        dev = backend_class(bname).arithmetic_device(device)
         if (bname, dev) not in arith:
             arith[(bname, dev)] = device_arithmetic(dev)
         try:
@@ -99,7 +106,7 @@ def _verification_hint(
     backend: str, precision: str, device: str, ex: Execution, plan: Suite
 ) -> str | None:
     """Verification runs on the CPU: a GPU/NPU row's hint (f16) is re-planned for the CPU."""
-    if device_kind(device) == "CPU" or backend != "openvino":
+    if device_kind(device) == "CPU" or not backend_class(backend).OPENVINO_DEVICES:
         return ex.hint
     try:
         return plan_execution(backend, precision, device_arithmetic("CPU"), plan.int8_rest).hint
@@ -138,9 +145,9 @@ def load_variants(
             check_model_lengths(name, mf.min_samples, lengths)
         variant = None
         verification = None
-        if bname == "torch":
+        if backend_class(bname).RUNS_CHECKPOINT:
             if mf.checkpoint is None:
-                log(f"[yellow]skipped[/] {name} torch: a brought model has no PyTorch form")
+                log(f"[yellow]skipped[/] {name} {bname}: a brought model has no PyTorch form")
                 continue
             artifact = mf.checkpoint
         else:

@@ -120,19 +120,19 @@ def evaluate_brought_models(
 ) -> list[dict[str, Any]]:
     """Score every (brought model, backend, precision); print the tables; the results as dicts."""
     from ecgbench.accuracy.brought import pair_with_fp32, store_brought_scores
-    from ecgbench.backends import precisions_of
+    from ecgbench.backends import backend_class, int8_rest_is_chosen, precisions_of
 
     scored = []
     for m in names:
         for b in backends:
-            if b == "torch":
-                err.print(f"[yellow]skipped[/] {m} torch: a brought model has no PyTorch form")
+            if backend_class(b).RUNS_CHECKPOINT:
+                err.print(f"[yellow]skipped[/] {m} {b}: a brought model has no PyTorch form")
                 continue
             for p in precisions:
                 if p not in precisions_of(b):
                     continue
                 for rest in (
-                    (int8_rests or ["f32"]) if (p == "int8" and b == "openvino") else ["f32"]
+                    (int8_rests or ["f32"]) if (p == "int8" and int8_rest_is_chosen(b)) else ["f32"]
                 ):
                     s = _one(
                         m, b, p, rest, data, folds, opts, zoo, bootstrap, seed, weights, asked_all

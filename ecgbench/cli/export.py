@@ -15,7 +15,7 @@ from ecgbench.cli._format import err, fmt, out
 from ecgbench.errors import BadInputError, EcgbenchError
 
 if TYPE_CHECKING:  # the command imports its libraries when it runs
-    from ecgbench.accuracy.evaluate import VariantScores
+    from ecgbench.accuracy.scores import VariantScores
     from ecgbench.metrics.bootstrap import Interval, PairedDrop
 
 
@@ -286,7 +286,7 @@ def evaluate(
     gets its paired drop against the FP32 of the same model and backend scored in the same call.
     """
     from ecgbench.accuracy.evaluate import Fp32Pairing, evaluate_variant, store_variant_scores
-    from ecgbench.backends import BACKENDS, precisions_of, precisions_summary
+    from ecgbench.backends import BACKENDS, int8_rest_is_chosen, precisions_of, precisions_summary
     from ecgbench.data.folds import parse_folds
     from ecgbench.export.build import parse_precisions
     from ecgbench.fileio import atomic_write_json
@@ -338,7 +338,7 @@ def evaluate(
     pairing = Fp32Pairing(bootstrap, seed)
     command = "ecgbench " + " ".join(sys.argv[1:])
     for m, b, p in combos:
-        for rest in rests if (p == "int8" and b == "openvino") else ["f32"]:
+        for rest in rests if (p == "int8" and int8_rest_is_chosen(b)) else ["f32"]:
             sub = Variant(m, b, p).slug + (f"-{rest}" if rest != "f32" else "")
             try:
                 vs = evaluate_variant(

@@ -322,7 +322,7 @@ def gate_power(
     """Measure the stored-baseline gate: A/A false alarms and detections of a real slowdown."""
     import json
 
-    from ecgbench.gate.power import analyse, calibrated_lengths, measure, summary_lines
+    from ecgbench.studies.gate_power import analyse, calibrated_lengths, measure, summary_lines
 
     if not analyse_only:
         lengths = calibrated_lengths(calibrate_from) if calibrate_from else None
@@ -359,7 +359,7 @@ def gate_power_same_job(
     ] = False,
 ) -> None:
     """Measure the same-job gate: A/A false alarms and detections of a real slowdown."""
-    from ecgbench.gate.power_same_job import analyse, measure, summary_lines
+    from ecgbench.studies.gate_power_same_job import analyse, measure, summary_lines
 
     if not analyse_only:
         measure(runs, suite, slowdown, out_dir, typer.echo, calibrate_from, calibrated_window)

@@ -74,9 +74,14 @@ def run(
         ),
     ] = None,
     warmup: Annotated[float, typer.Option(help="Warm-up seconds per variant")] = 1.0,
-    samples: Annotated[
+    input_samples: Annotated[
         str | None,
-        typer.Option(help="Input length in samples (default: 10 s); 1250,2500,5000: one row each"),
+        typer.Option(
+            "--input-samples",
+            "--samples",
+            help="Input length in samples (default: 10 s); 1250,2500,5000: one row each "
+            "(--samples: the older name, still accepted)",
+        ),
     ] = None,
     suite: Annotated[Path | None, typer.Option(help="Suite TOML (runners/*.toml)")] = None,
     output: Annotated[Path | None, typer.Option(help="Write the run document (JSON)")] = None,
@@ -157,7 +162,8 @@ def run(
         if min_samples_for is not None:
             plan = replace(plan, min_samples_for=min_samples_for).validate()
     else:
-        one, many = split_lengths(parse_lengths(samples, "--samples")) if samples else (None, ())
+        lengths = parse_lengths(input_samples, "--input-samples") if input_samples else None
+        one, many = split_lengths(lengths) if lengths else (None, ())
         plan = expand_all(
             Suite(
                 models=tuple(m.strip() for m in model.split(",")),

@@ -17,21 +17,13 @@ from scipy import ndimage
 from scipy import signal as sps
 
 from ecgbench.data.folds import load_folds
+from ecgbench.data.leads import lead_order
 from ecgbench.data.preprocess import bandpass, fit_length, resample, zscore
 from ecgbench.data.records import Record, RecordError, iter_records
 from ecgbench.errors import BadInputError
 
 if TYPE_CHECKING:
     from ecgbench.data.causal import Streaming
-
-
-def lead_order(record_leads: list[str], card_leads: tuple[str, ...]) -> list[int] | str:
-    """Row of each card lead in the record (names compared case-insensitively), or what lacks."""
-    pos = {n.strip().lower(): i for i, n in enumerate(record_leads)}
-    missing = [c for c in card_leads if c.lower() not in pos]
-    if missing:
-        return f"lacks lead(s) {', '.join(missing)} the model takes"
-    return [pos[c.lower()] for c in card_leads]
 
 
 def apply_step(x: np.ndarray, fs: float, step: Any) -> np.ndarray:

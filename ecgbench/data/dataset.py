@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ecgbench.data.card_input import lead_order
 from ecgbench.data.classes import SCORED_CLASSES, encode_labels
 from ecgbench.data.folds import load_folds
+from ecgbench.data.leads import lead_order
 from ecgbench.data.preprocess import Preprocessing, fit_length, preprocess_signal, random_crop
 from ecgbench.data.records import STANDARD_LEADS, RecordError, iter_records, list_records
 from ecgbench.errors import BadInputError

@@ -97,8 +97,8 @@ def compare_logits(
 
 def default_hint(backend: str, precision: str) -> str | None:
     """The arithmetic a variant runs at when nothing else is asked: its own, on this CPU."""
+    from ecgbench.backends import plan_execution
     from ecgbench.host import device_arithmetic
-    from ecgbench.precision import plan_execution
 
     return plan_execution(backend, precision, device_arithmetic("CPU")).hint
 

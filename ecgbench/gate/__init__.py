@@ -2,6 +2,6 @@
 
 ``stats`` works on plain arrays; ``compare`` judges a baseline run against a current one;
 ``same_job`` times base and head here (``changes``, ``sides``, ``paired``); ``render`` prints a
-comparison; ``power`` and ``power_same_job`` measure the gate itself. ``ecgbench.bench`` never
+comparison. The gate's own measurement lives in ``ecgbench.studies``. ``ecgbench.bench`` never
 imports this package: the gate sits on top of the benchmark, not inside it.
 """

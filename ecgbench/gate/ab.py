@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ecgbench.backends import LoadSpec, backend_for_artifact, get_backend
+from ecgbench.backends import (
+    LoadSpec,
+    backend_class,
+    backend_for_artifact,
+    get_backend,
+    plan_execution,
+)
 from ecgbench.bench.fingerprint import collect_fingerprint
 from ecgbench.bench.references import GemmCeiling
 from ecgbench.bench.results import RunDocument
@@ -26,7 +32,7 @@ from ecgbench.data.synthetic import synthetic_input
 from ecgbench.errors import BadInputError
 from ecgbench.gate.compare import Comparison, KeyVerdict, Verdict
 from ecgbench.gate.paired import FLAGGED, PAIR_KEY
-from ecgbench.host import default_threads
+from ecgbench.host import default_threads, device_arithmetic
 
 
 def _backend_for(path: Path) -> str:
@@ -58,7 +64,8 @@ def ab_documents(
         name = _backend_for(path)
         b = get_backend(name)
         # f32 on every CPU (OpenVINO's default is bf16 on some): A and B run the same arithmetic
-        hint = "f32" if name in ("openvino", "torch") else None
+        arith = device_arithmetic(backend_class(name).arithmetic_device(device))
+        hint = plan_execution(name, "fp32", arith).hint
         info = b.load(
             LoadSpec(
                 artifact=path,

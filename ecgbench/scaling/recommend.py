@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ecgbench.backends import default_float
 from ecgbench.errors import BadInputError
 from ecgbench.numbers import POSITIVE, check_all, check_number
 from ecgbench.scaling.answer import BudgetAnswer, IntervalSet, ReplicateSet, answer_under_budget
@@ -190,7 +191,7 @@ def _executed_column(rows: pd.DataFrame) -> pd.Series:
         if isinstance(ex, str) and ex:
             out.append(ex)
             continue
-        p = p if isinstance(p, str) and p else ("f32" if backend != "openvino" else None)
+        p = p if isinstance(p, str) and p else default_float(backend)
         out.append(executed_label(str(prec), p) or "?")
     return pd.Series(out, index=rows.index)
 

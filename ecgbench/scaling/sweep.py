@@ -28,7 +28,8 @@ from ecgbench.nets.design_space import SPACE, DesignPoint, to_config
 from ecgbench.nets.families import ModelConfig, config_for, family_of
 from ecgbench.nets.flops import measure_complexity
 from ecgbench.nets.transformer1d import Transformer1DConfig
-from ecgbench.train.loop import TrainConfig, train_model
+from ecgbench.train.config import TrainConfig
+from ecgbench.train.loop import train_model
 from ecgbench.train.optim import OPTIMIZERS
 from ecgbench.train.steps import scored_weights
 

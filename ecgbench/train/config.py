@@ -3,15 +3,40 @@
 from __future__ import annotations
 
 import os
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from ecgbench.data.folds import parse_folds
+from ecgbench.data.folds import FoldSplit, parse_folds
 from ecgbench.errors import BadInputError
 from ecgbench.nets.families import MODEL_SIZES, ModelConfig, config_for, config_from_dict
 from ecgbench.tomlio import read_toml
-from ecgbench.train.loop import TrainConfig
 from ecgbench.train.optim import OPTIMIZERS
+
+
+@dataclass
+class TrainConfig:
+    """The seed study's defaults; every field is a CLI flag or a key of a ``--config`` TOML."""
+
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 1e-3
+    optimizer: str = "adamw"
+    weight_decay: float = 0.05
+    lr_gamma: float = 0.98  # ExponentialLR
+    gamma_neg: float = 4.0
+    gamma_pos: float = 1.0
+    clip: float = 0.05
+    crop_samples: int = 2048
+    fs: float = 500.0
+    seed: int = 0
+    threads: int | None = None
+    train_folds: tuple[int, ...] = FoldSplit().train
+    val_folds: tuple[int, ...] = FoldSplit().val
+    test_folds: tuple[int, ...] = FoldSplit().test
+    limit: int | None = None  # cap on records read (quick experiments, tests)
+    train_fraction: float = 1.0  # a patient-fold-respecting subset of the training folds (scaling)
+    max_steps: int | None = None  # cap on optimiser steps per epoch (tests)
+
 
 _FOLD_KEYS = ("train_folds", "val_folds", "test_folds")
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from ecgbench.data.dataset import EcgSet
-from ecgbench.data.folds import FoldSplit
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.host import portable_command
 from ecgbench.nets.families import ModelConfig
+from ecgbench.train.config import TrainConfig
 from ecgbench.train.steps import (
     Checkpoints,
     EpochLog,
@@ -25,31 +25,6 @@ from ecgbench.train.steps import (
     seed_everything,
     split_folds,
 )
-
-
-@dataclass
-class TrainConfig:
-    """The seed study's defaults; every field is a CLI flag or a key of a ``--config`` TOML."""
-
-    epochs: int = 30
-    batch_size: int = 32
-    lr: float = 1e-3
-    optimizer: str = "adamw"
-    weight_decay: float = 0.05
-    lr_gamma: float = 0.98  # ExponentialLR
-    gamma_neg: float = 4.0
-    gamma_pos: float = 1.0
-    clip: float = 0.05
-    crop_samples: int = 2048
-    fs: float = 500.0
-    seed: int = 0
-    threads: int | None = None
-    train_folds: tuple[int, ...] = FoldSplit().train
-    val_folds: tuple[int, ...] = FoldSplit().val
-    test_folds: tuple[int, ...] = FoldSplit().test
-    limit: int | None = None  # cap on records read (quick experiments, tests)
-    train_fraction: float = 1.0  # a patient-fold-respecting subset of the training folds (scaling)
-    max_steps: int | None = None  # cap on optimiser steps per epoch (tests)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from ecgbench.train.optim import make_optimizer
 from ecgbench.train.thresholds import tune_thresholds
 
 if TYPE_CHECKING:
-    from ecgbench.train.loop import TrainConfig
+    from ecgbench.train.config import TrainConfig
 
 
 @dataclass

@@ -201,12 +201,3 @@ def summary_lines(res: dict) -> list[str]:
         for k, m in res["per_key"].items()
     ]
     return lines
-
-
-if __name__ == "__main__":  # the same as `ecgbench gate-power`
-    import sys
-
-    from ecgbench.cli import main
-
-    sys.argv[1:1] = ["gate-power"]
-    main()

@@ -253,12 +253,3 @@ def summary_lines(res: dict) -> list[str]:
         for key, m in res["per_key"].items()
     ]
     return lines
-
-
-if __name__ == "__main__":  # the same as `ecgbench gate-power-same-job`
-    import sys
-
-    from ecgbench.cli import main
-
-    sys.argv[1:1] = ["gate-power-same-job"]
-    main()

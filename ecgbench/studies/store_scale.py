@@ -1,4 +1,4 @@
-"""Measure the results store at fleet scale: ``python -m ecgbench.bench.store_scale``.
+"""Measure the results store at fleet scale: ``python -m ecgbench.studies.store_scale``.
 
 Real run documents (``--seed-runs``) are multiplied into ``--machines`` x ``--runs-per-machine``
 documents with distinct machine identities (fingerprint hash, hostname, name) and run ids, then
