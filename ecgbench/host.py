@@ -7,6 +7,7 @@ imports none of them; inference libraries are imported inside the functions that
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata as md
 import os
 import platform
@@ -45,7 +46,13 @@ _DEV = re.compile(r"^(CPU|GPU|NPU)(\.\d+)?$")
 
 
 def cpu_info() -> tuple[str, list[str]]:
-    """The CPU model name and which of :data:`ISA_FLAGS` it has."""
+    """The CPU model name and which of :data:`ISA_FLAGS` it has (read once per process)."""
+    model, flags = _cpu_info()
+    return model, list(flags)
+
+
+@functools.cache
+def _cpu_info() -> tuple[str, tuple[str, ...]]:
     model, flags = platform.processor() or platform.machine(), []
     try:
         with open("/proc/cpuinfo") as f:
@@ -57,7 +64,20 @@ def cpu_info() -> tuple[str, list[str]]:
                     break
     except OSError:
         pass
-    return model, [f for f in ISA_FLAGS if f in flags]
+    return model, tuple(f for f in ISA_FLAGS if f in flags)
+
+
+@functools.cache
+def _introspection_core():
+    """One OpenVINO core per process for the questions about devices (never for compiling)."""
+    import openvino as ov
+
+    return ov.Core()
+
+
+@functools.cache
+def _available_devices() -> tuple[str, ...]:
+    return tuple(_introspection_core().available_devices)
 
 
 def default_threads() -> int:
@@ -94,11 +114,9 @@ class DeviceInfo:
 
 
 def openvino_devices() -> list[DeviceInfo]:
-    import openvino as ov
-
-    core = ov.Core()
+    core = _introspection_core()
     out = []
-    for d in core.available_devices:
+    for d in _available_devices():
         props: dict[str, Any] = {}
         for key in ("DEVICE_ARCHITECTURE", "OPTIMAL_NUMBER_OF_INFER_REQUESTS", "RANGE_FOR_STREAMS"):
             try:
@@ -116,14 +134,14 @@ def openvino_devices() -> list[DeviceInfo]:
     return out
 
 
+@functools.cache
 def device_arithmetic(device: str = "CPU") -> Arithmetic:
-    """What the physical device under ``device`` (``AUTO:GPU,CPU`` -> GPU) executes natively."""
-    import openvino as ov
-
-    core = ov.Core()
+    """What the physical device under ``device`` (``AUTO:GPU,CPU`` -> GPU) executes natively
+    (asked once per process and device: a run asks it for every variant)."""
+    core = _introspection_core()
     kind = device_kind(device)
     wanted = device.upper().split(":")[-1].split(",")[0] if ":" in device else device.upper()
-    have = list(core.available_devices)
+    have = list(_available_devices())
     name = wanted if wanted in have else next((d for d in have if d.split(".")[0] == kind), kind)
     try:
         caps = [str(c) for c in core.get_property(name, "OPTIMIZATION_CAPABILITIES")]
@@ -161,9 +179,7 @@ def check_openvino_device(device: str, available: list[str] | None = None) -> st
     :class:`BadInputError` for a name OpenVINO does not know at all.
     """
     if available is None:
-        import openvino as ov
-
-        available = list(ov.Core().available_devices)
+        available = list(_available_devices())
     dev = device.strip().upper()
     if not dev:
         raise BadInputError("empty device name")
