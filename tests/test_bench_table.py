@@ -10,7 +10,7 @@ import pytest
 from helpers_gate import result_row, run_doc
 from rich.console import Console
 
-from ecgbench.bench.schema import Accuracy, Execution
+from ecgbench.bench.schema import Accuracy, ExecutedAs
 from ecgbench.bench.score_origin import MARK, other_cpu_note
 from ecgbench.bench.table import results_table
 
@@ -35,7 +35,7 @@ def int8_doc(unscored: bool = False, elsewhere: bool = True):
                     backend=backend,
                     precision="int8",
                     executed="int8+f32",
-                    execution=Execution(
+                    execution=ExecutedAs(
                         devices=[device], int8_layers=40, total_layers=159, as_planned=True
                     ),
                     accuracy=Accuracy(

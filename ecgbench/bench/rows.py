@@ -5,7 +5,7 @@ from __future__ import annotations
 from ecgbench.bench.pipeline import pipeline_result
 from ecgbench.bench.schema import (
     Accuracy,
-    Execution,
+    ExecutedAs,
     Footprint,
     Latency,
     ResultRow,
@@ -95,7 +95,7 @@ def result_row(
             ),
             verification=v.summary() if v else None,
         ),
-        execution=Execution(
+        execution=ExecutedAs(
             threads=item.info.threads or threads,  # what ran, where the runtime says it
             devices=item.info.execution_devices,
             inference_precision=item.info.inference_precision,

@@ -140,7 +140,7 @@ class Accuracy:
 
 
 @dataclass(kw_only=True)
-class Execution:
+class ExecutedAs:
     """How the variant ran, as the runtime reports it."""
 
     threads: int | None = None
@@ -282,7 +282,7 @@ GROUPS: dict[str, type] = {
     "latency": Latency,
     "throughput": Throughput,
     "accuracy": Accuracy,
-    "execution": Execution,
+    "execution": ExecutedAs,
     "footprint": Footprint,
 }
 
@@ -379,7 +379,7 @@ class ResultRow:
     latency: Latency
     throughput: Throughput
     accuracy: Accuracy = field(default_factory=Accuracy)
-    execution: Execution = field(default_factory=Execution)
+    execution: ExecutedAs = field(default_factory=ExecutedAs)
     footprint: Footprint
     extra: dict[str, Any] = field(default_factory=dict)
     # Streaming rows only (scenario "stream"); None elsewhere and in older documents. Not in

@@ -18,7 +18,7 @@ from ecgbench.bench.fingerprint import collect_fingerprint
 from ecgbench.bench.references import GemmCeiling
 from ecgbench.bench.results import RunDocument
 from ecgbench.bench.schema import (
-    Execution,
+    ExecutedAs,
     Footprint,
     Latency,
     References,
@@ -101,7 +101,7 @@ def ab_documents(
             artifact=str(path),
             latency=lat,
             throughput=Throughput(fps=lat.fps(1)),
-            execution=Execution(
+            execution=ExecutedAs(
                 threads=threads,
                 devices=info.execution_devices,
                 inference_precision=info.inference_precision,
