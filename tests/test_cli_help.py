@@ -29,6 +29,7 @@ def test_help_reads_at_80_columns(path: tuple[str, ...], cmd) -> None:
     assert max(map(len, text.splitlines())) <= 80, text
     assert "…" not in text.replace("[default: …]", "") or "HETERO" in text
     assert "``" not in text and "<bool>" not in text, text
+    assert "\\[" not in text, text  # no markup escape shown as text (rich markup is off)
     for p in cmd.params:
         for opt in p.opts:
             if opt.startswith("-"):

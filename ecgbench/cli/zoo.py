@@ -84,15 +84,15 @@ def zoo_verify(
 
 CARD_HELP = """A model card (TOML), needed for an ONNX or IR file. Every key is required:
 
-\\[input] fs (Hz; records are resampled to it), seconds (window), leads (names, in the order of the
+[input] fs (Hz; records are resampled to it), seconds (window), leads (names, in the order of the
 model's input channels; records are reordered by their header's lead names), layout ("NCL" =
-\\[batch, leads, samples] or "NLC"), units ("mV" or "uV").
+[batch, leads, samples] or "NLC"), units ("mV" or "uV").
 
-\\[preprocess] steps: applied in order after resampling, \\[] = raw; bandpass(lo, hi, order),
+[preprocess] steps: applied in order after resampling, [] = raw; bandpass(lo, hi, order),
 highpass(hz, order), median_baseline(window_samples), mean_baseline(window_samples), zscore,
 clip(lo, hi).
 
-\\[output] classes (one per output column), labels ("snomed": header #Dx codes;
+[output] classes (one per output column), labels ("snomed": header #Dx codes;
 "ptbxl-superclass" / "ptbxl-statement": metadata.csv scp_codes), activation ("sigmoid",
 "softmax", or "none" for probabilities), threshold (one number or one per class)."""
 
