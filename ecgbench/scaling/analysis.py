@@ -292,11 +292,23 @@ def write_scaling_report(
     full = full.assign(family=family_column(full))
     fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
     for ax, key, style in zip(axes, ("optimizer", "family"), ("family", "optimizer"), strict=True):
-        sns.scatterplot(data=full, x="flops", y="score", hue=key, style=style, s=60, ax=ax)
-        for _, g in full.groupby(key):
+        names = sorted(full[key].unique())
+        palette = dict(zip(names, sns.color_palette(n_colors=len(names)), strict=True))
+        sns.scatterplot(
+            data=full,
+            x="flops",
+            y="score",
+            hue=key,
+            hue_order=names,
+            palette=palette,
+            style=style,
+            s=60,
+            ax=ax,
+        )
+        for name, g in full.groupby(key):  # each front in its points' colour
             g = g.sort_values("flops")
             mask = pareto_mask(g["flops"].to_numpy(), g["score"].to_numpy())
-            ax.step(g["flops"][mask], g["score"][mask], where="post", lw=1.2)
+            ax.step(g["flops"][mask], g["score"][mask], where="post", lw=1.2, color=palette[name])
         ax.set_xscale("log")
         ax.set_xlabel("FLOPs per 10 s record (log)")
         ax.set_title(f"Pareto front per {key}")
