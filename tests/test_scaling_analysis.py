@@ -267,6 +267,14 @@ def test_data_scaling_fits_one_law_per_named_size() -> None:
     assert laws["resnet1d_atto"].n_points == 4
     # two record counts: no law, said as such
     assert data_scaling(fixed[fixed["n_train"] > 800])["resnet1d_atto"] is None
+    # a repeat at each count (another seed, another score) widens the interval, not the exponent
+    noisy = fixed.copy()
+    noisy["test_challenge_score"] = 1 - (1 - noisy["test_challenge_score"]) * 1.05
+    lower = fixed.copy()
+    lower["test_challenge_score"] = 1 - (1 - lower["test_challenge_score"]) / 1.05
+    law = data_scaling(pd.concat([noisy, lower]))["resnet1d_atto"]
+    assert law.n_points == 8 and law.alpha == pytest.approx(0.3)
+    assert law.alpha_ci[0] < 0.3 < law.alpha_ci[1]
 
 
 def replayed(short: pd.DataFrame, long_scores: list[float]) -> pd.DataFrame:
