@@ -31,7 +31,16 @@ class RankAgreement:
     pairs: tuple[tuple[int, int, float, float], ...]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON-ready: an undefined correlation (a constant side) is null."""
+
+        def finite(v):
+            if isinstance(v, float):
+                return v if np.isfinite(v) else None
+            if isinstance(v, list | tuple):
+                return [finite(x) for x in v]
+            return v
+
+        return {k: finite(v) for k, v in asdict(self).items()}
 
 
 def matched_scores(
@@ -55,8 +64,11 @@ def matched_scores(
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rho; undefined (NaN) when one side is constant."""
     from scipy.stats import spearmanr
 
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
     return float(spearmanr(a, b)[0])
 
 
@@ -92,7 +104,7 @@ def rank_agreement(
         long_epochs=int(long["epochs"].iloc[0]) if "epochs" in long else 0,
         spearman=spearman(s, lg),
         spearman_ci=spearman_interval(s, lg),
-        kendall=float(kendalltau(s, lg)[0]),
+        kendall=float(kendalltau(s, lg)[0]) if np.ptp(s) and np.ptp(lg) else float("nan"),
         top_k=k,
         top_k_overlap=len(top_short & top_long),
         best_short_rank_long=int(long_rank[int(np.argmax(s))]) + 1,
