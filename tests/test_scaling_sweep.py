@@ -51,6 +51,20 @@ def own_tmpdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return d
 
 
+def tiny_sweep(data: Path, weights: Path, storage: str, study: str, trials: int) -> SweepConfig:
+    """An in-process sweep of one optimiser step per epoch, one epoch per trial."""
+    return SweepConfig(
+        data_dir=data,
+        storage=storage,
+        study=study,
+        trials=trials,
+        epochs=1,
+        max_steps=1,
+        threads=1,
+        weights_path=str(weights),
+    )
+
+
 # --------------------------------------------------------------------------- sweeps (SQLite)
 def test_two_concurrent_workers_fill_one_sqlite_study(sweep_data, tmp_path: Path) -> None:
     data, weights = sweep_data
@@ -111,16 +125,7 @@ def test_a_failed_trial_is_recorded_and_the_study_goes_on(
 
     data, weights = sweep_data
     storage = f"sqlite:///{tmp_path}/f.db"
-    cfg = SweepConfig(
-        data_dir=data,
-        storage=storage,
-        study="f",
-        trials=2,
-        epochs=1,
-        max_steps=1,
-        threads=1,
-        weights_path=str(weights),
-    )
+    cfg = tiny_sweep(data, weights, storage, "f", trials=2)
     real_train = sweep_module.train_model
 
     def diverging(*args, **kwargs):
@@ -165,16 +170,7 @@ def test_bad_weights_stop_the_sweep_before_any_trial(sweep_data, tmp_path: Path)
 def test_replay_reruns_the_same_trials_at_more_epochs(sweep_data, tmp_path: Path) -> None:
     data, weights = sweep_data
     storage = f"sqlite:///{tmp_path}/r.db"
-    cfg = SweepConfig(
-        data_dir=data,
-        storage=storage,
-        study="short",
-        trials=3,
-        epochs=1,
-        max_steps=1,
-        threads=1,
-        weights_path=str(weights),
-    )
+    cfg = tiny_sweep(data, weights, storage, "short", trials=3)
     run_sweep(cfg, log=lambda m: None)
     long_cfg = replace(cfg, study="long", replay="short", epochs=2, trials=10)
     lines: list[str] = []

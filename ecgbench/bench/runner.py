@@ -94,14 +94,14 @@ def _footprint(
     finished = True
     try:
         with signals_as_interrupt():
-            measure_loaded(loaded, plan, threads, log)
+            _measure_footprints(loaded, plan, threads, log)
     except KeyboardInterrupt:
         finished = False
     writer.build(complete=True)
     return finished
 
 
-def measure_loaded(
+def _measure_footprints(
     loaded: list[LoadedVariant], plan: Suite, threads: int, log, infer_calls: int = DEFAULT_CALLS
 ) -> None:
     """Each loaded variant's footprint, as it was loaded for timing, into ``item.footprint``."""

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ecgbench.bench import score_origin
+from ecgbench.bench.crosscheck import ALONE_KEY, BENCHMARK_APP_KEY
 from ecgbench.bench.percentiles import REPORTED, min_samples
 from ecgbench.bench.results import RunDocument
 from ecgbench.bench.schema import ResultRow
@@ -121,10 +122,8 @@ def _extra_ms(key: str) -> Callable[[ResultRow], str]:
 
 # What --crosscheck adds per OpenVINO row: ecgbench's own loop alone in a fresh process (wall time,
 # as the median column) and benchmark_app on the same IR, bursts alternated with it.
-CROSSCHECK_COLUMNS = (
-    ("fresh ms", "ecgbench_alone_median_ms"),
-    ("benchmark_app ms", "benchmark_app_median_ms"),
-)
+CROSSCHECK_COLUMNS = (("fresh ms", ALONE_KEY), ("benchmark_app ms", BENCHMARK_APP_KEY))
+CROSSCHECK_TOLERANCE = 0.05  # interleaved vs fresh: a gap beyond it is named in the footnote
 CROSSCHECK_NOTE = (
     "fresh ms: ecgbench's loop alone in a fresh process (wall time, as median ms); "
     "benchmark_app ms: benchmark_app in a fresh process (OpenVINO's per-call latency) — it "
@@ -133,14 +132,14 @@ CROSSCHECK_NOTE = (
 
 
 def _crosschecked(doc: RunDocument) -> bool:
-    return any("benchmark_app_median_ms" in r.extra for r in doc.rows)
+    return any(BENCHMARK_APP_KEY in r.extra for r in doc.rows)
 
 
-def crosscheck_gaps(doc: RunDocument, tolerance: float = 0.05) -> list[str]:
+def crosscheck_gaps(doc: RunDocument, tolerance: float = CROSSCHECK_TOLERANCE) -> list[str]:
     """Rows whose interleaved median is more than ``tolerance`` off the fresh process's."""
     out = []
     for r in sorted(doc.rows, key=_order):
-        fresh = r.extra.get("ecgbench_alone_median_ms")
+        fresh = r.extra.get(ALONE_KEY)
         if fresh and r.latency.median_ms:
             ratio = r.latency.median_ms / float(fresh)
             if abs(ratio - 1) > tolerance:
@@ -230,7 +229,8 @@ def _notes(doc: RunDocument, headers: frozenset[str]) -> list[str]:
         gaps = crosscheck_gaps(doc)
         if gaps:
             notes.append(
-                "interleaved median / fresh more than 5 % apart (the other variants' slices "
+                f"interleaved median / fresh more than {CROSSCHECK_TOLERANCE * 100:.0f} % apart (the other "
+                "variants' slices "
                 "change this CPU's state between calls): " + ", ".join(gaps)
             )
     if any(r.precision == "int8" for r in doc.rows):

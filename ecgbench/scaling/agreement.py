@@ -32,15 +32,9 @@ class RankAgreement:
 
     def to_dict(self) -> dict:
         """JSON-ready: an undefined correlation (a constant side) is null."""
+        from ecgbench.scaling.analysis import json_finite
 
-        def finite(v):
-            if isinstance(v, float):
-                return v if np.isfinite(v) else None
-            if isinstance(v, list | tuple):
-                return [finite(x) for x in v]
-            return v
-
-        return {k: finite(v) for k, v in asdict(self).items()}
+        return json_finite(asdict(self))
 
 
 def matched_scores(

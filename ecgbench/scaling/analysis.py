@@ -76,14 +76,15 @@ class ScalingSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: an undefined value (a correlation with a constant feature) becomes None."""
-        return _finite(asdict(self))
+        return json_finite(asdict(self))
 
 
-def _finite(o: Any) -> Any:
+def json_finite(o: Any) -> Any:
+    """Nested dicts/lists with every non-finite float as None (strict JSON)."""
     if isinstance(o, dict):
-        return {k: _finite(v) for k, v in o.items()}
+        return {k: json_finite(v) for k, v in o.items()}
     if isinstance(o, list | tuple):
-        return [_finite(v) for v in o]
+        return [json_finite(v) for v in o]
     if isinstance(o, float) and not np.isfinite(o):
         return None
     return o
@@ -401,7 +402,7 @@ def write_data_scaling(
     files = [_savefig(fig, out / "data_scaling.png", atomic_path)]
     atomic_write_json(
         out / "data_scaling.json",
-        _finite({m: asdict(pl) if pl else None for m, pl in laws.items()}),
+        json_finite({m: asdict(pl) if pl else None for m, pl in laws.items()}),
     )
     return [*files, out / "data_scaling.json"]
 
