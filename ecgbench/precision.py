@@ -130,11 +130,19 @@ class Execution:
     note: str = ""  # why expected differs from the name, where it does
 
 
-def executed_label(precision: str, inference_precision: str | None) -> str | None:
-    """What ran, as one label: the float arithmetic, prefixed by ``int8+`` for INT8 models."""
+def executed_label(
+    precision: str, inference_precision: str | None, int8_layers: int | None = None
+) -> str | None:
+    """What ran, as one label: the float arithmetic, prefixed by ``int8+`` for INT8 models.
+
+    An INT8 model of which the runtime says no layer ran in int8 (``int8_layers == 0``) ran
+    float: its label says so. ``None`` layers: the runtime did not say, the name is kept.
+    """
     if not inference_precision:
         return None
-    return f"int8+{inference_precision}" if precision == "int8" else inference_precision
+    if precision == "int8" and int8_layers != 0:
+        return f"int8+{inference_precision}"
+    return inference_precision
 
 
 def matches_request(precision: str, executed: str | None) -> bool:
@@ -187,6 +195,8 @@ class ExecutionCheck:
     planned: Execution
     executed: str | None
     messages: list[str] = field(default_factory=list)
+    # False: the backend echoed the arithmetic it was asked for; nothing in the runtime said it
+    verified: bool = True
 
     @property
     def as_planned(self) -> bool:
@@ -197,4 +207,6 @@ class ExecutionCheck:
             return "executed precision not reported"
         if not self.as_planned:
             return f"asked {self.planned.precision} ({self.planned.expected}), ran {self.executed}"
+        if not self.verified:
+            return "; ".join(filter(None, ["asked, not verified", self.planned.note]))
         return self.planned.note

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgbench.bench.results import RunDocument
-from ecgbench.bench.schema import (
+from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.results.schema import (
     Footprint,
     Latency,
     References,

@@ -5,6 +5,7 @@ compares a backend's name."""
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -64,6 +65,36 @@ def test_a_registered_backend_class_runs_through_the_runner(
     assert set(by) == {registered, "onnxruntime"}
     assert by[registered].executed == "f32" and by[registered].latency.median_ms > 0
     assert by[registered].artifact == by["onnxruntime"].artifact  # the same ONNX export
+    assert by[registered].execution.note is None  # read from ONNX Runtime's optimized graph
+
+
+class EchoingBackend(ONNXRuntimeBackend):
+    """A backend that cannot say what ran: it reports the arithmetic it was asked for."""
+
+    NAME: ClassVar[str] = "ort-echoing"
+
+    def load(self, spec):
+        return replace(super().load(spec), read_from=None)
+
+
+def test_a_row_whose_backend_echoes_the_request_says_not_verified(
+    monkeypatch: pytest.MonkeyPatch, tiny: TinySession, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(backends.BACKENDS, EchoingBackend.NAME, EchoingBackend)
+    plan = Suite(
+        models=(str(tiny.ckpt),),
+        backends=(EchoingBackend.NAME,),
+        precisions=("fp32",),
+        threads=1,
+        duration=0.1,
+        min_iters=3,
+        warmup=0.02,
+        round_s=0.05,
+    )
+    opts = RunOptions(export=tiny.opts(), use_store=False, show_progress=False)
+    doc = run_plan(plan, opts, zoo=Zoo(tmp_path / "no_zoo"), log=lambda m: None)
+    (row,) = doc.rows
+    assert row.executed == "f32" and row.execution.note == "asked, not verified"
 
 
 def test_an_unknown_backend_is_one_clear_error() -> None:

@@ -77,7 +77,14 @@ def test_backend_infers_like_the_torch_reference(
     assert info.compile_ms > 0 and info.execution_devices
     # what ran is what was planned: f32 for fp32 on every CPU (bf16 is OpenVINO's default on some)
     planned = plan_execution(backend, precision, CPU)
-    assert executed_label(precision, info.inference_precision) == planned.expected
+    # read from the runtime (graph, optimized graph, layer outputs), never the request echoed
+    assert info.read_from is not None and info.verified
+    executed = executed_label(precision, info.inference_precision, info.int8_layers)
+    assert executed == planned.expected
+    if precision == "int8":  # some layers really ran int8, counted where the runtime says so
+        assert info.int8_layers and 0 < info.int8_layers <= info.total_layers
+    elif backend != "openvino":  # (OpenVINO counts its own i8/u8 layers, none here)
+        assert info.int8_layers == 0 and info.total_layers
     y = b.infer(x)
     assert y.shape == (2, 26) and y.dtype == np.float32
     key = tolerance_key(precision, planned.expected)
@@ -297,3 +304,32 @@ def test_variant_name_and_slug_parse_back(v: Variant) -> None:
     for bad in ("atto", "atto/openvino", "a//fp32", ""):
         with pytest.raises(BadInputError, match="not a variant name"):
             Variant.parse(bad)
+
+
+def test_onnxruntime_reads_int8_from_its_optimized_graph_not_the_file(tiny: TinySession) -> None:
+    """The QDQ file itself has no int8 kernel, only Quantize/Dequantize pairs; what ONNX Runtime
+    fused them into is what computes. An unfused graph counts as float."""
+    from ecgbench.backends.onnxruntime_backend import graph_arithmetic
+
+    qdq = tiny.artifact("onnx", "int8")
+    arith, int8, total = graph_arithmetic(qdq)  # the stored file, as no runtime optimized it
+    assert (arith, int8) == ("f32", 0) and total > 0
+    b = get_backend("onnxruntime")
+    info = b.load(spec_for(tiny, "onnxruntime", "int8"))
+    assert info.int8_layers and info.read_from == "optimized graph"
+    assert executed_label("int8", "f32", 0) == "f32"  # an INT8 model that ran float says so
+    b.close()
+
+
+def test_openvino_reads_the_float_arithmetic_from_the_runtime_graph(tiny: TinySession) -> None:
+    """An FP16 IR on a CPU without FP16 maths: its weights are f16 (``runtimePrecision`` f16) but
+    the layers compute and output f32, which is what the row says."""
+    from ecgbench.backends.openvino_backend import runtime_float
+
+    b = get_backend("openvino")
+    info = b.load(spec_for(tiny, "openvino", "fp16"))
+    assert info.read_from == "runtime graph"
+    assert info.inference_precision == runtime_float(b.compiled)
+    if not CPU.executes("f16"):
+        assert info.inference_precision in ("f32", "bf16")
+    b.close()

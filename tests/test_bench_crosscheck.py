@@ -8,7 +8,7 @@ import pytest
 
 
 def test_crosscheck_timing_process_reports_a_bad_ir_in_one_line(tmp_path: Path) -> None:
-    from ecgbench.bench.crosscheck import _FreshProcessLoop
+    from ecgbench.bench.probes.crosscheck import _FreshProcessLoop
     from ecgbench.errors import EcgbenchError
 
     bad = tmp_path / "model.xml"

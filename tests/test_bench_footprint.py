@@ -15,11 +15,11 @@ from helpers_gate import result_row, run_doc
 from typer.testing import CliRunner
 
 from ecgbench.backends import LoadSpec, get_backend
-from ecgbench.bench.footprint import FootprintResult, measure_footprint, model_bytes
-from ecgbench.bench.footprint_probe import HWM, SAMPLED
-from ecgbench.bench.results import read_run, read_run_dict
-from ecgbench.bench.schema import MEASURED_FOOTPRINT
-from ecgbench.bench.store import append_to_store, load_store
+from ecgbench.bench.probes.footprint import FootprintResult, measure_footprint, model_bytes
+from ecgbench.bench.probes.footprint_process import HWM, SAMPLED
+from ecgbench.bench.results.document import read_run, read_run_dict
+from ecgbench.bench.results.schema import MEASURED_FOOTPRINT
+from ecgbench.bench.store.database import append_to_store, load_store
 from ecgbench.cli import app
 from ecgbench.errors import BadInputError, EcgbenchError
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from helpers_export import TINY_NAME, TinySession, subprocess_env
 
-from ecgbench.bench.results import RunDocument, read_run
-from ecgbench.bench.store import load_store
+from ecgbench.bench.results.document import RunDocument, read_run
+from ecgbench.bench.store.database import load_store
 
 
 def _ecgbench() -> str:
@@ -142,14 +142,14 @@ def interrupted(tiny: TinySession, tmp_path_factory: pytest.TempPathFactory) -> 
 def test_interrupted_run_keeps_its_rows_and_exits_130(interrupted, sig: str) -> None:
     c = interrupted[sig]
     assert c.p.returncode == 130, c.text
-    took = c.ended - c.signalled
-    assert took < 10, f"took {took:.1f} s to stop"
     assert "Traceback" not in c.text and "interrupted: finished rows were written" in c.text, c.text
     doc = read_run(c.out)
     assert doc.complete is False and len(doc.rows) >= 1
     row = doc.rows[0]
     assert row.complete is False and row.latency.n == len(row.latency.samples_ns) >= 1
     assert row.model == TINY_NAME and row.latency.median_ms > 0
+    # stopped by the signal, not by its rule: fewer timed seconds than --duration 30 asked for
+    assert sum(row.latency.samples_ns) / 1e9 < 30, sum(row.latency.samples_ns)
     assert json.loads(c.out.read_text())["complete"] is False
     assert len(load_store(c.store)) == len(doc.rows)  # the finished rows reached the store too
     if c.partial is not None:  # what a run killed hard at that moment would have left

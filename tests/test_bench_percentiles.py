@@ -17,9 +17,9 @@ from ecgbench.bench.percentiles import (
     quantile_interval,
     validity,
 )
-from ecgbench.bench.results import read_run_dict, tidy_rows
-from ecgbench.bench.schema import Latency
-from ecgbench.bench.store_documents import merge_runs
+from ecgbench.bench.results.document import read_run_dict, tidy_rows
+from ecgbench.bench.results.schema import Latency
+from ecgbench.bench.store.documents import merge_runs
 from ecgbench.errors import BadInputError
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ecgbench.bench.results import read_run
+from ecgbench.bench.results.document import read_run
 from ecgbench.errors import BadInputError
 
 

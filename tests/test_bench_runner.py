@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from helpers_export import TINY_NAME, TINY_SAMPLES, TinySession
 
-from ecgbench.bench.results import RunDocument, read_run
+from ecgbench.bench.results.document import RunDocument, read_run
+from ecgbench.bench.results.schema import GROUPS, MEASURED_FOOTPRINT, ResultRow
 from ecgbench.bench.runner import RunOptions, run_plan
-from ecgbench.bench.schema import GROUPS, MEASURED_FOOTPRINT, ResultRow
-from ecgbench.bench.store import append_to_store, load_store
+from ecgbench.bench.store.database import append_to_store, load_store
 from ecgbench.bench.suite import Suite
-from ecgbench.bench.table import results_table
+from ecgbench.bench.tables.latency import results_table
 from ecgbench.errors import BadInputError
 from ecgbench.host import device_arithmetic
 from ecgbench.zoo import Zoo
@@ -249,7 +249,7 @@ def test_one_variant_can_get_its_own_input_length(tiny: TinySession, tmp_path: P
 
 # The cross-check of the module's run lives here so that the plan runs once (latency_run).
 def test_crosscheck_runs_benchmark_app_beside_our_loop(latency_run) -> None:
-    from ecgbench.bench.crosscheck import benchmark_app_path, crosscheck_rows
+    from ecgbench.bench.probes.crosscheck import benchmark_app_path, crosscheck_rows
 
     if benchmark_app_path() is None:
         pytest.skip("benchmark_app is not installed beside this Python (it ships with openvino)")
@@ -279,7 +279,7 @@ def test_crosscheck_runs_benchmark_app_beside_our_loop(latency_run) -> None:
     # The table shows both numbers per row and says which one benchmark_app corresponds to.
     from rich.console import Console
 
-    from ecgbench.bench.table import CROSSCHECK_NOTE, results_table
+    from ecgbench.bench.tables.latency import CROSSCHECK_NOTE, results_table
 
     con = Console(width=200, record=True)
     con.print(results_table(doc))

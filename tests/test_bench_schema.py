@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from ecgbench.bench.results import SCHEMA, read_run, read_run_dict, tidy_rows
-from ecgbench.bench.schema import FLAT_FIELDS, Latency, ResultRow
-from ecgbench.bench.schema_v1 import upgrade_v1
+from ecgbench.bench.results.document import SCHEMA, read_run, read_run_dict, tidy_rows
+from ecgbench.bench.results.schema import FLAT_FIELDS, Latency, ResultRow
+from ecgbench.bench.results.schema_v1 import upgrade_v1
 from ecgbench.bench.timing import LatencyStats
 from ecgbench.cli import app
 
@@ -108,7 +108,7 @@ def test_compare_a_schema_2_run_against_the_committed_schema_1_baselines(tmp_pat
 
 def test_a_rows_accuracy_reads_the_manifests_intervals_and_paired_drop() -> None:
     """What ``evaluate --zoo`` writes is what a run row carries; anything malformed is no interval."""
-    from ecgbench.bench.rows import _drop_verdict, _interval, _paired_drop
+    from ecgbench.bench.results.rows import _drop_verdict, _interval, _paired_drop
 
     entry = {
         "challenge_score_ci95": [0.38, 0.51],

@@ -12,12 +12,12 @@ import pytest
 from helpers_export import TINY_SAMPLES, TinySession
 from typer.testing import CliRunner
 
-from ecgbench.bench.results import read_run
+from ecgbench.bench.results.document import read_run
+from ecgbench.bench.results.schema import ResultRow
 from ecgbench.bench.runner import RunOptions, run_plan
-from ecgbench.bench.schema import ResultRow
-from ecgbench.bench.stream import background_load, stream_signal, window_service
-from ecgbench.bench.stream_config import StreamConfig
-from ecgbench.bench.stream_schedule import (
+from ecgbench.bench.stream.config import StreamConfig
+from ecgbench.bench.stream.scenario import background_load, stream_signal, window_service
+from ecgbench.bench.stream.schedule import (
     StreamTally,
     realtime_factor,
     realtime_factor_interval,

@@ -10,9 +10,9 @@ import pytest
 from helpers_gate import result_row, run_doc
 from rich.console import Console
 
-from ecgbench.bench.schema import Accuracy, ExecutedAs
-from ecgbench.bench.score_origin import MARK, other_cpu_note
-from ecgbench.bench.table import results_table
+from ecgbench.bench.results.schema import Accuracy, ExecutedAs
+from ecgbench.bench.results.score_origin import MARK, other_cpu_note
+from ecgbench.bench.tables.latency import results_table
 
 ELSEWHERE = "Intel(R) Xeon(R) Processor (FP32: AVX-512 · INT8: AMX-INT8)"
 BACKENDS = {"openvino": "CPU", "onnxruntime": "CPUExecutionProvider", "torch": "cpu"}

@@ -10,8 +10,8 @@ from helpers_bench import BAD_SUITES
 from helpers_export import TINY_NAME, TinySession
 from typer.testing import CliRunner
 
-from ecgbench.bench.results import read_run
-from ecgbench.bench.store import load_store
+from ecgbench.bench.results.document import read_run
+from ecgbench.bench.store.database import load_store
 from ecgbench.cli import app
 
 
@@ -71,7 +71,7 @@ def test_cli_run_prints_the_table_and_writes_the_document(
 def test_cli_run_crosscheck_takes_its_rounds_from_the_command_line(
     tiny: TinySession, tmp_path: Path
 ) -> None:
-    from ecgbench.bench.crosscheck import benchmark_app_path
+    from ecgbench.bench.probes.crosscheck import benchmark_app_path
 
     if benchmark_app_path() is None:
         pytest.skip("benchmark_app is not installed beside this Python (it ships with openvino)")

@@ -52,7 +52,7 @@ def _as_baseline(src: Path, dest: Path, **fp_changes) -> Path:
 def test_executed_precisions_read_off_the_isa_match_what_openvino_reported() -> None:
     fp = _fp(ZEN4_BASELINE)  # recorded with native_precisions
     assert sorted(fp["native_precisions"]["CPU"]) == precisions_from_isa(fp["isa"])
-    from ecgbench.bench.fingerprint import collect_fingerprint
+    from ecgbench.bench.results.fingerprint import collect_fingerprint
 
     here = collect_fingerprint(1).to_dict()
     assert executed_precisions(here) == precisions_from_isa(here["isa"])
@@ -110,7 +110,7 @@ def test_fingerprint_key_is_what_a_baseline_of_the_suite_carries(tmp_path: Path)
         text=True,
         check=True,
     )
-    from ecgbench.bench.fingerprint import collect_fingerprint
+    from ecgbench.bench.results.fingerprint import collect_fingerprint
 
     assert r.stdout.strip() == baseline_key(collect_fingerprint(3).to_dict())
     assert r.stdout.strip() != baseline_key(collect_fingerprint(2).to_dict())

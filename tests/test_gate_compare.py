@@ -9,7 +9,7 @@ import pytest
 from helpers_gate import BUSY, FP, STEADY, result_row, run_doc, sliced_doc
 from typer.testing import CliRunner
 
-from ecgbench.bench.results import RunDocument, read_run
+from ecgbench.bench.results.document import RunDocument, read_run
 from ecgbench.cli import app
 from ecgbench.errors import BadInputError
 from ecgbench.gate.compare import GateSettings, Verdict, compare_runs, fingerprint_differences

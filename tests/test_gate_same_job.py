@@ -17,7 +17,7 @@ import yaml
 from conftest import TINY, make_checkpoint
 from typer.testing import CliRunner
 
-from ecgbench.bench.results import read_run
+from ecgbench.bench.results.document import read_run
 from ecgbench.checkpoint import save_checkpoint
 from ecgbench.cli import app
 from ecgbench.gate.changes import CODE, LIBRARIES, MODELS, NONE, Change

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from ecgbench.bench.results import RunDocument
-from ecgbench.bench.schema import Footprint, Latency, ResultRow, Throughput
+from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.results.schema import Footprint, Latency, ResultRow, Throughput
 from ecgbench.cli import app
 from ecgbench.errors import BadInputError
 from ecgbench.gate.speedup import FASTER, SLOWER, TIE, paired_round_ratios, speedups

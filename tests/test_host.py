@@ -80,7 +80,7 @@ def test_library_versions_keep_each_callers_keys_and_policy() -> None:
 
 def test_stored_version_sets_are_unchanged() -> None:
     """These key fingerprints, checkpoints and export cache entries: a change invalidates them."""
-    from ecgbench.bench.fingerprint import LIBRARIES
+    from ecgbench.bench.results.fingerprint import LIBRARIES
     from ecgbench.checkpoint import CHECKPOINT_LIBRARIES
     from ecgbench.export.cache import EXPORT_LIBRARIES
 

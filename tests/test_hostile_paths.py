@@ -177,7 +177,7 @@ def test_a_model_name_cannot_forge_the_gate_summary(tmp_path: Path) -> None:
 
 def test_dollar_names_draw_as_text_in_the_report(tmp_path: Path) -> None:
     """``$…$`` in a model or machine name crashed matplotlib's math text, on every later report."""
-    from ecgbench.bench.store import append_to_store
+    from ecgbench.bench.store.database import append_to_store
 
     store = tmp_path / "store"
     for i, name in enumerate(["$x^{2$", "$\\alpha$"]):

@@ -13,7 +13,7 @@ from helpers_accuracy_guard import copy_zoo
 from helpers_export import link_real_subset, needs_real_data
 from typer.testing import CliRunner
 
-from ecgbench.bench.results import read_run
+from ecgbench.bench.results.document import read_run
 from ecgbench.cli import app
 from ecgbench.data.causal import pp_steps
 from ecgbench.data.fir import IN_GRAPH_TOLERANCE, design_two_stage, two_stage_error

@@ -13,8 +13,13 @@ from helpers_export import TinySession
 from typer.testing import CliRunner
 
 from ecgbench.backends import LoadSpec, get_backend
-from ecgbench.bench.pipeline import EndToEnd, record_windows, resample_problem, synthetic_windows
-from ecgbench.bench.results import read_run
+from ecgbench.bench.probes.pipeline import (
+    EndToEnd,
+    record_windows,
+    resample_problem,
+    synthetic_windows,
+)
+from ecgbench.bench.results.document import read_run
 from ecgbench.bench.suite import load_suite
 from ecgbench.card import activate, checkpoint_card
 from ecgbench.checkpoint import load_checkpoint
@@ -175,7 +180,7 @@ def test_stored_pipeline_rows_feed_the_report_and_recommend(
 ) -> None:
     import json
 
-    from ecgbench.bench.store import load_store
+    from ecgbench.bench.store.database import load_store
 
     store = tmp_path / "store"
     out = tmp_path / "o.json"

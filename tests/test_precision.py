@@ -13,8 +13,8 @@ from conftest import SHARED
 
 from ecgbench.backends import plan_execution
 from ecgbench.backends.openvino_backend import precision_name
-from ecgbench.bench.results import read_run
-from ecgbench.bench.table import efficiency, ran_as, results_table
+from ecgbench.bench.results.document import read_run
+from ecgbench.bench.tables.latency import efficiency, ran_as, results_table
 from ecgbench.errors import BadInputError
 from ecgbench.export.verify import TOLERANCES, compare_logits
 from ecgbench.precision import (

@@ -12,9 +12,9 @@ from helpers_export import TinySession, tiny_input
 from test_precision import EPYC_AVX2
 from typer.testing import CliRunner
 
-from ecgbench.bench.profile import kernel_arithmetic, profile_openvino, summarise_counters
+from ecgbench.bench.probes.profile import kernel_arithmetic, profile_openvino, summarise_counters
 from ecgbench.bench.references import GemmCeiling, ceiling_arithmetics
-from ecgbench.bench.results import read_run
+from ecgbench.bench.results.document import read_run
 from ecgbench.cli import app
 from ecgbench.host import device_arithmetic
 

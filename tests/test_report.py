@@ -12,7 +12,7 @@ import pytest
 from helpers_export import TinySession
 from typer.testing import CliRunner
 
-from ecgbench.bench.results import read_run
+from ecgbench.bench.results.document import read_run
 from ecgbench.bench.runner import RunOptions, run_plan
 from ecgbench.bench.suite import Suite
 from ecgbench.cli import app
@@ -203,7 +203,7 @@ def test_report_budget_answer_is_the_faster_of_tied_variants(
 
 def test_report_marks_a_percentile_from_too_few_samples(real_run: Path, tmp_path: Path):
     """One row of the real run cut to its first 100 calls: its p90 stands, its p99 is marked."""
-    from ecgbench.bench.schema import Latency
+    from ecgbench.bench.results.schema import Latency
 
     doc = read_run(real_run)
     cut = doc.rows[0]

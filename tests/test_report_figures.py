@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from helpers_gate import FP, result_row, run_doc
 
-from ecgbench.bench.results import read_run, tidy_rows
+from ecgbench.bench.results.document import read_run, tidy_rows
 from ecgbench.gate.stats import median_ci
 from ecgbench.report.boxes import MAX_POINTS, box_stats
 from ecgbench.report.data import build_frames

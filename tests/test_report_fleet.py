@@ -64,8 +64,8 @@ def test_a_fleet_report_draws_the_reference_machine_not_a_panel_per_machine(
 
 
 def test_a_score_from_another_cpu_is_marked_and_named_in_the_report(tmp_path: Path) -> None:
-    from ecgbench.bench.schema import Accuracy
-    from ecgbench.bench.score_origin import MARK, other_cpu_note
+    from ecgbench.bench.results.schema import Accuracy
+    from ecgbench.bench.results.score_origin import MARK, other_cpu_note
 
     docs = fleet_docs()[:1]
     for r in docs[0].rows:

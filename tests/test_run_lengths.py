@@ -13,9 +13,9 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from ecgbench.bench.lengths import parse_lengths, split_lengths
-from ecgbench.bench.results import read_run
+from ecgbench.bench.results.document import read_run
 from ecgbench.bench.suite import load_suite
-from ecgbench.bench.table import results_table
+from ecgbench.bench.tables.latency import results_table
 from ecgbench.cli import app
 from ecgbench.errors import BadInputError
 

@@ -13,9 +13,9 @@ from helpers_scaling import cli
 from test_metrics_ties import reps, zoo_with
 
 from ecgbench.accuracy.replicates import put_replicates
-from ecgbench.bench.results import RunDocument
-from ecgbench.bench.schema import Accuracy, Footprint, Latency, ResultRow, Throughput
-from ecgbench.bench.store import append_to_store
+from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.results.schema import Accuracy, Footprint, Latency, ResultRow, Throughput
+from ecgbench.bench.store.database import append_to_store
 
 MODEL = "convnext1d_femto"
 N_RECORDS = 230

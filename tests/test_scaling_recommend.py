@@ -112,9 +112,9 @@ def test_trials_get_a_predicted_latency_from_the_runtime_model() -> None:
 
 def write_store_rows(store: Path) -> None:
     """``store_rows()`` as real runs in a results store: one run per creation date."""
-    from ecgbench.bench.results import RunDocument
-    from ecgbench.bench.schema import Accuracy, Footprint, Latency, ResultRow, Throughput
-    from ecgbench.bench.store import append_to_store
+    from ecgbench.bench.results.document import RunDocument
+    from ecgbench.bench.results.schema import Accuracy, Footprint, Latency, ResultRow, Throughput
+    from ecgbench.bench.store.database import append_to_store
 
     for created, g in store_rows().groupby("created"):
         rows = []

@@ -11,7 +11,7 @@ import pytest
 from helpers_gate import result_row, run_doc
 from helpers_scaling import cli
 
-from ecgbench.bench.store import append_to_store
+from ecgbench.bench.store.database import append_to_store
 from ecgbench.errors import BadInputError
 from ecgbench.scaling.recommend import memory_fit
 

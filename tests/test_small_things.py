@@ -64,7 +64,7 @@ def test_the_ci_suite_points_at_a_section_that_exists() -> None:
 def test_a_broken_openvino_is_an_error_not_another_fingerprint(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ecgbench.bench import fingerprint
+    from ecgbench.bench.results import fingerprint
     from ecgbench.errors import EcgbenchError
 
     def broken():

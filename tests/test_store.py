@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,9 @@ from conftest import SHARED
 from pg_server import PgServer, unavailable
 from typer.testing import CliRunner
 
-from ecgbench.bench.results import RunDocument, read_run
-from ecgbench.bench.store import SCHEMA_VERSION, ResultsStore
-from ecgbench.bench.store_documents import baseline_from_store, merge_runs
+from ecgbench.bench.results.document import RunDocument, read_run
+from ecgbench.bench.store.database import SCHEMA_VERSION, ResultsStore
+from ecgbench.bench.store.documents import baseline_from_store, merge_runs
 from ecgbench.cli import app
 from ecgbench.errors import BadInputError, NoBaselineError
 
@@ -30,7 +29,7 @@ XEON_RUN = SHARED / "hardware" / "xeon-amx" / "run-grid.json"
 
 def _writer_script(url: str, run_id: str, machine: str) -> str:
     return (
-        "from ecgbench.bench.results import read_run\nfrom ecgbench.bench.store import append_to_store\n"
+        "from ecgbench.bench.results.document import read_run\nfrom ecgbench.bench.store.database import append_to_store\n"
         f"d = read_run({str(BASELINE)!r})\n"
         f"d.run_id = {run_id!r}\n"
         f"d.fingerprint = dict(d.fingerprint, machine_id={machine!r})\n"
@@ -85,31 +84,39 @@ def test_concurrent_writers_on_postgresql_lose_nothing(pg_url, baseline_doc) -> 
 
 
 def test_a_writer_killed_mid_write_leaves_whole_runs_only(tmp_path, baseline_doc) -> None:
-    """kill -9 a process that writes runs back to back: every run present has all its rows."""
+    """kill -9 a writer inside its second run's transaction: the first run is whole, the second
+    left nothing. The writer says when it is inside (rows of run k1 inserted, not committed) and
+    waits there, so the kill lands in the transaction every time."""
     url = f"sqlite:///{tmp_path / 'k.db'}"
     ResultsStore(url).close()
     script = (
-        "import sys\nfrom ecgbench.bench.results import read_run\nfrom ecgbench.bench.store import append_to_store\n"
+        "import sys, time\n"
+        "import sqlalchemy as sa\n"
+        "from ecgbench.bench.results.document import read_run\n"
+        "from ecgbench.bench.store.database import append_to_store\n"
+        "def inside(conn, cursor, statement, params, context, executemany):\n"
+        "    if d.run_id == 'k1' and statement.lstrip().upper().startswith('INSERT INTO ROWS'):\n"
+        "        print('inside', flush=True)\n"
+        "        time.sleep(600)\n"
+        "sa.event.listen(sa.engine.Engine, 'after_cursor_execute', inside)\n"
         f"d = read_run({str(BASELINE)!r})\n"
-        "d.rows = d.rows * 40\n"  # 400 rows per run: each write takes a while
-        "for i in range(10000):\n"
+        "for i in range(2):\n"
         "    d.run_id = f'k{i}'\n"
         "    append_to_store(d, " + repr(url) + ")\n"
         "    print(i, flush=True)\n"
     )
     p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert p.stdout is not None
-    p.stdout.readline()  # one run is in; the next one is being written
-    time.sleep(0.15)
+    assert p.stdout.readline().strip() == "0"  # run k0 committed
+    assert p.stdout.readline().strip() == "inside"  # k1's rows written, its commit not yet
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
     st = ResultsStore(url, create=False)
     df = st.frame()
     runs, _ = st.count()
     st.close()
-    assert runs >= 1
-    per_run = df.groupby("run_id").size()
-    assert len(per_run) == runs and (per_run == 40 * len(baseline_doc.rows)).all(), per_run
+    assert runs == 1 and set(df["run_id"]) == {"k0"}
+    assert len(df) == len(baseline_doc.rows)
 
 
 # --------------------------------------------------------------------------- schema

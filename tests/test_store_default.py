@@ -9,8 +9,8 @@ import pytest
 from helpers_gate import result_row, run_doc
 from helpers_scaling import cli
 
-from ecgbench.bench.results import default_store
-from ecgbench.bench.store import append_to_store, load_store, store_url
+from ecgbench.bench.results.document import default_store
+from ecgbench.bench.store.database import append_to_store, load_store, store_url
 
 
 def test_the_default_store_is_per_user_and_found_from_any_folder(

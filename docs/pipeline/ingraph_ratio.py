@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sys
 
-from ecgbench.bench.pipeline import paired_over
-from ecgbench.bench.results import read_run
+from ecgbench.bench.probes.pipeline import paired_over
+from ecgbench.bench.results.document import read_run
 
 rows = {(r.model, r.precision): r.pipeline for r in read_run(sys.argv[1]).rows if r.pipeline}
 for (model, precision), p in sorted(rows.items()):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecgbench.backends import LoadSpec, format_of, get_backend, plan_execution
-from ecgbench.bench.score_origin import NOT_CHALLENGE
+from ecgbench.bench.results.score_origin import NOT_CHALLENGE
 from ecgbench.card import activate
 from ecgbench.data.card_input import load_card_set
 from ecgbench.errors import BadInputError
@@ -160,7 +160,7 @@ def evaluate_brought(
         model=model,
         backend=backend,
         precision=precision,
-        executed=executed_label(precision, info.inference_precision),
+        executed=executed_label(precision, info.inference_precision, info.int8_layers),
         data=d.name,
         folds=list(folds) if folds else [],
         n_records=len(data),

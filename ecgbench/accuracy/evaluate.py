@@ -132,7 +132,7 @@ def evaluate_variant(
         scores=scores,
         skipped=[str(p) for p in data.problems],
         artifact=str(artifact),
-        executed=executed_label(precision, info.inference_precision),
+        executed=executed_label(precision, info.inference_precision, info.int8_layers),
         measured_on=cpu_description(),
         intervals=intervals,
         outputs=RecordOutputs(tuple(data.names), labels, binary, probs, weights),

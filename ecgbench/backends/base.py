@@ -58,6 +58,13 @@ class LoadInfo:
     # None where it does not say, and the row records the request
     threads: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Where the runtime said what ran ("runtime graph", "optimized graph", "layer outputs"); None:
+    # the backend echoed what it was asked for, and rows say "asked, not verified".
+    read_from: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.read_from is not None
 
 
 class Backend(ABC):

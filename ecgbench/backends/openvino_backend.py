@@ -32,6 +32,30 @@ def runtime_precisions(compiled) -> Counter[str]:
     return counts
 
 
+# Layers whose output type is the float arithmetic a model computes in (CPU and GPU plugin names)
+_COMPUTE_LAYERS = frozenset(
+    {"convolution", "groupconvolution", "deconvolution", "fullyconnected", "matmul", "gemm"}
+)
+
+
+def runtime_float(compiled) -> str | None:
+    """bf16 / f16 / f32: what the runtime graph's convolutions and matrix products output
+    (``runtimePrecision`` is their *input*'s, f16 for f16 weights decompressed into f32 maths)."""
+    seen: set[str] = set()
+    for op in compiled.get_runtime_model().get_ordered_ops():
+        ltype = (_rt_str(op.get_rt_info(), "layerType") or op.get_type_name()).lower()
+        if ltype.replace("_", "") in _COMPUTE_LAYERS:
+            seen.add(precision_name(op.get_output_element_type(0).get_type_name()))
+    return next((p for p in ("bf16", "f16", "f32") if p in seen), None)
+
+
+def zero_copy_tensor(x: np.ndarray):
+    """A tensor over ``x``'s own memory (``ov.Tensor``'s second argument), so a call copies nothing."""
+    import openvino as ov
+
+    return ov.Tensor(x, True)
+
+
 def ov_type(name: str):
     """``"f32"`` / ``"bf16"`` / ``"f16"`` -> ``ov.Type``."""
     import openvino as ov
@@ -157,7 +181,7 @@ class OpenVINOBackend(Backend):
             ]
         except RuntimeError:
             info.execution_devices = [device]
-        info.inference_precision = self._executed_precision(spec)
+        info.inference_precision, info.read_from = self._executed_precision()
         try:
             counts = runtime_precisions(self.compiled)
             info.int8_layers = counts.get("i8", 0) + counts.get("u8", 0)
@@ -174,32 +198,30 @@ class OpenVINOBackend(Backend):
         info.threads = int(n) if n.isdigit() and int(n) > 0 else None
         return info
 
-    def _executed_precision(self, spec: LoadSpec) -> str | None:
-        """The compiled model's inference precision; for a virtual device, from its runtime graph.
+    def _executed_precision(self) -> tuple[str | None, str | None]:
+        """The float arithmetic the compiled model runs, and where that was read.
 
-        AUTO / HETERO / MULTI do not answer ``INFERENCE_PRECISION_HINT``; the layers of the
-        runtime graph say what ran (a CPU without FP16 given f16 runs bf16, for one).
+        The runtime graph first: the output type of each executed convolution and matrix product
+        is the arithmetic the plugin chose, not what was asked (``INFERENCE_PRECISION_HINT`` reads
+        back the hint that was set; a CPU without FP16 given f16 runs bf16 or f32, and only the
+        layers say which). The hint only where a plugin exposes no runtime graph.
         """
         try:
-            return precision_name(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
-        except RuntimeError:
-            pass
-        try:
-            counts = runtime_precisions(self.compiled)
+            ran = runtime_float(self.compiled)
         except (RuntimeError, AttributeError):
-            return None  # not reported: the row says so
-        if counts.get("bf16"):
-            return "bf16"
-        if counts.get("f16"):
-            return "f16"
-        return "f32" if counts.get("f32") else None
+            ran = None
+        if ran:
+            return ran, "runtime graph"
+        try:
+            hint = precision_name(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
+        except RuntimeError:
+            return None, None  # not reported: the row says so
+        return hint, None  # the hint read back: asked, not verified
 
     def set_input(self, x: np.ndarray) -> None:
-        import openvino as ov
 
         self._input = np.ascontiguousarray(x, dtype=np.float32)
-        # shared_memory: the request reads our buffer directly, no copy per call.
-        self.request.set_input_tensor(ov.Tensor(self._input, shared_memory=True))
+        self.request.set_input_tensor(zero_copy_tensor(self._input))
 
     def run(self) -> None:
         self.request.infer()
@@ -222,12 +244,11 @@ class OpenVINOBackend(Backend):
         of using ``AsyncInferQueue`` with a Python callback: a callback needs the GIL on OpenVINO's
         worker thread, and releasing the compiled model while one is pending deadlocked here.
         """
-        import openvino as ov
 
         nreq = max(1, int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
         if len(self._throughput_requests) != nreq:
             self._throughput_requests = [self.compiled.create_infer_request() for _ in range(nreq)]
-        tensor = ov.Tensor(np.ascontiguousarray(x, dtype=np.float32), shared_memory=True)
+        tensor = zero_copy_tensor(np.ascontiguousarray(x, dtype=np.float32))
         for req in self._throughput_requests:
             req.set_input_tensor(tensor)
         stamps: list[int] = []

@@ -75,13 +75,42 @@ class TorchBackend(Backend):
         t0 = time.perf_counter()
         self.model = load_checkpoint(spec.artifact).build_model().to(self._dev)
         compile_ms = (time.perf_counter() - t0) * 1e3
+        arith, layers = self._layer_dtypes(spec.shape)
         return LoadInfo(
             compile_ms=compile_ms,
             execution_devices=[self._dev],
-            inference_precision=self._autocast or "f32",
+            inference_precision=arith,
+            int8_layers=0,
+            total_layers=layers,
             threads=torch.get_num_threads(),
             extra={"torch_threads": torch.get_num_threads()},
+            read_from="layer outputs",
         )
+
+    def _layer_dtypes(self, shape: tuple[int, int, int]) -> tuple[str, int]:
+        """One call on zeros with a hook on every convolution and linear layer: the dtype their
+        outputs came out in is the arithmetic their kernels ran (autocast's, or not)."""
+        import torch
+
+        seen: list[torch.dtype] = []
+        kinds = (torch.nn.Conv1d, torch.nn.Linear)
+        hooks = [
+            m.register_forward_hook(lambda _m, _i, o: seen.append(o.dtype))
+            for m in self.model.modules()
+            if isinstance(m, kinds)
+        ]
+        try:
+            self.set_input(np.zeros(shape, dtype=np.float32))
+            self.run()
+        finally:
+            for h in hooks:
+                h.remove()
+            self._x = self._y = None
+        names = {torch.bfloat16: "bf16", torch.float16: "f16", torch.float32: "f32"}
+        ran = {names.get(d, str(d)) for d in seen}
+        # mixed (autocast keeps some layers in f32): named by the lower precision that ran
+        arith = next((p for p in ("bf16", "f16") if p in ran), "f32")
+        return arith, len(seen)
 
     def set_input(self, x: np.ndarray) -> None:
         import torch

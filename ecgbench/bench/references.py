@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgbench.bench.results import RunDocument
-from ecgbench.bench.schema import References, ReferenceTiming
+from ecgbench.backends.openvino_backend import zero_copy_tensor
+from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.results.schema import References, ReferenceTiming
 from ecgbench.bench.timing import TimedVariant
 from ecgbench.precision import Arithmetic
 
@@ -72,7 +73,7 @@ class GemmCeiling:
         self._compiled = compiled
         self._req = compiled.create_infer_request()
         self._x = np.random.default_rng(1).standard_normal((self.n, self.n)).astype(np.float32)
-        self._req.set_input_tensor(ov.Tensor(self._x, shared_memory=True))
+        self._req.set_input_tensor(zero_copy_tensor(self._x))
 
     @property
     def label(self) -> str:
@@ -153,7 +154,7 @@ class ModelReference:
         )
         self._req = compiled.create_infer_request()
         self._x = np.random.default_rng(0).standard_normal((1, 12, samples)).astype(np.float32)
-        self._req.set_input_tensor(ov.Tensor(self._x, shared_memory=True))
+        self._req.set_input_tensor(zero_copy_tensor(self._x))
 
     def run(self) -> None:
         self._req.infer()

@@ -6,16 +6,16 @@ import shlex
 import sys
 
 from ecgbench.backends import LoadSpec, backend_class, can_profile
-from ecgbench.bench.fingerprint import collect_fingerprint
-from ecgbench.bench.footprint import DEFAULT_CALLS, measure_footprint
 from ecgbench.bench.options import RunOptions
+from ecgbench.bench.probes.footprint import DEFAULT_CALLS, measure_footprint
 from ecgbench.bench.references import ReferenceWorkloads
-from ecgbench.bench.results import RunDocument
+from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.results.fingerprint import collect_fingerprint
+from ecgbench.bench.results.writer import RunWriter
 from ecgbench.bench.rounds import signals_as_interrupt, stop_rule, time_all
-from ecgbench.bench.store import append_to_store
+from ecgbench.bench.store.database import append_to_store
 from ecgbench.bench.suite import Suite
 from ecgbench.bench.variants import LoadedVariant, load_variants
-from ecgbench.bench.writer import RunWriter
 from ecgbench.errors import EcgbenchError
 from ecgbench.host import check_openvino_device, default_threads, device_arithmetic
 from ecgbench.zoo import Zoo
@@ -28,8 +28,8 @@ def run_plan(plan: Suite, opts: RunOptions, zoo: Zoo | None = None, log=print) -
     threads = plan.threads or default_threads()
     _check_devices(plan)
     doc = _new_document(plan, opts, threads)
-    if plan.scenario == "stream":  # opt-in: windows in wall-clock time (bench/stream.py)
-        from ecgbench.bench.stream import run_stream
+    if plan.scenario == "stream":  # opt-in: windows in wall-clock time (bench/stream/scenario.py)
+        from ecgbench.bench.stream.scenario import run_stream
 
         return run_stream(plan, opts, zoo, threads, doc, log)
     loaded = load_variants(plan, opts, zoo, threads, log)
@@ -43,7 +43,7 @@ def run_plan(plan: Suite, opts: RunOptions, zoo: Zoo | None = None, log=print) -
     if plan.footprint and finished:
         finished = _footprint(loaded, plan, threads, writer, log)
     if plan.scenario == "latency" and opts.crosscheck and finished:
-        from ecgbench.bench.crosscheck import crosscheck_rows
+        from ecgbench.bench.probes.crosscheck import crosscheck_rows
 
         crosscheck_rows(doc, threads, log, rounds=opts.crosscheck_rounds)
     writer.write()
@@ -134,7 +134,7 @@ def _measure_footprints(
 
 def _profile_rows(loaded: list[LoadedVariant], threads: int, log) -> None:
     """Per-layer counters of every OpenVINO row, each from its own compilation after timing."""
-    from ecgbench.bench.profile import profile_openvino
+    from ecgbench.bench.probes.profile import profile_openvino
 
     for it in loaded:
         if not can_profile(it.backend_name):

@@ -15,13 +15,13 @@ from ecgbench.bench.lengths import (
     whole_length,
 )
 from ecgbench.bench.percentiles import min_samples, parse_percentile
-from ecgbench.bench.stream_config import StreamConfig
+from ecgbench.bench.stream.config import StreamConfig
 from ecgbench.errors import BadInputError
 from ecgbench.numbers import NON_NEGATIVE, POSITIVE, Range, check_number
 from ecgbench.precision import FLOAT_TYPES, PRECISIONS
 from ecgbench.tomlio import read_toml
 
-SCENARIOS = ("latency", "throughput", "stream")  # stream: opt-in, bench/stream.py
+SCENARIOS = ("latency", "throughput", "stream")  # stream: opt-in, bench/stream/scenario.py
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,9 @@ class Suite:
     # only with scenario "stream".
     stream: StreamConfig | None = None
     # Memory and cold/warm start-up of every variant in fresh processes (``run --footprint``,
-    # bench/footprint.py): opt-in, it adds two processes per variant.
+    # bench/probes/footprint.py): opt-in, it adds two processes per variant.
     footprint: bool = False
-    # Also time each variant end to end (``run --pipeline``, bench/pipeline.py): raw record window
+    # Also time each variant end to end (``run --pipeline``, bench/probes/pipeline.py): raw record window
     # -> the model's preprocessing -> inference -> decisions, beside the model-only row.
     pipeline: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

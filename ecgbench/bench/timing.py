@@ -1,7 +1,7 @@
 """One timing loop for every backend.
 
 Each variant is warmed up by time, then timed call by call with ``perf_counter_ns``. Variants are
-interleaved in short rounds, so that drift of a shared machine (another job, frequency changes) hits
+interleaved in short rounds, so that drift of a busy machine (another job, frequency changes) hits
 all of them alike; a variant stops when it has both a minimum duration and a minimum count of
 samples. Every raw sample is kept.
 """

@@ -18,11 +18,11 @@ from ecgbench.backends import (
     get_backend,
     plan_execution,
 )
-from ecgbench.bench.footprint import FootprintResult
 from ecgbench.bench.lengths import check_model_lengths, lengths_of
 from ecgbench.bench.model_facts import ModelFacts, model_facts
 from ecgbench.bench.options import RunOptions
-from ecgbench.bench.score_origin import other_cpu_note
+from ecgbench.bench.probes.footprint import FootprintResult
+from ecgbench.bench.results.score_origin import other_cpu_note
 from ecgbench.bench.suite import Suite
 from ecgbench.bench.timing import TimedVariant
 from ecgbench.errors import BadInputError, EcgbenchError
@@ -67,7 +67,7 @@ class LoadedVariant:
     footprint: FootprintResult | None = None  # run --footprint: measured in fresh processes
     layout: str = "NCL"  # of ``x`` (a brought model's card may say "NLC"); ``shape`` is NCL
     # run --pipeline: the end-to-end call on the same loaded backend, timed in the same rounds
-    pipeline: Any = None  # bench.pipeline.EndToEnd
+    pipeline: Any = None  # bench.probes.pipeline.EndToEnd
     card: Any = None  # ModelCard: its preprocessing (--pipeline, the stream's causal path)
     preprocess_ns: list[int] = field(default_factory=list)  # the stream's causal path, per window
     pipeline_timed: TimedVariant | None = None
@@ -195,7 +195,8 @@ def load_variants(
                 info = backend.load(spec)
                 x = mf.synthetic(batch, samples)
                 backend.set_input(x)
-            check = ExecutionCheck(ex, executed_label(precision, info.inference_precision))
+            executed = executed_label(precision, info.inference_precision, info.int8_layers)
+            check = ExecutionCheck(ex, executed, verified=info.verified)
             if not check.as_planned:
                 log(f"[red bold]PRECISION[/] {name} {bname} {device}: {check.summary()}")
             if (name, samples) not in complexity:
@@ -246,7 +247,7 @@ def _attach_pipeline(
 ) -> None:
     """The end-to-end call of ``item`` (run --pipeline), called once here so that a record the
     model cannot take is one line before any timing."""
-    from ecgbench.bench.pipeline import EndToEnd, record_windows, synthetic_windows
+    from ecgbench.bench.probes.pipeline import EndToEnd, record_windows, synthetic_windows
 
     key = (mf.name, samples)
     if key not in cache:

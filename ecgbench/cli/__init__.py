@@ -17,7 +17,19 @@ from ecgbench.errors import EcgbenchError
 __all__ = ["app", "main"]
 
 # Registration order is the order of `ecgbench --help`: the everyday commands first.
-for _module in ("run", "export", "report", "gate", "store", "zoo", "data", "train"):
+for _module in (
+    "run",
+    "export",
+    "evaluate",
+    "stream_accuracy",
+    "report",
+    "gate",
+    "studies",
+    "store",
+    "zoo",
+    "data",
+    "train",
+):
     importlib.import_module(f"ecgbench.cli.{_module}")
 
 

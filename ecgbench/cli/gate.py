@@ -1,4 +1,4 @@
-"""`ecgbench compare`, `gate`, `gate-power*`, `fingerprint`, `baseline`: the latency gate."""
+"""`ecgbench compare`, `gate`, `fingerprint`, `baseline`: the latency gate."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def compare(
 
     Exit 0: nothing regressed; 1: a regression; 2: bad input; 3: no baseline for this machine;
     4: inconclusive (no regression, but a key's noise would hide a threshold-sized slowdown)."""
-    from ecgbench.bench.results import read_run
+    from ecgbench.bench.results.document import read_run
     from ecgbench.bench.timing import StopRule
     from ecgbench.errors import BadInputError, NoBaselineError
     from ecgbench.gate.compare import GateSettings, compare_runs, fingerprint_differences
@@ -135,7 +135,7 @@ def compare(
             raise
         err.print(f"baseline for this machine: {chosen}", highlight=False)
     elif baseline_from:
-        from ecgbench.bench.store_documents import baseline_from_store
+        from ecgbench.bench.store.documents import baseline_from_store
 
         cur_path = current or baseline
         if cur_path is None or (current is not None and baseline is not None):
@@ -299,75 +299,6 @@ def gate(
     raise typer.Exit(r.exit_code)
 
 
-@app.command("gate-power")
-def gate_power(
-    pairs: Annotated[int, typer.Option(help="A/B/C iterations to time")] = 20,
-    suite: Annotated[Path, typer.Option(help="Suite")] = Path("runners/ci.toml"),
-    slowdown: Annotated[float, typer.Option(help="input length factor of run C")] = 1.25,
-    calibrate_from: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="DIR",
-            help="lengthen each variant's input by what made it 20% slower in the measurement "
-            "in DIR",
-        ),
-    ] = None,
-    no_aa: Annotated[bool, typer.Option("--no-aa", help="time only A and C (detections)")] = False,
-    threshold: Annotated[float, typer.Option(help="Slowdown ratio that counts")] = 1.10,
-    out_dir: Annotated[Path, typer.Option("--out", help="Runs and summary")] = Path("gate_power"),
-    analyse_only: Annotated[
-        bool, typer.Option("--analyse", help="only recompute the summary")
-    ] = False,
-) -> None:
-    """Measure the stored-baseline gate: A/A false alarms and detections of a real slowdown."""
-    import json
-
-    from ecgbench.studies.gate_power import analyse, calibrated_lengths, measure, summary_lines
-
-    if not analyse_only:
-        lengths = calibrated_lengths(calibrate_from) if calibrate_from else None
-        if lengths:
-            typer.echo(f"input lengths of run C: {json.dumps(lengths)}")
-        measure(pairs, suite, slowdown, out_dir, lengths, aa=not no_aa, log=typer.echo)
-    res = analyse(out_dir, threshold)
-    for line in summary_lines(res):
-        typer.echo(line)
-    typer.echo(json.dumps(res, indent=2))
-
-
-@app.command("gate-power-same-job")
-def gate_power_same_job(
-    runs: Annotated[int, typer.Option(help="Runs, each timing A, A' and C interleaved")] = 10,
-    suite: Annotated[Path, typer.Option(help="Suite")] = Path("runners/ci.toml"),
-    slowdown: Annotated[
-        float,
-        typer.Option(help="C's input window factor; with --calibrate-from, each key's slowdown"),
-    ] = 1.25,
-    calibrate_from: Annotated[
-        Path | None,
-        typer.Option(help="An earlier summary.json: lengthen each key's input to hit --slowdown"),
-    ] = None,
-    calibrated_window: Annotated[
-        float | None, typer.Option(help="The window factor that summary's C had")
-    ] = None,
-    threshold: Annotated[float, typer.Option(help="Slowdown ratio that counts")] = 1.10,
-    out_dir: Annotated[Path, typer.Option("--out", help="Runs and summary")] = Path(
-        "gate_power_same_job"
-    ),
-    analyse_only: Annotated[
-        bool, typer.Option("--analyse", help="only recompute the summary")
-    ] = False,
-) -> None:
-    """Measure the same-job gate: A/A false alarms and detections of a real slowdown."""
-    from ecgbench.studies.gate_power_same_job import analyse, measure, summary_lines
-
-    if not analyse_only:
-        measure(runs, suite, slowdown, out_dir, typer.echo, calibrate_from, calibrated_window)
-    target = slowdown if calibrate_from else 1.20
-    for line in summary_lines(analyse(out_dir, threshold, target)):
-        typer.echo(line)
-
-
 @app.command()
 def fingerprint(
     key: Annotated[bool, typer.Option("--key", help="Print only the baseline key")] = False,
@@ -377,7 +308,7 @@ def fingerprint(
     threads: Annotated[int | None, typer.Option(help="Threads the runs use")] = None,
 ) -> None:
     """This machine as the gate sees it; --key for a CI cache key of per-machine baselines."""
-    from ecgbench.bench.fingerprint import collect_fingerprint
+    from ecgbench.bench.results.fingerprint import collect_fingerprint
     from ecgbench.bench.suite import load_suite
     from ecgbench.gate.baselines import baseline_key, describe
     from ecgbench.host import default_threads
@@ -407,7 +338,7 @@ def baseline_update(
     """Re-run the CI suite and keep it as this machine's baseline (commit the file afterwards)."""
     from ecgbench.bench.runner import RunOptions, run_plan
     from ecgbench.bench.suite import load_suite
-    from ecgbench.bench.table import results_table
+    from ecgbench.bench.tables.latency import results_table
     from ecgbench.gate.baselines import baseline_path
 
     doc = run_plan(

@@ -111,8 +111,8 @@ def recommend(
     and fits.
     """
     from ecgbench.accuracy.replicates import load_replicates
-    from ecgbench.bench import score_origin
-    from ecgbench.bench.store import load_store, store_url
+    from ecgbench.bench.results import score_origin
+    from ecgbench.bench.store.database import load_store, store_url
     from ecgbench.fileio import atomic_write_json
     from ecgbench.numbers import POSITIVE, check_all
     from ecgbench.scaling import recommend as rec

@@ -151,10 +151,10 @@ def run(
 
     from ecgbench.bench.lengths import parse_lengths, split_lengths
     from ecgbench.bench.runner import RunOptions, run_plan
-    from ecgbench.bench.stream_config import StreamConfig
+    from ecgbench.bench.stream.config import StreamConfig
     from ecgbench.bench.suite import Suite, expand_all, load_suite
-    from ecgbench.bench.table import results_table
-    from ecgbench.bench.table_footprint import footprint_table
+    from ecgbench.bench.tables.footprint import footprint_table
+    from ecgbench.bench.tables.latency import results_table
     from ecgbench.export.build import ExportOptions
 
     if suite:
@@ -222,14 +222,14 @@ def run(
     else:
         out.print(results_table(doc))
     if plan.scenario == "stream":
-        from ecgbench.bench.stream_table import stream_table
+        from ecgbench.bench.tables.stream import stream_table
 
         out.print(stream_table(doc) or "no window streamed")
     extra = footprint_table(doc)
     if extra is not None:
         out.print(extra)
     if plan.pipeline:
-        from ecgbench.bench.table_pipeline import pipeline_note, pipeline_table
+        from ecgbench.bench.tables.pipeline import pipeline_note, pipeline_table
 
         out.print(pipeline_table(doc) or "no end-to-end row timed")
         out.print(pipeline_note(doc), style="dim", highlight=False)
@@ -253,7 +253,7 @@ def speedup(
     base: Annotated[str, typer.Option(help="Base precision, or backend/precision")] = "fp32",
 ) -> None:
     """Each variant's time over its base variant's in the same run: ratio, 95% CI, or a tie."""
-    from ecgbench.bench.results import read_run
+    from ecgbench.bench.results.document import read_run
     from ecgbench.gate.speedup import speedups
 
     b_backend, _, b_prec = base.rpartition("/")
@@ -315,7 +315,7 @@ def profile(
     cache_dir: Annotated[Path | None, typer.Option(help="Export cache folder")] = None,
 ) -> None:
     """Where an OpenVINO variant's time goes: slowest layers, their kernels, time per arithmetic."""
-    from ecgbench.bench.profile import profile_variant
+    from ecgbench.bench.probes.profile import profile_variant
     from ecgbench.fileio import atomic_write_json
 
     p = profile_variant(

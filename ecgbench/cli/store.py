@@ -26,7 +26,7 @@ def store_import(
     ] = False,
 ) -> None:
     """Load run documents (e.g. a folder store's runs/, runners/baselines/) into the store."""
-    from ecgbench.bench.store_documents import import_documents
+    from ecgbench.bench.store.documents import import_documents
 
     n, url = import_documents(sources, store, machine_name, replace=replace)
     out.print(f"imported {n} run(s) into {url}", highlight=False)
@@ -38,7 +38,7 @@ def store_export(
     store: Annotated[str | None, typer.Option(help="Results store URL or folder")] = None,
 ) -> None:
     """Write every stored run back out as its run document (JSON)."""
-    from ecgbench.bench.store_documents import export_documents
+    from ecgbench.bench.store.documents import export_documents
 
     n = export_documents(store, out_dir)
     out.print(f"wrote {n} run document(s) to {out_dir}", highlight=False)
@@ -49,8 +49,8 @@ def store_list(
     store: Annotated[str | None, typer.Option(help="Results store URL or folder")] = None,
 ) -> None:
     """Where the store is, and its machines and runs."""
-    from ecgbench.bench.results import STORE_ENV
-    from ecgbench.bench.store import ResultsStore, store_url
+    from ecgbench.bench.results.document import STORE_ENV
+    from ecgbench.bench.store.database import ResultsStore, store_url
 
     why = "--store" if store else (f"${STORE_ENV}" if os.environ.get(STORE_ENV) else "default")
     st = ResultsStore(store, create=False)  # a missing store: one error line naming where

@@ -157,14 +157,9 @@ def scaling(
     """
     from ecgbench.errors import BadInputError
     from ecgbench.fileio import atomic_write_json
-    from ecgbench.scaling.analysis import (
-        analyse,
-        data_scaling,
-        split_trials,
-        write_data_scaling,
-        write_scaling_report,
-    )
+    from ecgbench.scaling.analysis import analyse, data_scaling, split_trials
     from ecgbench.scaling.sweep import trials_frame
+    from ecgbench.scaling.writeup import write_data_scaling, write_scaling_report
 
     if folds < 2 or repeats < 1:
         raise BadInputError("--folds must be at least 2 and --repeats at least 1")
@@ -202,7 +197,8 @@ def scaling(
 
 
 def _print_design_summary(s, repeats: int) -> None:
-    from ecgbench.scaling.analysis import SEED_STUDY, format_law
+    from ecgbench.scaling.analysis import SEED_STUDY
+    from ecgbench.scaling.writeup import format_law
 
     for key, best, seed in (
         ("optimiser", s.best_by_optimizer, SEED_STUDY["best_by_optimizer"]),
@@ -239,7 +235,7 @@ def _print_design_summary(s, repeats: int) -> None:
 
 
 def _print_data_laws(laws) -> None:
-    from ecgbench.scaling.analysis import format_law
+    from ecgbench.scaling.writeup import format_law
 
     for model, pl in laws.items():
         what = format_law(pl) if pl else "fewer than 3 record counts: no fit"

@@ -195,7 +195,7 @@ class BroughtExporter:
             self.thresholds,
             precision or v.precision,
             real_records=real,
-            executed=executed_label(v.precision, info.inference_precision),
+            executed=executed_label(v.precision, info.inference_precision, info.int8_layers),
             activation=self.card.activation,
         )
         save_verification(path, v.verification)

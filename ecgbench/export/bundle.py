@@ -39,6 +39,10 @@ def bundled_variant(
     have = dict(a.get("settings", {}).get("quant", wanted))
     if "smooth_quant" not in wanted:  # not asked for: the zoo's choice (the better of on / off)
         have.pop("smooth_quant", None)
+    # How many of the zoo's calibration records it took is the zoo's choice too (more where 300
+    # failed verification): without records of one's own, its artifact is the INT8 there is.
+    have.pop("subset_size", None)
+    wanted.pop("subset_size", None)
     if have != wanted:  # (TOML has no None)
         return None  # other quantization settings asked for (e.g. --max-drop): build them
     verify_artifacts(ZooEntry(**{**entry.__dict__, "artifacts": {f"{fmt}-{precision}": a}}))

@@ -140,5 +140,5 @@ def verify_artifact(
         thresholds,
         run.precision,
         real_records=real_records,
-        executed=executed_label(run.artifact_precision, info.inference_precision),
+        executed=executed_label(run.artifact_precision, info.inference_precision, info.int8_layers),
     )

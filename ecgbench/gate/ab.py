@@ -14,10 +14,10 @@ from ecgbench.backends import (
     get_backend,
     plan_execution,
 )
-from ecgbench.bench.fingerprint import collect_fingerprint
 from ecgbench.bench.references import GemmCeiling
-from ecgbench.bench.results import RunDocument
-from ecgbench.bench.schema import (
+from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.results.fingerprint import collect_fingerprint
+from ecgbench.bench.results.schema import (
     ExecutedAs,
     Footprint,
     Latency,
@@ -107,6 +107,7 @@ def ab_documents(
                 inference_precision=info.inference_precision,
                 int8_layers=info.int8_layers,
                 total_layers=info.total_layers,
+                note=None if info.verified else "asked, not verified",
             ),
             footprint=Footprint(
                 compile_ms=info.compile_ms, first_infer_ms=(tv.first_call_ns or 0) / 1e6

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ecgbench.bench.results import RunDocument, read_run
+from ecgbench.bench.results.document import RunDocument, read_run
 from ecgbench.errors import BadInputError, NoBaselineError
 
 

@@ -1,4 +1,4 @@
-"""Latency regression verdicts: baseline run vs current run, robust on noisy shared machines.
+"""Latency regression verdicts: baseline run vs current run, robust on noisy, busy machines.
 
 Per key (model, backend, device, precision, executed, scenario, batch, input shape): the ratio of
 medians, a bootstrap confidence interval of that ratio, and a Mann–Whitney U test (the statistics
@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ecgbench.bench.results import RunDocument
-from ecgbench.bench.schema import ROW_KEY, ReferenceTiming, ResultRow
+from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.results.schema import ROW_KEY, ReferenceTiming, ResultRow
 from ecgbench.errors import BadInputError
 from ecgbench.gate.stats import (
     Verdict,

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ecgbench.bench.results import RunDocument
-from ecgbench.bench.schema import ResultRow
+from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.results.schema import ResultRow
 from ecgbench.gate.compare import (
     Comparison,
     GateSettings,

@@ -25,10 +25,10 @@ from itertools import chain, zip_longest
 from pathlib import Path
 from typing import Any
 
-from ecgbench.bench.fingerprint import collect_fingerprint
 from ecgbench.bench.references import ModelReference
-from ecgbench.bench.results import RunDocument
-from ecgbench.bench.schema import References, ReferenceTiming
+from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.results.fingerprint import collect_fingerprint
+from ecgbench.bench.results.schema import References, ReferenceTiming
 from ecgbench.bench.suite import Suite, load_suite
 from ecgbench.bench.timing import StopRule, TimedVariant, time_interleaved
 from ecgbench.errors import BadInputError
@@ -97,7 +97,7 @@ def time_zoos(
 
     ``only`` keeps just those (model, backend, precision): a confirmation re-times flagged keys.
     ``side_plans`` gives a zoo its own suite (e.g. longer inputs: a measured slowdown)."""
-    from ecgbench.bench.rows import result_row
+    from ecgbench.bench.results.rows import result_row
     from ecgbench.bench.runner import RunOptions, load_variants
     from ecgbench.host import default_threads
     from ecgbench.zoo import Zoo

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecgbench.bench.results import RunDocument, read_run
+from ecgbench.bench.results.document import RunDocument, read_run
 from ecgbench.errors import BadInputError
 from ecgbench.gate.changes import LIBRARY_FILES
 

@@ -1,6 +1,6 @@
 """How much faster one variant is than another *in the same run*, with its interval, or a tie.
 
-Variants of one run are timed in interleaved rounds, a few seconds apart, so drift of a shared
+Variants of one run are timed in interleaved rounds, a few seconds apart, so drift of a busy
 machine hits both sides of a round alike: the unit is the round. Each round gives the ratio of the
 two variants' slice medians; the ratio is the median of those, and its 95 % interval comes from
 resampling rounds (calls within a slice are not independent). A ratio whose interval holds 1 is
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgbench.bench.results import RunDocument
-from ecgbench.bench.schema import ResultRow
+from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.results.schema import ResultRow
 from ecgbench.errors import BadInputError
 from ecgbench.gate.stats import median_ci, round_ratios
 

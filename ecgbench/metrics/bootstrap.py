@@ -268,7 +268,7 @@ def paired_drop(
     """Drop a − b of the Challenge score and of macro AUROC, with paired bootstrap intervals.
 
     Method: both variants are scored on the same resampled records, and the interval is the
-    percentile range of the per-resample differences, so record difficulty shared by both cancels.
+    percentile range of the per-resample differences, so record difficulty common to both cancels.
     """
     _check_settings(n_boot, level)
     points_a = _points(labels, binary_a, probs_a, weights, normal_class)

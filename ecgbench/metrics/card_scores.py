@@ -4,7 +4,7 @@ The Challenge score needs the Challenge's 26 classes and reward matrix; a brough
 other classes (PTB-XL superclasses, statements, a SNOMED subset) is scored by the class-wise
 metrics alone, each defined exactly as :mod:`ecgbench.metrics.challenge` defines it (macro mean
 over the defined classes). Intervals resample the records as :mod:`ecgbench.metrics.bootstrap`
-does, with the same seeds, so a variant's paired drop against its FP32 cancels shared difficulty.
+does, with the same seeds, so a variant's paired drop against its FP32 cancels the records' common difficulty.
 """
 
 from __future__ import annotations

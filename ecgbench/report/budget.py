@@ -7,7 +7,7 @@ import html
 
 import pandas as pd
 
-from ecgbench.bench import score_origin
+from ecgbench.bench.results import score_origin
 from ecgbench.report.tables import html_table
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecgbench.bench.results import RunDocument, read_run, tidy_rows
+from ecgbench.bench.results.document import RunDocument, read_run, tidy_rows
 from ecgbench.errors import BadInputError
 from ecgbench.precision import matches_request
 from ecgbench.report.boxes import box_stats, drawn_points
@@ -56,7 +56,7 @@ def collect_documents(
         else:
             docs.append(read_run(p))
     if not paths or store:
-        from ecgbench.bench.store import ResultsStore
+        from ecgbench.bench.store.database import ResultsStore
 
         st = ResultsStore(store, create=False)
         try:

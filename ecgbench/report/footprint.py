@@ -1,6 +1,6 @@
 """The report's deployment footprint: memory and start-up of each variant (``run --footprint``).
 
-Each figure is one fresh process's reading (bench/footprint.py), so it is drawn as a dot, not a
+Each figure is one fresh process's reading (bench/probes/footprint.py), so it is drawn as a dot, not a
 box: there is no distribution to show, and the caption says so."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ecgbench.bench.schema import MEASURED_FOOTPRINT
+from ecgbench.bench.results.schema import MEASURED_FOOTPRINT
 from ecgbench.markup import literal_figure_text
 
 literal_figure_text()  # a "$" in a name starts no math text

@@ -13,7 +13,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ecgbench.bench import score_origin
+from ecgbench.bench.results import score_origin
 from ecgbench.errors import EcgbenchError
 from ecgbench.fileio import atomic_path, atomic_write_text
 from ecgbench.report import figures, fleet_view, footprint, pipeline

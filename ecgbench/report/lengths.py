@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ecgbench.bench.length_fit import MIN_ROUNDS, fit_length_cost
-from ecgbench.bench.results import RunDocument
-from ecgbench.bench.schema import ResultRow
+from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.results.schema import ResultRow
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.gate.stats import slice_levels
 from ecgbench.precision import matches_request

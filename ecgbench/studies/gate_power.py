@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench.bench.results import RunDocument, read_run
+from ecgbench.bench.results.document import RunDocument, read_run
 from ecgbench.errors import BadInputError
 from ecgbench.fileio import atomic_write_json
 from ecgbench.gate.compare import GateSettings, compare_runs

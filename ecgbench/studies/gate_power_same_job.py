@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench.bench.results import RunDocument, read_run
+from ecgbench.bench.results.document import RunDocument, read_run
 from ecgbench.bench.suite import load_suite
 from ecgbench.checkpoint import load_checkpoint, save_checkpoint
 from ecgbench.errors import BadInputError

@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ecgbench.bench.results import read_run
-from ecgbench.bench.store import ResultsStore
+from ecgbench.bench.results.document import read_run
+from ecgbench.bench.store.database import ResultsStore
 from ecgbench.errors import BadInputError
 
 

@@ -1,0 +1,1 @@
+"""What a run writes: the run document, its schema, rows, fingerprint, the atomic writer."""
