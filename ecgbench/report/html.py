@@ -185,6 +185,25 @@ def build_report(
     return render_report(data, out_dir, t0, options)
 
 
+class _Page:
+    """The report's sections in order, and the figure files written for them."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.sections: list[str] = []
+        self.written: list[Path] = []
+
+    def figure(self, name: str, title: str, fig: plt.Figure, caption: str) -> None:
+        paths, b64 = _save(fig, self.out, name)
+        self.written.extend(paths)
+        self.sections.append(
+            f"<h2>{html.escape(title)}</h2><p class='note'>{caption}</p>"
+            f'<img alt="{html.escape(title)}" src="data:image/png;base64,{b64}">'
+            f'<p class="note">files: <a href="{name}.png">{name}.png</a> · '
+            f'<a href="{name}.svg">{name}.svg</a></p>'
+        )
+
+
 def render_report(
     data: ReportData,
     out_dir: str | os.PathLike[str],
@@ -198,25 +217,39 @@ def render_report(
     except OSError as e:
         raise EcgbenchError(f"cannot create report folder {out}: {e.strerror}") from None
     df = data.rows
-    acc = accuracy_drops(df)
-    sections: list[str] = []
-    written: list[Path] = []
-
-    def figure(name: str, title: str, fig: plt.Figure, caption: str) -> None:
-        paths, b64 = _save(fig, out, name)
-        written.extend(paths)
-        sections.append(
-            f"<h2>{html.escape(title)}</h2><p class='note'>{caption}</p>"
-            f'<img alt="{html.escape(title)}" src="data:image/png;base64,{b64}">'
-            f'<p class="note">files: <a href="{name}.png">{name}.png</a> · '
-            f'<a href="{name}.svg">{name}.svg</a></p>'
-        )
-
-    lat = df[df["scenario"] == "latency"]
+    page = _Page(out)
     view = fleet_view.FleetView.of(data, options)
+    _runtime_sections(page, data, view)
+    _measurement_sections(page, data)
+    _accuracy_sections(page, data, view)
+    _diagnostic_sections(page, data)
+    page.sections.append(_rows_section(df))
+    page.sections.append("<h2>Machines</h2>" + _table(data.machines, MACHINE_COLUMNS))
+    with atomic_path(out / "rows.csv") as tmp:
+        df.to_csv(tmp, index=False)
+    text = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>ecgbench report</title>"
+        f"<style>{CSS}</style></head><body><h1>ecgbench report</h1>"
+        f"<p class='note'>{len(df)} rows from {len(data.sources)} run(s) on "
+        f"{data.machines.shape[0]} machine(s). Accuracy: PTB-XL 1.0.3 fold 10 (Wagner et al., "
+        "Scientific Data 2020, CC BY 4.0). Made by <code>ecgbench report</code>.</p>"
+        + "".join(page.sections)
+        + "</body></html>"
+    )
+    index = out / "index.html"
+    atomic_write_text(index, text)
+    return ReportResult(
+        index=index, figures=page.written, seconds=time.perf_counter() - t0, rows=len(df)
+    )
+
+
+def _runtime_sections(page: _Page, data: ReportData, view: fleet_view.FleetView) -> None:
+    """The runtime figures: boxes per variant, the fleet, the medians, runtime against FLOPs."""
+    df = data.rows
+    lat = df[df["scenario"] == "latency"]
     boxes = view.per_variant(data.boxes)
     if len(boxes):
-        figure(
+        page.figure(
             "runtime_boxplot",
             "Runtime per variant",
             runtime_boxes(boxes),
@@ -230,19 +263,19 @@ def render_report(
             + view.caption_note(),
         )
     if view.choice is not None:
-        figure(
+        page.figure(
             "fleet",
             "Fleet view",
             fleet_view.fleet_figure(data.boxes, view.choice),
             fleet_view.CAPTION,
         )
-        sections.append(
+        page.sections.append(
             f"<p class='note'>Medians relative to <b>{html.escape(view.choice.reference)}</b> "
             "(its own row in ms; ×1.20 = 20 % slower than it); latest run per machine.</p>"
             + _table(ft := fleet_view.fleet_table(data.boxes, view.choice.reference), list(ft))
         )
     if view.few and len(lat) and lat.groupby(["machine", "partition"])["model"].nunique().max() > 1:
-        figure(
+        page.figure(
             "runtime_medians",
             "Overview of medians",
             figures.median_overview(df),
@@ -250,7 +283,7 @@ def render_report(
             "device × backend × precision). Medians only; the spread is in the figure above.",
         )
     if len(lat) and lat["flops"].notna().any():
-        figure(
+        page.figure(
             "runtime_vs_flops",
             "Runtime vs FLOPs",
             figures.runtime_vs_flops(df),
@@ -259,30 +292,41 @@ def render_report(
             "dashed lines are how long the FLOPs would take at the GEMM rate of each executed "
             "arithmetic (f32, bf16, f16 or int8), measured in the same runs (median over machines).",
         )
+
+
+def _measurement_sections(page: _Page, data: ReportData) -> None:
+    """What ``run --footprint``, ``--pipeline`` and several input lengths measured beside the runtime."""
+    df = data.rows
     fp = footprint.footprint_rows(df)
     if len(fp):  # run --footprint: memory and start-up beside the runtime plots
-        figure(
+        page.figure(
             "footprint", "Deployment footprint", footprint.footprint_figure(fp), footprint.CAPTION
         )
-        sections.append(_table(fp, footprint.COLUMNS))
+        page.sections.append(_table(fp, footprint.COLUMNS))
     e2e = pipeline.pipeline_rows(df)
     if len(e2e):  # run --pipeline: the whole call beside the model-only row
-        figure("end_to_end", "End to end", pipeline.pipeline_figure(e2e), pipeline.CAPTION)
-        sections.append(_table(e2e, [c for c in pipeline.COLUMNS if c in e2e]))
+        page.figure("end_to_end", "End to end", pipeline.pipeline_figure(e2e), pipeline.CAPTION)
+        page.sections.append(_table(e2e, [c for c in pipeline.COLUMNS if c in e2e]))
     lengths = length_section(data.lengths) if len(data.lengths) else None
     if lengths:  # a run with several input lengths per variant (run --samples a,b,c)
         fits, table = lengths
-        figure(
+        page.figure(
             "latency_vs_length",
             "Latency against input length",
             length_figure(data.lengths, fits),
             LENGTH_CAPTION,
         )
-        sections.append(table)
+        page.sections.append(table)
+
+
+def _accuracy_sections(page: _Page, data: ReportData, view: fleet_view.FleetView) -> None:
+    """Accuracy beside runtime, the Pareto front, each precision's cost and the budget answers."""
+    df = data.rows
+    acc = accuracy_drops(df)
     missing = sorted(df.loc[~df["has_accuracy"], "model"].unique())
     acc = latest_per_variant(view.one_machine(acc))
     if acc["challenge_score"].notna().any():
-        figure(
+        page.figure(
             "accuracy_runtime",
             "Accuracy beside runtime",
             figures.accuracy_beside_runtime(acc),
@@ -291,7 +335,7 @@ def render_report(
             "the records where the manifest has one (score axis from 0), next to its median "
             "latency." + elsewhere_note(acc),
         )
-        figure(
+        page.figure(
             "pareto",
             "Accuracy–latency Pareto front",
             figures.accuracy_latency_pareto(acc),
@@ -309,7 +353,7 @@ def render_report(
                 strict=True,
             )
         ]  # fmt: skip
-        sections.append(
+        page.sections.append(
             "<h2>Accuracy cost per precision</h2><p class='note'><em>FP32 − it</em>: the "
             "model's best FP32 score − this variant's (positive: this variant scores lower); "
             "scores rounded to the first digit their 95 % interval can tell; <em>paired drop "
@@ -338,16 +382,21 @@ def render_report(
         )
         budgets = budget_section(view.one_machine(df))
         if budgets:
-            sections.append(budgets)
+            page.sections.append(budgets)
     if missing:
-        sections.append(
+        page.sections.append(
             f"<p class='warn'>Accuracy missing for: {html.escape(', '.join(map(str, missing)))} "
             "(not zoo models, or not evaluated with <code>ecgbench evaluate --zoo</code>); their "
             "runtime is shown, their accuracy is not.</p>"
         )
-    sections.append(_precision_section(df))
+
+
+def _diagnostic_sections(page: _Page, data: ReportData) -> None:
+    """What executed: the precision section, per-layer profiles, INT8 variants that ran float."""
+    df = data.rows
+    page.sections.append(_precision_section(df))
     if data.profiles:
-        figure(
+        page.figure(
             "profile",
             "Where the time goes",
             figures.profile_bars(data.profiles),
@@ -355,30 +404,12 @@ def render_report(
             "median time per inference in each arithmetic, read from the kernel that ran each "
             "layer (e.g. <code>brgemm_avx512_I8</code> = int8).",
         )
-        sections.append(_profile_tables(data.profiles))
+        page.sections.append(_profile_tables(data.profiles))
     int8 = df[(df["precision"] == "int8") & df["int8_layers"].notna()]
     if len(int8):
         ran_fp = int8[int8["int8_layers"] == 0]
         if len(ran_fp):
-            sections.append(
+            page.sections.append(
                 "<p class='warn'>INT8 variants that executed no INT8 layer (they ran in floating "
                 f"point): {html.escape(', '.join(sorted(set(ran_fp['model']))))}</p>"
             )
-    sections.append(_rows_section(df))
-    sections.append("<h2>Machines</h2>" + _table(data.machines, MACHINE_COLUMNS))
-    with atomic_path(out / "rows.csv") as tmp:
-        df.to_csv(tmp, index=False)
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>ecgbench report</title>"
-        f"<style>{CSS}</style></head><body><h1>ecgbench report</h1>"
-        f"<p class='note'>{len(df)} rows from {len(data.sources)} run(s) on "
-        f"{data.machines.shape[0]} machine(s). Accuracy: PTB-XL 1.0.3 fold 10 (Wagner et al., "
-        "Scientific Data 2020, CC BY 4.0). Made by <code>ecgbench report</code>.</p>"
-        + "".join(sections)
-        + "</body></html>"
-    )
-    index = out / "index.html"
-    atomic_write_text(index, page)
-    return ReportResult(
-        index=index, figures=written, seconds=time.perf_counter() - t0, rows=len(df)
-    )
