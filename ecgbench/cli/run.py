@@ -49,112 +49,128 @@ def devices() -> None:
     )
 
 
+# ``run``'s longer options, named once (the signature stays readable)
+PrecisionOpt = Annotated[
+    str, typer.Option(help="fp32, bf16, fp16, int8, or all (what executes, not what is stored)")
+]
+Int8RestOpt = Annotated[
+    str, typer.Option(help="INT8: arithmetic of the layers left in float (f32, bf16, f16)")
+]
+ScenarioOpt = Annotated[
+    str, typer.Option(help="latency, throughput, or stream (windows in wall-clock time)")
+]
+MinSamplesForOpt = Annotated[
+    str | None,
+    typer.Option(help="Time enough calls for this percentile (p90: 64, p99: 662); also --suite"),
+]
+InputSamplesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--input-samples",
+        "--samples",
+        help="Input length in samples (default: 10 s); 1250,2500,5000: one row each "
+        "(--samples: the older name, still accepted)",
+    ),
+]
+StoreOpt = Annotated[
+    str | None, typer.Option(help="Results store: sqlite:///F.db, postgresql://…, or a folder")
+]
+MachineNameOpt = Annotated[
+    str | None, typer.Option(help="Name this machine in the store (default: CPU + hash)")
+]
+CrosscheckRoundsOpt = Annotated[
+    int, typer.Option(min=1, help="Cross-check: rounds of 1 s bursts per IR (each ~3 s)")
+]
+ProfileOpt = Annotated[
+    bool, typer.Option(help="OpenVINO rows: per-layer performance counters after timing")
+]
+StreamSecondsOpt = Annotated[
+    float | None, typer.Option(help="Stream: wall-clock seconds per variant (default 20)")
+]
+HopOpt = Annotated[
+    float | None, typer.Option(help="Stream: a new window every HOP seconds (default 2)")
+]
+WindowOpt = Annotated[
+    float | None, typer.Option(help="Stream: window seconds (default: the model's record)")
+]
+BackgroundOpt = Annotated[
+    int | None, typer.Option(help="Stream: CPU-burning processes beside it (default 0)")
+]
+StreamPreprocessOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Stream: raw samples arrive and each window also runs the causal preprocessing: "
+        "fir (linear phase, the zero-phase shape delayed) or iir (default none: preprocessed "
+        "windows)"
+    ),
+]
+FootprintOpt = Annotated[
+    bool,
+    typer.Option(
+        "--footprint", help="Also memory and cold/warm start-up, per variant in fresh processes"
+    ),
+]
+WideOpt = Annotated[
+    bool, typer.Option("--wide", help="Every column, whatever the terminal's width")
+]
+PipelineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--pipeline",
+        help="Also time each variant end to end: raw record window -> the model's "
+        "preprocessing -> inference -> activation and thresholds",
+    ),
+]
+PipelineDataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="--pipeline: raw records that feed it (default $ECGBENCH_DATA; else the "
+        "synthetic ECG, said in the table)"
+    ),
+]
+
+
 @app.command()
 def run(
     device: Annotated[str, typer.Option(help="CPU, GPU, NPU, AUTO, HETERO:GPU,CPU, …")] = "CPU",
-    precision: Annotated[
-        str, typer.Option(help="fp32, bf16, fp16, int8, or all (what executes, not what is stored)")
-    ] = "fp32",
-    int8_rest: Annotated[
-        str, typer.Option(help="INT8: arithmetic of the layers left in float (f32, bf16, f16)")
-    ] = "f32",
+    precision: PrecisionOpt = "fp32",
+    int8_rest: Int8RestOpt = "f32",
     model: Annotated[str, typer.Option(help="Zoo name(s), checkpoint path, or all")] = "all",
     backend: Annotated[str, typer.Option(help="openvino, onnxruntime, torch, or all")] = "all",
     batch: Annotated[int, typer.Option(help="Batch size")] = 1,
     threads: Annotated[int | None, typer.Option(help="Threads (default: all usable cores)")] = None,
-    scenario: Annotated[
-        str, typer.Option(help="latency, throughput, or stream (windows in wall-clock time)")
-    ] = "latency",
+    scenario: ScenarioOpt = "latency",
     duration: Annotated[float, typer.Option(help="Minimum timed seconds per variant")] = 5.0,
     min_iters: Annotated[int, typer.Option(help="Minimum timed calls per variant")] = 100,
-    min_samples_for: Annotated[
-        str | None,
-        typer.Option(
-            help="Time enough calls for this percentile (p90: 64, p99: 662); also --suite"
-        ),
-    ] = None,
+    min_samples_for: MinSamplesForOpt = None,
     warmup: Annotated[float, typer.Option(help="Warm-up seconds per variant")] = 1.0,
-    input_samples: Annotated[
-        str | None,
-        typer.Option(
-            "--input-samples",
-            "--samples",
-            help="Input length in samples (default: 10 s); 1250,2500,5000: one row each "
-            "(--samples: the older name, still accepted)",
-        ),
-    ] = None,
+    input_samples: InputSamplesOpt = None,
     suite: Annotated[Path | None, typer.Option(help="Suite TOML (runners/*.toml)")] = None,
     output: Annotated[Path | None, typer.Option(help="Write the run document (JSON)")] = None,
-    store: Annotated[
-        str | None, typer.Option(help="Results store: sqlite:///F.db, postgresql://…, or a folder")
-    ] = None,
-    machine_name: Annotated[
-        str | None, typer.Option(help="Name this machine in the store (default: CPU + hash)")
-    ] = None,
+    store: StoreOpt = None,
+    machine_name: MachineNameOpt = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not add to the store")] = False,
     crosscheck: Annotated[bool, typer.Option(help="Also run benchmark_app on each IR")] = False,
-    crosscheck_rounds: Annotated[
-        int, typer.Option(min=1, help="Cross-check: rounds of 1 s bursts per IR (each ~3 s)")
-    ] = 32,
+    crosscheck_rounds: CrosscheckRoundsOpt = 32,
     cache_dir: Annotated[Path | None, typer.Option(help="Export cache folder")] = None,
     calibration: Annotated[Path | None, typer.Option(help="INT8 calibration records")] = None,
-    profile: Annotated[
-        bool, typer.Option(help="OpenVINO rows: per-layer performance counters after timing")
-    ] = False,
-    stream_seconds: Annotated[
-        float | None, typer.Option(help="Stream: wall-clock seconds per variant (default 20)")
-    ] = None,
-    hop_s: Annotated[
-        float | None, typer.Option(help="Stream: a new window every HOP seconds (default 2)")
-    ] = None,
-    window_s: Annotated[
-        float | None, typer.Option(help="Stream: window seconds (default: the model's record)")
-    ] = None,
-    background: Annotated[
-        int | None, typer.Option(help="Stream: CPU-burning processes beside it (default 0)")
-    ] = None,
-    stream_preprocess: Annotated[
-        str | None,
-        typer.Option(
-            help="Stream: raw samples arrive and each window also runs the causal preprocessing: "
-            "fir (linear phase, the zero-phase shape delayed) or iir (default none: preprocessed "
-            "windows)"
-        ),
-    ] = None,
-    footprint: Annotated[
-        bool,
-        typer.Option(
-            "--footprint", help="Also memory and cold/warm start-up, per variant in fresh processes"
-        ),
-    ] = False,
-    wide: Annotated[
-        bool, typer.Option("--wide", help="Every column, whatever the terminal's width")
-    ] = False,
-    pipeline: Annotated[
-        bool,
-        typer.Option(
-            "--pipeline",
-            help="Also time each variant end to end: raw record window -> the model's "
-            "preprocessing -> inference -> activation and thresholds",
-        ),
-    ] = False,
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            help="--pipeline: raw records that feed it (default $ECGBENCH_DATA; else the "
-            "synthetic ECG, said in the table)"
-        ),
-    ] = None,
+    profile: ProfileOpt = False,
+    stream_seconds: StreamSecondsOpt = None,
+    hop_s: HopOpt = None,
+    window_s: WindowOpt = None,
+    background: BackgroundOpt = None,
+    stream_preprocess: StreamPreprocessOpt = None,
+    footprint: FootprintOpt = False,
+    wide: WideOpt = False,
+    pipeline: PipelineOpt = False,
+    data: PipelineDataOpt = None,
 ) -> None:
     """Benchmark zoo variants: export (cached), time interleaved, print and store the rows."""
     from dataclasses import replace
 
-    from ecgbench.bench.lengths import parse_lengths, split_lengths
     from ecgbench.bench.runner import RunOptions, run_plan
     from ecgbench.bench.stream.config import StreamConfig
     from ecgbench.bench.suite import Suite, expand_all, load_suite
-    from ecgbench.bench.tables.footprint import footprint_table
-    from ecgbench.bench.tables.latency import results_table
     from ecgbench.export.build import ExportOptions
 
     if suite:
@@ -162,8 +178,7 @@ def run(
         if min_samples_for is not None:
             plan = replace(plan, min_samples_for=min_samples_for).validate()
     else:
-        lengths = parse_lengths(input_samples, "--input-samples") if input_samples else None
-        one, many = split_lengths(lengths) if lengths else (None, ())
+        one, many = _input_lengths(input_samples)
         plan = expand_all(
             Suite(
                 models=tuple(m.strip() for m in model.split(",")),
@@ -184,21 +199,12 @@ def run(
             )
         )
         plan = replace(plan, name="adhoc")
-    given = {
-        k: v
-        for k, v in (
-            ("seconds", stream_seconds),
-            ("hop_s", hop_s),
-            ("window_s", window_s),
-            ("background", background),
-            ("preprocess", stream_preprocess),
-        )
-        if v is not None
-    }
+    stream = {"seconds": stream_seconds, "hop_s": hop_s, "window_s": window_s}
+    stream |= {"background": background, "preprocess": stream_preprocess}
+    given = {k: v for k, v in stream.items() if v is not None}
     if given or plan.scenario == "stream":
         plan = replace(plan, stream=replace(plan.stream or StreamConfig(), **given)).validate()
-    if footprint:
-        plan = replace(plan, footprint=True)
+    plan = replace(plan, footprint=plan.footprint or footprint)
     if pipeline:
         plan = replace(plan, pipeline=True).validate()
     opts = RunOptions(
@@ -217,6 +223,22 @@ def run(
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]: finished rows were written")
         raise typer.Exit(130) from None
+    _print_run(doc, plan, wide)
+
+
+def _input_lengths(input_samples: str | None) -> tuple[int | None, tuple[int, ...]]:
+    """``--input-samples``: one length (the run's input) or several (one row per length)."""
+    from ecgbench.bench.lengths import parse_lengths, split_lengths
+
+    lengths = parse_lengths(input_samples, "--input-samples") if input_samples else None
+    return split_lengths(lengths) if lengths else (None, ())
+
+
+def _print_run(doc, plan, wide: bool) -> None:  # RunDocument, RunPlan
+    """The run's tables: latency, then stream, footprint and end-to-end where they were measured."""
+    from ecgbench.bench.tables.footprint import footprint_table
+    from ecgbench.bench.tables.latency import results_table
+
     if wide:
         print_wide(results_table(doc, wide=True).fitted(10_000))
     else:
