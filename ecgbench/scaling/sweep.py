@@ -190,21 +190,7 @@ def _trial_setup(trial, cfg: SweepConfig) -> tuple[ModelConfig, str, str, float]
 
 
 def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
-    import optuna
-
-    scored_weights(cfg.weights_path)  # a missing weights.csv is one line, not one failure per trial
-    if cfg.model is not None:
-        named_size_at(cfg.model, cfg.fs)  # an unknown name fails before any record is read
-    if cfg.replay is not None and cfg.model is not None:
-        raise BadInputError("--replay and --model do not go together")
-    study = open_study(cfg.storage, cfg.study)
-    if cfg.replay is not None:
-        if cfg.replay == cfg.study:
-            raise BadInputError("--replay needs another study than --study")
-        queued = enqueue_replay(
-            study, open_study(cfg.storage, cfg.replay, create=False), cfg.trials
-        )
-        log(f"replaying {queued} trials of {cfg.replay} at {cfg.epochs} epochs")
+    study = _open_sweep(cfg, log)
     pp = Preprocessing(fs=cfg.fs, crop_samples=cfg.crop_samples)
     split = FoldSplit()
     folds = set(split.train) | set(split.val) | set(split.test)
@@ -212,83 +198,10 @@ def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
     if data.problems:
         log(f"{len(data.problems)} records skipped (e.g. {data.problems[0]})")
     workdir = Path(tempfile.mkdtemp(prefix="ecgbench-sweep-"))
-
-    def objective(trial) -> float:
-        replay_of = trial.user_attrs.get("replay_of")
-        if cfg.replay is not None and replay_of is None:  # the queue ran dry: no random trials
-            trial.study.stop()
-            raise optuna.TrialPruned("nothing left to replay")
-        model_cfg, family, optimizer, lr = _trial_setup(trial, cfg)
-        shape = (1, 12, pp.eval_samples)
-        cx = measure_complexity(model_cfg, shape)
-        tcfg = TrainConfig(
-            epochs=cfg.epochs,
-            batch_size=cfg.batch_size,
-            lr=lr,
-            optimizer=optimizer,
-            crop_samples=cfg.crop_samples,
-            fs=cfg.fs,
-            seed=_trial_seed(cfg, trial.number, replay_of),
-            threads=cfg.threads,
-            train_fraction=cfg.train_fraction,
-            max_steps=cfg.max_steps,
-        )
-        attrs = {
-            "params": cx.params,
-            "flops": cx.flops,
-            "input_shape": list(shape),
-            "family": family,
-            "stages": model_cfg.stages,
-            "depths": list(model_cfg.depths),
-            "widths": list(model_cfg.widths),
-            "train_fraction": cfg.train_fraction,
-            "epochs": cfg.epochs,
-            "fs": cfg.fs,
-            "crop_samples": cfg.crop_samples,
-            "host": os.uname().nodename,
-            "pid": os.getpid(),
-        }
-        for k, v in attrs.items():
-            trial.set_user_attr(k, v)
-        t0 = time.perf_counter()
-        trial_dir = Path(tempfile.mkdtemp(dir=workdir))  # its checkpoints are not kept
-        try:
-            res = train_model(
-                model_cfg,
-                cfg.data_dir,
-                trial_dir / f"trial{trial.number}.pt",
-                tcfg,
-                show_progress=False,
-                weights_path=cfg.weights_path,
-                command=f"ecgbench sweep (trial {trial.number})",
-                dataset=data,
-            )
-        finally:
-            shutil.rmtree(trial_dir, ignore_errors=True)
-        wall = time.perf_counter() - t0
-        val, test = res.metrics["val"], res.metrics.get("test", {})
-        trial.set_user_attr("wall_seconds", wall)
-        trial.set_user_attr("train_seconds", res.train_seconds)
-        trial.set_user_attr("samples_per_s", res.samples_per_s)
-        trial.set_user_attr("n_train", _n_train(data, cfg))
-        for split_name, m in (("val", val), ("test", test)):
-            for k, v in m.items():
-                trial.set_user_attr(f"{split_name}_{k}", v)
-        score = val.get("challenge_score")
-        if score is None or not np.isfinite(score):
-            raise optuna.TrialPruned("validation score undefined")
-        log(
-            f"trial {trial.number}: {cfg.model or family}, {model_cfg.stages} stages {list(model_cfg.widths)}, "
-            f"{cx.params / 1e6:.2f} M params, {cx.flops / 1e6:.0f} MFLOPs, {optimizer} lr {lr:.1e}"
-            f" -> val {score:.3f} test {test.get('challenge_score', float('nan')):.3f} "
-            f"({wall:.0f} s)"
-        )
-        return float(score)
-
     t0 = time.perf_counter()
     try:
         study.optimize(
-            objective,
+            _Objective(cfg, data, pp, workdir, log),
             n_trials=cfg.trials,
             timeout=cfg.timeout,
             catch=(EcgbenchError, RuntimeError, ValueError, FloatingPointError),
@@ -307,6 +220,120 @@ def run_sweep(cfg: SweepConfig, log=print) -> dict[str, Any]:
         "failed": states.count("FAIL"),
         "seconds": time.perf_counter() - t0,
     }
+
+
+def _open_sweep(cfg: SweepConfig, log):  # -> optuna.Study
+    """Every check that would fail each trial alike, before any record is read; the replay queued."""
+    scored_weights(cfg.weights_path)  # a missing weights.csv is one line, not one failure per trial
+    if cfg.model is not None:
+        named_size_at(cfg.model, cfg.fs)  # an unknown name fails before any record is read
+    if cfg.replay is not None and cfg.model is not None:
+        raise BadInputError("--replay and --model do not go together")
+    study = open_study(cfg.storage, cfg.study)
+    if cfg.replay is not None:
+        if cfg.replay == cfg.study:
+            raise BadInputError("--replay needs another study than --study")
+        queued = enqueue_replay(
+            study, open_study(cfg.storage, cfg.replay, create=False), cfg.trials
+        )
+        log(f"replaying {queued} trials of {cfg.replay} at {cfg.epochs} epochs")
+    return study
+
+
+@dataclass
+class _Objective:
+    """One trial: its model, trained on the sweep's records, its score and facts as attributes."""
+
+    cfg: SweepConfig
+    data: EcgSet
+    pp: Preprocessing
+    workdir: Path
+    log: Any
+
+    def __call__(self, trial) -> float:
+        import optuna
+
+        cfg = self.cfg
+        replay_of = trial.user_attrs.get("replay_of")
+        if cfg.replay is not None and replay_of is None:  # the queue ran dry: no random trials
+            trial.study.stop()
+            raise optuna.TrialPruned("nothing left to replay")
+        model_cfg, family, optimizer, lr = _trial_setup(trial, cfg)
+        shape = (1, 12, self.pp.eval_samples)
+        cx = measure_complexity(model_cfg, shape)
+        attrs = {
+            "params": cx.params,
+            "flops": cx.flops,
+            "input_shape": list(shape),
+            "family": family,
+            "stages": model_cfg.stages,
+            "depths": list(model_cfg.depths),
+            "widths": list(model_cfg.widths),
+            "train_fraction": cfg.train_fraction,
+            "epochs": cfg.epochs,
+            "fs": cfg.fs,
+            "crop_samples": cfg.crop_samples,
+            "host": os.uname().nodename,
+            "pid": os.getpid(),
+        }
+        for k, v in attrs.items():
+            trial.set_user_attr(k, v)
+        t0 = time.perf_counter()
+        res = self._train(
+            trial, model_cfg, _train_config(cfg, trial.number, replay_of, optimizer, lr)
+        )
+        wall = time.perf_counter() - t0
+        val, test = res.metrics["val"], res.metrics.get("test", {})
+        trial.set_user_attr("wall_seconds", wall)
+        trial.set_user_attr("train_seconds", res.train_seconds)
+        trial.set_user_attr("samples_per_s", res.samples_per_s)
+        trial.set_user_attr("n_train", _n_train(self.data, cfg))
+        for split_name, m in (("val", val), ("test", test)):
+            for k, v in m.items():
+                trial.set_user_attr(f"{split_name}_{k}", v)
+        score = val.get("challenge_score")
+        if score is None or not np.isfinite(score):
+            raise optuna.TrialPruned("validation score undefined")
+        self.log(
+            f"trial {trial.number}: {cfg.model or family}, {model_cfg.stages} stages {list(model_cfg.widths)}, "
+            f"{cx.params / 1e6:.2f} M params, {cx.flops / 1e6:.0f} MFLOPs, {optimizer} lr {lr:.1e}"
+            f" -> val {score:.3f} test {test.get('challenge_score', float('nan')):.3f} "
+            f"({wall:.0f} s)"
+        )
+        return float(score)
+
+    def _train(self, trial, model_cfg, tcfg: TrainConfig):
+        trial_dir = Path(tempfile.mkdtemp(dir=self.workdir))  # its checkpoints are not kept
+        try:
+            return train_model(
+                model_cfg,
+                self.cfg.data_dir,
+                trial_dir / f"trial{trial.number}.pt",
+                tcfg,
+                show_progress=False,
+                weights_path=self.cfg.weights_path,
+                command=f"ecgbench sweep (trial {trial.number})",
+                dataset=self.data,
+            )
+        finally:
+            shutil.rmtree(trial_dir, ignore_errors=True)
+
+
+def _train_config(
+    cfg: SweepConfig, number: int, replay_of: Any, optimizer: str, lr: float
+) -> TrainConfig:
+    return TrainConfig(
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        lr=lr,
+        optimizer=optimizer,
+        crop_samples=cfg.crop_samples,
+        fs=cfg.fs,
+        seed=_trial_seed(cfg, number, replay_of),
+        threads=cfg.threads,
+        train_fraction=cfg.train_fraction,
+        max_steps=cfg.max_steps,
+    )
 
 
 def _trial_seed(cfg: SweepConfig, number: int, replay_of: int | None) -> int:
