@@ -100,15 +100,7 @@ def candidates(
     if end_to_end:
         if trials is not None:
             raise BadInputError("--pipeline with --study: sweep trials have no end-to-end time")
-        have = lat["e2e_median_ms"].notna() if "e2e_median_ms" in lat else lat["model"].isna()
-        if not have.any():
-            raise BadInputError(
-                "no end-to-end timing in the results store; run `ecgbench run --pipeline` first"
-            )
-        lat = lat[have].copy()
-        lat["model_only_ms"] = lat["median_ms"]
-        lat["median_ms"] = lat["e2e_median_ms"]
-        lat["p99_ms"] = lat["e2e_p99_ms"]
+        lat = _end_to_end(lat)
     lat = lat[lat["device"].str.upper() == device.upper()]
     lat = lat[lat["precision"] == precision]
     if backend:
@@ -152,32 +144,55 @@ def candidates(
     ref.update(fp32_scores or {})
     out["score_drop"] = out["model"].map(ref) - out["challenge_score"]
     if trials is not None and len(trials):
-        parts = [out]
-        for b, g in lat.groupby("backend"):
-            rm = fit_runtime_model(g)
-            if rm is None:
-                continue
-            t = trials.copy()
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "model": "trial " + t["trial"].astype(str),
-                        "backend": b,
-                        "device": device,
-                        "precision": precision,
-                        "median_ms": rm.predict(t["flops"]),
-                        "p99_ms": np.nan,
-                        "flops": t["flops"],
-                        "challenge_score": t.get("test_challenge_score", t["score"]),
-                        "auroc": t.get("test_auroc", np.nan),
-                        "latency": f"predicted from FLOPs (fit on {rm.n} measured)",
-                        "source": "sweep",
-                        "score_drop": np.nan,  # trials are evaluated in FP32 only
-                    }
-                )
-            )
-        out = pd.concat(parts, ignore_index=True)
+        out = pd.concat(
+            [out, *_predicted_trials(lat, trials, device, precision)], ignore_index=True
+        )
     return out
+
+
+def _end_to_end(lat: pd.DataFrame) -> pd.DataFrame:
+    """``run --pipeline`` rows with their end-to-end median and p99 in the model-only columns."""
+    have = lat["e2e_median_ms"].notna() if "e2e_median_ms" in lat else lat["model"].isna()
+    if not have.any():
+        raise BadInputError(
+            "no end-to-end timing in the results store; run `ecgbench run --pipeline` first"
+        )
+    lat = lat[have].copy()
+    lat["model_only_ms"] = lat["median_ms"]
+    lat["median_ms"] = lat["e2e_median_ms"]
+    lat["p99_ms"] = lat["e2e_p99_ms"]
+    return lat
+
+
+def _predicted_trials(
+    lat: pd.DataFrame, trials: pd.DataFrame, device: str, precision: str
+) -> list[pd.DataFrame]:
+    """Sweep trials at the latency each backend's FLOPs fit predicts (one frame per backend)."""
+    parts = []
+    for b, g in lat.groupby("backend"):
+        rm = fit_runtime_model(g)
+        if rm is None:
+            continue
+        t = trials.copy()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "model": "trial " + t["trial"].astype(str),
+                    "backend": b,
+                    "device": device,
+                    "precision": precision,
+                    "median_ms": rm.predict(t["flops"]),
+                    "p99_ms": np.nan,
+                    "flops": t["flops"],
+                    "challenge_score": t.get("test_challenge_score", t["score"]),
+                    "auroc": t.get("test_auroc", np.nan),
+                    "latency": f"predicted from FLOPs (fit on {rm.n} measured)",
+                    "source": "sweep",
+                    "score_drop": np.nan,  # trials are evaluated in FP32 only
+                }
+            )
+        )
+    return parts
 
 
 def _executed_column(rows: pd.DataFrame) -> pd.Series:

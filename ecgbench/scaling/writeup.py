@@ -35,9 +35,35 @@ def write_scaling_report(
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    files = []
     full = df[df["train_fraction"] == 1.0] if "train_fraction" in df else df
     full = full.assign(family=family_column(full))
+    files = [_savefig(_pareto_figure(full), out / "pareto_flops.png", atomic_path)]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    imp = pd.Series(summary.importance)
+    sns.barplot(x=imp.values, y=imp.index, ax=ax, color="#4c72b0")
+    ax.set_xlabel("permutation importance (drop in R²)")
+    ax.set_title("What predicts the score")
+    fig.tight_layout()
+    files.append(_savefig(fig, out / "importance.png", atomic_path))
+    if summary.power_law_flops:
+        fig = _flops_law_figure(full, summary.power_law_flops)
+        files.append(_savefig(fig, out / "power_law.png", atomic_path))
+    if summary.power_law_data:
+        fig = _data_law_figure(df, summary.power_law_data)
+        files.append(_savefig(fig, out / "power_law_data.png", atomic_path))
+    atomic_write_json(out / "summary.json", summary.to_dict())
+    atomic_write_text(out / "summary.md", summary_markdown(summary))
+    with atomic_path(out / "trials.csv") as tmp:
+        df.to_csv(tmp, index=False)
+    files += [out / "summary.json", out / "summary.md", out / "trials.csv"]
+    return files
+
+
+def _pareto_figure(full: pd.DataFrame):  # -> plt.Figure
+    """Score against FLOPs, one panel per optimiser and one per family, each front in its colour."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
     fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
     for ax, key, style in zip(axes, ("optimizer", "family"), ("family", "optimizer"), strict=True):
         names = sorted(full[key].unique())
@@ -62,51 +88,44 @@ def write_scaling_report(
         ax.set_title(f"Pareto front per {key}")
     axes[0].set_ylabel("validation Challenge score")
     fig.tight_layout()
-    files.append(_savefig(fig, out / "pareto_flops.png", atomic_path))
-    fig, ax = plt.subplots(figsize=(7, 4))
-    imp = pd.Series(summary.importance)
-    sns.barplot(x=imp.values, y=imp.index, ax=ax, color="#4c72b0")
-    ax.set_xlabel("permutation importance (drop in R²)")
-    ax.set_title("What predicts the score")
+    return fig
+
+
+def _flops_law_figure(full: pd.DataFrame, pl: PowerLaw):  # -> plt.Figure
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.scatter(full["flops"], 1 - full["score"], s=20, color="#bbbbbb", label="trials")
+    xs, errs = frontier_errors(full["flops"].to_numpy(float), full["score"].to_numpy(float))
+    ax.scatter(xs, errs, color="black", label="frontier")
+    grid = np.geomspace(full["flops"].min(), full["flops"].max())
+    ax.plot(grid, pl.predict(grid), label=f"error ∝ FLOPs^-{pl.alpha:.3f} (R² {pl.r2:.2f})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("FLOPs (log)")
+    ax.set_ylabel("1 − validation score (log)")
+    ax.legend()
     fig.tight_layout()
-    files.append(_savefig(fig, out / "importance.png", atomic_path))
-    if summary.power_law_flops:
-        pl = summary.power_law_flops
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        ax.scatter(full["flops"], 1 - full["score"], s=20, color="#bbbbbb", label="trials")
-        xs, errs = frontier_errors(full["flops"].to_numpy(float), full["score"].to_numpy(float))
-        ax.scatter(xs, errs, color="black", label="frontier")
-        grid = np.geomspace(full["flops"].min(), full["flops"].max())
-        ax.plot(grid, pl.predict(grid), label=f"error ∝ FLOPs^-{pl.alpha:.3f} (R² {pl.r2:.2f})")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("FLOPs (log)")
-        ax.set_ylabel("1 − validation score (log)")
-        ax.legend()
-        fig.tight_layout()
-        files.append(_savefig(fig, out / "power_law.png", atomic_path))
-    if summary.power_law_data:
-        pl = summary.power_law_data
-        best = df.groupby("n_train")["score"].max()
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        ax.scatter(df["n_train"], 1 - df["score"], s=20, color="#bbbbbb", label="trials")
-        ax.scatter(best.index, 1 - best.to_numpy(), color="black", label="best per size")
-        grid = np.geomspace(best.index.min(), best.index.max())
-        ax.plot(grid, pl.predict(grid), label=f"error ∝ N^-{pl.alpha:.3f} (R² {pl.r2:.2f})")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("training records N (log)")
-        ax.set_ylabel("1 − validation score (log)")
-        ax.set_title("Error against the amount of training data")
-        ax.legend()
-        fig.tight_layout()
-        files.append(_savefig(fig, out / "power_law_data.png", atomic_path))
-    atomic_write_json(out / "summary.json", summary.to_dict())
-    atomic_write_text(out / "summary.md", summary_markdown(summary))
-    with atomic_path(out / "trials.csv") as tmp:
-        df.to_csv(tmp, index=False)
-    files += [out / "summary.json", out / "summary.md", out / "trials.csv"]
-    return files
+    return fig
+
+
+def _data_law_figure(df: pd.DataFrame, pl: PowerLaw):  # -> plt.Figure
+    import matplotlib.pyplot as plt
+
+    best = df.groupby("n_train")["score"].max()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.scatter(df["n_train"], 1 - df["score"], s=20, color="#bbbbbb", label="trials")
+    ax.scatter(best.index, 1 - best.to_numpy(), color="black", label="best per size")
+    grid = np.geomspace(best.index.min(), best.index.max())
+    ax.plot(grid, pl.predict(grid), label=f"error ∝ N^-{pl.alpha:.3f} (R² {pl.r2:.2f})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("training records N (log)")
+    ax.set_ylabel("1 − validation score (log)")
+    ax.set_title("Error against the amount of training data")
+    ax.legend()
+    fig.tight_layout()
+    return fig
 
 
 def write_data_scaling(
