@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from ecgbench.checkpoint import load_checkpoint
 from ecgbench.errors import BadInputError, ChecksumError
 from ecgbench.export.bundle import bundle_into_zoo
 from ecgbench.export.pipeline import ModelExporter
+from ecgbench.export.quantize import QuantSettings
 from ecgbench.fileio import sha256_file
 from ecgbench.zoo import Zoo
 
@@ -39,6 +41,20 @@ def test_int8_bundled_in_the_zoo_is_used_without_records_and_checked(
     got = ex.variant("openvino", "int8")
     assert got.source == "zoo" and got.path == zoo.root / art["main"]
     assert sha256_file(got.path) == sha256_file(v.path)
+    # how many calibration records made it is the zoo's choice: asked with the default 300, the
+    # bundle (made with 8) is still the INT8 there is without records of one's own
+    assert SYNTH_QUANT.subset_size != QuantSettings().subset_size
+    default = replace(opts, quant=QuantSettings())
+    ex = ModelExporter(
+        TINY_NAME, load_checkpoint(ckpt_path), ckpt_path, default, zoo.get(TINY_NAME)
+    )
+    assert ex.variant("openvino", "int8").source == "zoo"
+    # other settings (accuracy control) are asked for: built, and without records refused
+    other = replace(opts, quant=replace(SYNTH_QUANT, max_drop=0.01))
+    ex = ModelExporter(TINY_NAME, load_checkpoint(ckpt_path), ckpt_path, other, zoo.get(TINY_NAME))
+    with pytest.raises(BadInputError):
+        ex.variant("openvino", "int8")
+    ex = ModelExporter(TINY_NAME, load_checkpoint(ckpt_path), ckpt_path, opts, zoo.get(TINY_NAME))
     # ONNX INT8 was not bundled: still a clear refusal
     with pytest.raises(BadInputError):
         ex.variant("onnx", "int8")
