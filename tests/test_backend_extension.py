@@ -36,6 +36,22 @@ class SecondOnnxBackend(ONNXRuntimeBackend):
         return super().plan(precision, arith, int8_rest)
 
 
+def _short_run(tiny: TinySession, tmp_path: Path, names: tuple[str, ...]):
+    """The real runner on the tiny model, FP32, a fraction of a second per variant."""
+    plan = Suite(
+        models=(str(tiny.ckpt),),
+        backends=names,
+        precisions=("fp32",),
+        threads=1,
+        duration=0.1,
+        min_iters=3,
+        warmup=0.02,
+        round_s=0.05,
+    )
+    opts = RunOptions(export=tiny.opts(), use_store=False, show_progress=False)
+    return run_plan(plan, opts, zoo=Zoo(tmp_path / "no_zoo"), log=lambda m: None)
+
+
 @pytest.fixture
 def registered(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setitem(backends.BACKENDS, SecondOnnxBackend.NAME, SecondOnnxBackend)
@@ -49,18 +65,7 @@ def test_a_registered_backend_class_runs_through_the_runner(
     assert (ex.backend, ex.expected, ex.hint) == (registered, "f32", None)
     with pytest.raises(BadInputError, match="fp32 only"):
         plan_execution(registered, "int8", device_arithmetic("CPU"))
-    plan = Suite(
-        models=(str(tiny.ckpt),),
-        backends=(registered, "onnxruntime"),
-        precisions=("fp32",),
-        threads=1,
-        duration=0.1,
-        min_iters=3,
-        warmup=0.02,
-        round_s=0.05,
-    )
-    opts = RunOptions(export=tiny.opts(), use_store=False, show_progress=False)
-    doc = run_plan(plan, opts, zoo=Zoo(tmp_path / "no_zoo"), log=lambda m: None)
+    doc = _short_run(tiny, tmp_path, (registered, "onnxruntime"))
     by = {r.backend: r for r in doc.rows}
     assert set(by) == {registered, "onnxruntime"}
     assert by[registered].executed == "f32" and by[registered].latency.median_ms > 0
@@ -81,19 +86,7 @@ def test_a_row_whose_backend_echoes_the_request_says_not_verified(
     monkeypatch: pytest.MonkeyPatch, tiny: TinySession, tmp_path: Path
 ) -> None:
     monkeypatch.setitem(backends.BACKENDS, EchoingBackend.NAME, EchoingBackend)
-    plan = Suite(
-        models=(str(tiny.ckpt),),
-        backends=(EchoingBackend.NAME,),
-        precisions=("fp32",),
-        threads=1,
-        duration=0.1,
-        min_iters=3,
-        warmup=0.02,
-        round_s=0.05,
-    )
-    opts = RunOptions(export=tiny.opts(), use_store=False, show_progress=False)
-    doc = run_plan(plan, opts, zoo=Zoo(tmp_path / "no_zoo"), log=lambda m: None)
-    (row,) = doc.rows
+    (row,) = _short_run(tiny, tmp_path, (EchoingBackend.NAME,)).rows
     assert row.executed == "f32" and row.execution.note == "asked, not verified"
 
 
