@@ -166,47 +166,32 @@ def run(
     data: PipelineDataOpt = None,
 ) -> None:
     """Benchmark zoo variants: export (cached), time interleaved, print and store the rows."""
-    from dataclasses import replace
-
     from ecgbench.bench.runner import RunOptions, run_plan
-    from ecgbench.bench.stream.config import StreamConfig
-    from ecgbench.bench.suite import Suite, expand_all, load_suite
+    from ecgbench.bench.suite import Suite
     from ecgbench.export.build import ExportOptions
 
-    if suite:
-        plan = load_suite(suite)
-        if min_samples_for is not None:
-            plan = replace(plan, min_samples_for=min_samples_for).validate()
-    else:
-        one, many = _input_lengths(input_samples)
-        plan = expand_all(
-            Suite(
-                models=tuple(m.strip() for m in model.split(",")),
-                backends=tuple(b.strip() for b in backend.lower().split(",")),
-                devices=(device,),
-                precisions=tuple(p.strip() for p in precision.lower().split(",")),
-                batch=(batch,),
-                threads=threads,
-                scenario=scenario,
-                duration=duration,
-                min_iters=min_iters,
-                min_samples_for=min_samples_for,
-                warmup=warmup,
-                samples=one,
-                lengths=many,
-                int8_rest=int8_rest.lower(),
-                skip_unsupported=precision.lower() == "all",
-            )
-        )
-        plan = replace(plan, name="adhoc")
+    one, many = _input_lengths(input_samples) if suite is None else (None, ())
+    flags = Suite(
+        models=tuple(m.strip() for m in model.split(",")),
+        backends=tuple(b.strip() for b in backend.lower().split(",")),
+        devices=(device,),
+        precisions=tuple(p.strip() for p in precision.lower().split(",")),
+        batch=(batch,),
+        threads=threads,
+        scenario=scenario,
+        duration=duration,
+        min_iters=min_iters,
+        min_samples_for=min_samples_for,
+        warmup=warmup,
+        samples=one,
+        lengths=many,
+        int8_rest=int8_rest.lower(),
+        skip_unsupported=precision.lower() == "all",
+    )
     stream = {"seconds": stream_seconds, "hop_s": hop_s, "window_s": window_s}
     stream |= {"background": background, "preprocess": stream_preprocess}
-    given = {k: v for k, v in stream.items() if v is not None}
-    if given or plan.scenario == "stream":
-        plan = replace(plan, stream=replace(plan.stream or StreamConfig(), **given)).validate()
-    plan = replace(plan, footprint=plan.footprint or footprint)
-    if pipeline:
-        plan = replace(plan, pipeline=True).validate()
+    plan = _run_plan(suite, flags, {k: v for k, v in stream.items() if v is not None})
+    plan = _with_probes(plan, footprint, pipeline)
     opts = RunOptions(
         export=ExportOptions(cache_dir=cache_dir, calibration_dir=calibration),
         output=output,
@@ -224,6 +209,32 @@ def run(
         err.print("[yellow]interrupted[/]: finished rows were written")
         raise typer.Exit(130) from None
     _print_run(doc, plan, wide)
+
+
+def _run_plan(suite: Path | None, flags, stream: dict):  # Suite -> RunPlan
+    """The suite file's plan (its ``min_samples_for`` overridden by the flag), else the flags';
+    the stream's settings given as flags over the plan's."""
+    from dataclasses import replace
+
+    from ecgbench.bench.stream.config import StreamConfig
+    from ecgbench.bench.suite import expand_all, load_suite
+
+    if suite:
+        plan = load_suite(suite)
+        if flags.min_samples_for is not None:
+            plan = replace(plan, min_samples_for=flags.min_samples_for).validate()
+    else:
+        plan = replace(expand_all(flags), name="adhoc")
+    if stream or plan.scenario == "stream":
+        plan = replace(plan, stream=replace(plan.stream or StreamConfig(), **stream)).validate()
+    return plan
+
+
+def _with_probes(plan, footprint: bool, pipeline: bool):  # RunPlan -> RunPlan
+    from dataclasses import replace
+
+    plan = replace(plan, footprint=plan.footprint or footprint)
+    return replace(plan, pipeline=True).validate() if pipeline else plan
 
 
 def _input_lengths(input_samples: str | None) -> tuple[int | None, tuple[int, ...]]:
