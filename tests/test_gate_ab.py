@@ -15,7 +15,7 @@ def test_ab_mode_times_both_artifacts_in_one_run(tiny):
     s = tiny
     old, new = s.artifact("openvino", "fp32"), s.artifact("openvino", "int8")
     rule = StopRule(min_duration_s=0.2, min_iters=5, warmup_s=0.05, round_s=0.05, settle_s=0.0)
-    a, b = ab_documents(old, new, threads=1, rule=rule, samples=1000)
+    a, b = ab_documents(old, new, threads=1, rule=rule, input_samples=1000)
     assert a.fingerprint == b.fingerprint and a.reference is b.reference
     assert a.rows[0].key() == b.rows[0].key()
     assert (a.rows[0].artifact, b.rows[0].artifact) == (str(old), str(new))

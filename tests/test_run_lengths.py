@@ -51,16 +51,29 @@ def test_a_length_list_parses_from_text_a_list_or_one_number() -> None:
         assert "\n" not in str(e.value)
 
 
-def test_a_suite_takes_samples_as_a_list_or_one_length(tmp_path: Path) -> None:
+def test_a_suite_takes_input_samples_as_a_list_or_one_length(tmp_path: Path) -> None:
     p = tmp_path / "s.toml"
-    p.write_text("samples = [1250, 2500, 5000]\n")
+    p.write_text("input_samples = [1250, 2500, 5000]\n")
     s = load_suite(p)
-    assert s.lengths == (1250, 2500, 5000) and s.samples is None
+    assert s.lengths == (1250, 2500, 5000) and s.input_samples is None
+    p.write_text("input_samples = 2500\n")
+    s = load_suite(p)
+    assert s.input_samples == 2500 and s.lengths == ()
+    p.write_text('models = ["atto"]\n[input_samples_by_variant]\n"atto/openvino/fp32" = 2500\n')
+    assert load_suite(p).input_samples_by_variant == {"atto/openvino/fp32": 2500}
+
+
+def test_a_suite_still_reads_the_older_samples_keys(tmp_path: Path) -> None:
+    p = tmp_path / "s.toml"
+    p.write_text("samples = [1250, 2500]\n")
+    assert load_suite(p).lengths == (1250, 2500)
     p.write_text("samples = 2500\n")
-    s = load_suite(p)
-    assert s.samples == 2500 and s.lengths == ()
+    assert load_suite(p).input_samples == 2500
     p.write_text('models = ["atto"]\n[samples_by_variant]\n"atto/openvino/fp32" = 2500\n')
-    assert load_suite(p).samples_by_variant == {"atto/openvino/fp32": 2500}
+    assert load_suite(p).input_samples_by_variant == {"atto/openvino/fp32": 2500}
+    p.write_text("samples = 2500\ninput_samples = 1250\n")
+    with pytest.raises(BadInputError, match="older name of input_samples; give one"):
+        load_suite(p)
 
 
 def test_cli_bad_lengths_are_one_line(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
-"""Input lengths a run times: ``--samples 1250,2500,5000`` or a suite's ``samples = [...]``.
+"""Input lengths a run times: ``--input-samples 1250,2500,5000`` or a suite's ``input_samples = [...]``.
 
-One length is the run's input length as before (``Suite.samples``); several make each variant one
+One length is the run's input length as before (``Suite.input_samples``); several make each variant one
 row per length (``Suite.lengths``), timed interleaved like any other variants, so that the report
 can fit latency = fixed + slope × seconds (:mod:`ecgbench.bench.length_fit`). Parsing and checks
 only; no heavy import.
@@ -52,7 +52,7 @@ def parse_lengths(value: Any, what: str = "samples") -> tuple[int, ...]:
 
 
 def split_lengths(lengths: tuple[int, ...]) -> tuple[int | None, tuple[int, ...]]:
-    """``(samples, lengths)`` for a Suite: one length stays ``samples`` (the run is as before)."""
+    """``(input_samples, lengths)`` for a Suite: one length stays ``input_samples`` (as before)."""
     return (lengths[0], ()) if len(lengths) == 1 else (None, lengths)
 
 
@@ -63,21 +63,23 @@ def check_length_keys(
     precisions: tuple[str, ...],
     lengths: tuple[int, ...] = (),
 ) -> None:
-    """Every ``samples_by_variant`` key names a variant of the suite (a typo would silently time
+    """Every ``input_samples_by_variant`` key names a variant of the suite (a typo would silently time
     the default length); a list of lengths and per-variant lengths are not combined."""
     if by_variant and lengths:
-        raise BadInputError("samples_by_variant cannot be combined with a list of samples")
+        raise BadInputError(
+            "input_samples_by_variant cannot be combined with a list of input_samples"
+        )
     for key in by_variant:
         v = Variant.parse(key) if key.count("/") >= 2 else None
         if v is None:
-            raise BadInputError(f"samples_by_variant: {key!r} is not model/backend/precision")
+            raise BadInputError(f"input_samples_by_variant: {key!r} is not model/backend/precision")
         if (
             v.backend not in backends
             or v.precision not in precisions
             or (_names_models(models) and v.model not in models)
         ):
             raise BadInputError(
-                f"samples_by_variant: {key!r} names no variant of this suite "
+                f"input_samples_by_variant: {key!r} names no variant of this suite "
                 f"(models {', '.join(models)}; backends {', '.join(backends)}; "
                 f"precisions {', '.join(precisions)})"
             )

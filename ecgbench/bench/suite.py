@@ -44,11 +44,11 @@ class Suite:
     round_s: float = 0.5
     settle_s: float = 0.05
     static_shape: bool = True
-    samples: int | None = None  # input length; None: the model's 10 s window
+    input_samples: int | None = None  # input length; None: the model's 10 s window
     # Input length of single variants, by Variant.name "model/backend/precision" (gate_power's
     # slowdown runs, which lengthen each variant's input by what makes it 20 % slower).
-    samples_by_variant: dict[str, int] = field(default_factory=dict)
-    # Several input lengths (`--samples 1250,2500,5000`, a suite's `samples = [...]`): every variant
+    input_samples_by_variant: dict[str, int] = field(default_factory=dict)
+    # Several input lengths (`--input-samples 1250,2500,5000`, a suite's `input_samples = [...]`): every variant
     # is timed at each, one row per length, interleaved (bench/lengths.py). Empty: one length.
     lengths: tuple[int, ...] = ()
     # Float arithmetic of the layers an INT8 model leaves unquantized (f32, or bf16 where the
@@ -116,14 +116,16 @@ class Suite:
                 parse_percentile(self.min_samples_for)
             except ValueError as e:
                 raise BadInputError(f"min_samples_for: {e}") from None
-        if self.samples is not None and self.samples < 1:
-            raise BadInputError("samples (input length) must be >= 1")
-        if any(n < 1 for n in self.samples_by_variant.values()):
-            raise BadInputError("samples_by_variant: every input length must be >= 1")
+        if self.input_samples is not None and self.input_samples < 1:
+            raise BadInputError("input_samples (input length) must be >= 1")
+        if any(n < 1 for n in self.input_samples_by_variant.values()):
+            raise BadInputError("input_samples_by_variant: every input length must be >= 1")
         if self.lengths:
             parse_lengths(list(self.lengths))  # whole, >= 1, distinct
-            if self.samples is not None:
-                raise BadInputError("give one input length (samples) or a list (lengths), not both")
+            if self.input_samples is not None:
+                raise BadInputError(
+                    "give one input length (input_samples) or a list (lengths), not both"
+                )
         if not isinstance(self.static_shape, bool):
             raise BadInputError(f"static_shape must be true or false, not {self.static_shape!r}")
         if not isinstance(self.footprint, bool):
@@ -175,9 +177,23 @@ def expand_all(plan: Suite) -> Suite:
     return replace(plan, backends=tuple(b), precisions=tuple(p))
 
 
+# Suite keys written before the input length had its own name: still read, under the new one.
+KEY_ALIASES = {"samples": "input_samples", "samples_by_variant": "input_samples_by_variant"}
+
+
+def _new_names(doc: dict[str, Any], p: Path) -> dict[str, Any]:
+    out = dict(doc)
+    for old, new in KEY_ALIASES.items():
+        if old in out:
+            if new in out:
+                raise BadInputError(f"{p}: {old} is the older name of {new}; give one of them")
+            out[new] = out.pop(old)
+    return out
+
+
 def load_suite(path: str | os.PathLike[str]) -> Suite:
     p = Path(path)
-    doc = read_toml(p)
+    doc = _new_names(read_toml(p), p)
     known = {f.name for f in fields(Suite)}
     unknown = set(doc) - known
     if unknown:
@@ -193,11 +209,11 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
                 kw[k] = float(v)
             elif k == "min_iters":
                 kw[k] = int(v)
-            elif k in ("samples", "lengths"):
-                kw["samples"], kw["lengths"] = split_lengths(parse_lengths(v, k))
-            elif k == "samples_by_variant":
+            elif k in ("input_samples", "lengths"):
+                kw["input_samples"], kw["lengths"] = split_lengths(parse_lengths(v, k))
+            elif k == "input_samples_by_variant":
                 kw[k] = {
-                    str(name): whole_length(n, f"samples_by_variant {name}")
+                    str(name): whole_length(n, f"input_samples_by_variant {name}")
                     for name, n in dict(v).items()
                 }
             elif k == "min_samples_for":
@@ -217,7 +233,11 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
     suite = expand_all(Suite(**kw)).validate()
     try:
         check_length_keys(
-            suite.samples_by_variant, suite.models, suite.backends, suite.precisions, suite.lengths
+            suite.input_samples_by_variant,
+            suite.models,
+            suite.backends,
+            suite.precisions,
+            suite.lengths,
         )
     except BadInputError as e:
         raise BadInputError(f"{p}: {e}") from None

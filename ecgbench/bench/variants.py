@@ -136,9 +136,9 @@ def load_variants(
         mf = facts[model]
         name = mf.name
         lengths = lengths_of(
-            plan.samples,
+            plan.input_samples,
             plan.lengths,
-            plan.samples_by_variant.get(Variant(name, bname, precision).name),
+            plan.input_samples_by_variant.get(Variant(name, bname, precision).name),
             mf.samples,
         )
         if not plan.lengths:  # one length: refused; of several, one too short is a skipped line

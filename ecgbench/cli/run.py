@@ -183,7 +183,7 @@ def run(
         min_iters=min_iters,
         min_samples_for=min_samples_for,
         warmup=warmup,
-        samples=one,
+        input_samples=one,
         lengths=many,
         int8_rest=int8_rest.lower(),
         skip_unsupported=precision.lower() == "all",

@@ -47,7 +47,7 @@ def ab_documents(
     device: str = "CPU",
     threads: int | None = None,
     rule: StopRule | None = None,
-    samples: int = 5000,
+    input_samples: int = 5000,
     swapped: bool = False,
 ) -> tuple[RunDocument, RunDocument]:
     """Time OLD and NEW interleaved (plus the GEMM reference); one document per side.
@@ -58,7 +58,7 @@ def ab_documents(
     rule = rule or StopRule(min_duration_s=5.0, min_iters=100, warmup_s=1.0)
     fp = collect_fingerprint(threads).to_dict()
     pp = Preprocessing()
-    x = synthetic_input(pp, samples=samples)
+    x = synthetic_input(pp, samples=input_samples)
     sides = []
     for path in (old, new):
         name = _backend_for(path)
@@ -70,7 +70,7 @@ def ab_documents(
             LoadSpec(
                 artifact=path,
                 device=device,
-                samples=samples,
+                samples=input_samples,
                 threads=threads,
                 inference_precision=hint,
             )
@@ -97,7 +97,7 @@ def ab_documents(
             executed=info.inference_precision,
             scenario="latency",
             batch=1,
-            input_shape=[1, 12, samples],
+            input_shape=[1, 12, input_samples],
             artifact=str(path),
             latency=lat,
             throughput=Throughput(fps=lat.fps(1)),

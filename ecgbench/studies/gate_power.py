@@ -104,10 +104,10 @@ def measure(
 
     plan = load_suite(suite)  # as CI times it: same durations, slices and references
     if lengths:
-        slow = replace(plan, samples=BASE_SAMPLES, samples_by_variant=lengths)
+        slow = replace(plan, input_samples=BASE_SAMPLES, input_samples_by_variant=lengths)
     else:
-        slow = replace(plan, samples=round(BASE_SAMPLES * slowdown))
-    plan = replace(plan, samples=BASE_SAMPLES)
+        slow = replace(plan, input_samples=round(BASE_SAMPLES * slowdown))
+    plan = replace(plan, input_samples=BASE_SAMPLES)
     opts = RunOptions(use_store=False, verify=False, show_progress=False)
     runs = out / "runs"
     atomic_write_json(

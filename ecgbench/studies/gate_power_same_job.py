@@ -92,7 +92,7 @@ def measure(
         samples = {n: load_checkpoint(Zoo().verify(n)).preprocessing.eval_samples for n in names}
         lengths = calibrated_lengths(summary, slowdown, float(window), samples)
         zoos = build_zoos(names, 1.0, out / "zoos")
-        side_plans = [plan, plan, replace(plan, samples_by_variant=lengths)]
+        side_plans = [plan, plan, replace(plan, input_samples_by_variant=lengths)]
     else:
         zoos = build_zoos(names, slowdown, out / "zoos")
     atomic_write_json(

@@ -59,7 +59,7 @@ def stream_inputs(plan: Suite, zoo: Zoo) -> tuple[Suite, dict[str, float]]:
     cfg = plan.stream or StreamConfig()
     models = zoo.names() if "all" in plan.models else list(plan.models)
     fs: dict[str, float] = {}
-    by_variant = dict(plan.samples_by_variant)
+    by_variant = dict(plan.input_samples_by_variant)
     for model in models:
         entry = zoo.entries.get(model)
         if entry is not None and entry.brought:  # its card says its rate and window
@@ -76,7 +76,7 @@ def stream_inputs(plan: Suite, zoo: Zoo) -> tuple[Suite, dict[str, float]]:
             name, ckpt, _ = checkpoint_from(model, zoo)
             pp = ckpt.preprocessing
         fs[name] = pp.fs
-        n = round(cfg.window_s * pp.fs) if cfg.window_s else (plan.samples or pp.eval_samples)
+        n = round(cfg.window_s * pp.fs) if cfg.window_s else (plan.input_samples or pp.eval_samples)
         if n > pp.eval_samples:
             raise BadInputError(
                 f"a {n / pp.fs:g} s window is longer than {name}'s record "
@@ -90,7 +90,7 @@ def stream_inputs(plan: Suite, zoo: Zoo) -> tuple[Suite, dict[str, float]]:
             for b in plan.backends:
                 for p in plan.precisions:
                     by_variant[Variant(name, b, p).name] = n
-    return replace(plan, samples_by_variant=by_variant), fs
+    return replace(plan, input_samples_by_variant=by_variant), fs
 
 
 @contextmanager
