@@ -23,9 +23,15 @@ from ecgbench.report.data import ReportData, accuracy_drops, build_frames, colle
 from ecgbench.report.lengths import CAPTION as LENGTH_CAPTION
 from ecgbench.report.lengths import length_figure, length_section
 from ecgbench.report.runtime_boxes import runtime_boxes
-from ecgbench.report.tables import html_table, score_with_interval
+from ecgbench.report.tables import (
+    MACHINE_COLUMNS,
+    html_table,
+    precision_section,
+    profile_tables,
+    rows_section,
+    score_with_interval,
+)
 
-MAX_ROWS_SHOWN = 300  # the page's rows table; rows.csv holds every row
 VARIANT_KEYS = ["machine", "model", "backend", "device", "precision", "executed", "scenario"]
 
 
@@ -34,43 +40,6 @@ def latest_per_variant(df: pd.DataFrame) -> pd.DataFrame:
     keys = [k for k in VARIANT_KEYS if k in df]
     return df.drop_duplicates(keys, keep="last") if keys else df
 
-
-ROW_COLUMNS = [
-    "machine",
-    "model",
-    "backend",
-    "device",
-    "precision",
-    "executed",
-    "scenario",
-    "batch",
-    "median_ms",
-    "p90_ms",
-    "p99_ms",
-    "throughput_fps",
-    "gflops",
-    "gemm_fraction",
-    "ceiling",
-    "int8_layers",
-    "total_layers",
-    "challenge_score",
-    "auroc",
-    "accuracy_note",
-    "precision_note",
-    "run_id",
-]
-MACHINE_COLUMNS = [
-    "machine",
-    "cpu_model",
-    "isa",
-    "executes natively",
-    "GEMM ceilings GFLOP/s",
-    "threads",
-    "logical_cpus",
-    "os",
-    "versions",
-    "hostname",
-]
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;
@@ -101,76 +70,6 @@ def _save(fig: plt.Figure, out: Path, name: str) -> tuple[list[Path], str]:
         fig.savefig(tmp, format="svg", bbox_inches="tight")
     plt.close(fig)
     return [png, svg], base64.b64encode(buf.getvalue()).decode()
-
-
-def _table(df: pd.DataFrame, cols: list[str], max_rows: int = 2000) -> str:
-    return html_table(df, cols, max_rows)
-
-
-def _rows_section(df: pd.DataFrame) -> str:
-    """Every row; a percentile from too few samples to be an estimate is marked ``*``."""
-    from ecgbench.bench.percentiles import REPORTED, min_samples
-
-    d, bad = df.copy(), []
-    for name, q in REPORTED.items():
-        col, ok = f"{name}_ms", f"{name}_valid"
-        if col not in d or ok not in d:
-            continue
-        invalid = d[ok].eq(False)  # None (unknown) is not marked
-        if invalid.any():
-            bad.append(f"{name} from n &lt; {min_samples(q)} samples")
-        d[col] = [
-            "" if pd.isna(v) else f"{v:.3g}" + ("*" if x else "")
-            for v, x in zip(d[col], invalid, strict=True)
-        ]
-    note = (
-        f"<p class='note'>* {', '.join(bad)}: not a valid estimate (MLPerf LoadGen's rule; "
-        "<code>ecgbench run --min-samples-for p99</code> times enough calls)</p>"
-        if bad
-        else ""
-    )
-    return "<h2>All rows</h2>" + _table(d, ROW_COLUMNS, max_rows=MAX_ROWS_SHOWN) + note
-
-
-def _precision_section(df: pd.DataFrame) -> str:
-    """Rows whose executed arithmetic is not what their precision names: never silent."""
-    if "executed" not in df:
-        return ""
-    from ecgbench.precision import matches_request
-
-    off = df[
-        [
-            not pd.isna(ex) and not matches_request(str(p), str(ex))  # unknown is not a mismatch
-            for p, ex in zip(df["precision"], df["executed"], strict=True)
-        ]
-    ]
-    if not len(off):
-        return ""
-    keys = ["model", "backend", "device", "precision", "executed", "precision_note"]
-    off = off.fillna({"precision_note": "–"}).groupby(keys, dropna=False)["machine"]
-    off = off.agg(lambda m: ", ".join(sorted(set(map(str, m))))).reset_index()
-    off = off.rename(columns={"machine": "machines"})
-    cols = ["model", "backend", "device", "precision", "executed", "precision_note", "machines"]
-    return (
-        "<h2>Precision asked vs executed</h2><p class='warn'>These rows did not execute the "
-        "arithmetic their precision names; their runtime and accuracy are those of what ran.</p>"
-        + _table(off, cols)
-    )
-
-
-def _profile_tables(profiles: list[dict]) -> str:
-    parts = ["<h3>Slowest layers</h3>"]
-    for p in profiles:
-        top = pd.DataFrame(p.get("top_layers", [])[:8])
-        if top.empty:
-            continue
-        parts.append(
-            f"<p class='note'>{html.escape(p['machine'])} · run {html.escape(p['run_id'])} · "
-            f"{html.escape(p['label'])} (ran "
-            f"{html.escape(str(p.get('executed')))}; {p['total_ms']:.3f} ms of layer time per "
-            "inference)</p>" + _table(top, ["name", "layer_type", "exec_type", "arithmetic", "ms"])
-        )
-    return "".join(parts)
 
 
 def build_report(
@@ -223,8 +122,8 @@ def render_report(
     _measurement_sections(page, data)
     _accuracy_sections(page, data, view)
     _diagnostic_sections(page, data)
-    page.sections.append(_rows_section(df))
-    page.sections.append("<h2>Machines</h2>" + _table(data.machines, MACHINE_COLUMNS))
+    page.sections.append(rows_section(df))
+    page.sections.append("<h2>Machines</h2>" + html_table(data.machines, MACHINE_COLUMNS))
     with atomic_path(out / "rows.csv") as tmp:
         df.to_csv(tmp, index=False)
     text = (
@@ -272,7 +171,7 @@ def _runtime_sections(page: _Page, data: ReportData, view: fleet_view.FleetView)
         page.sections.append(
             f"<p class='note'>Medians relative to <b>{html.escape(view.choice.reference)}</b> "
             "(its own row in ms; ×1.20 = 20 % slower than it); latest run per machine.</p>"
-            + _table(ft := fleet_view.fleet_table(data.boxes, view.choice.reference), list(ft))
+            + html_table(ft := fleet_view.fleet_table(data.boxes, view.choice.reference), list(ft))
         )
     if view.few and len(lat) and lat.groupby(["machine", "partition"])["model"].nunique().max() > 1:
         page.figure(
@@ -302,11 +201,11 @@ def _measurement_sections(page: _Page, data: ReportData) -> None:
         page.figure(
             "footprint", "Deployment footprint", footprint.footprint_figure(fp), footprint.CAPTION
         )
-        page.sections.append(_table(fp, footprint.COLUMNS))
+        page.sections.append(html_table(fp, footprint.COLUMNS))
     e2e = pipeline.pipeline_rows(df)
     if len(e2e):  # run --pipeline: the whole call beside the model-only row
         page.figure("end_to_end", "End to end", pipeline.pipeline_figure(e2e), pipeline.CAPTION)
-        page.sections.append(_table(e2e, [c for c in pipeline.COLUMNS if c in e2e]))
+        page.sections.append(html_table(e2e, [c for c in pipeline.COLUMNS if c in e2e]))
     lengths = length_section(data.lengths) if len(data.lengths) else None
     if lengths:  # a run with several input lengths per variant (run --samples a,b,c)
         fits, table = lengths
@@ -362,7 +261,7 @@ def _accuracy_sections(page: _Page, data: ReportData, view: fleet_view.FleetView
             "distinguishable from zero; <em>drop</em> / <em>gain</em>: it is."
             + elsewhere_note(acc)
             + "</p>"
-            + _table(
+            + html_table(
                 drops,
                 [
                     "machine",
@@ -394,7 +293,7 @@ def _accuracy_sections(page: _Page, data: ReportData, view: fleet_view.FleetView
 def _diagnostic_sections(page: _Page, data: ReportData) -> None:
     """What executed: the precision section, per-layer profiles, INT8 variants that ran float."""
     df = data.rows
-    page.sections.append(_precision_section(df))
+    page.sections.append(precision_section(df))
     if data.profiles:
         page.figure(
             "profile",
@@ -404,7 +303,7 @@ def _diagnostic_sections(page: _Page, data: ReportData) -> None:
             "median time per inference in each arithmetic, read from the kernel that ran each "
             "layer (e.g. <code>brgemm_avx512_I8</code> = int8).",
         )
-        page.sections.append(_profile_tables(data.profiles))
+        page.sections.append(profile_tables(data.profiles))
     int8 = df[(df["precision"] == "int8") & df["int8_layers"].notna()]
     if len(int8):
         ran_fp = int8[int8["int8_layers"] == 0]

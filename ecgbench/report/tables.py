@@ -3,6 +3,7 @@ that scrolls sideways instead of running off a 1,400 px page."""
 
 from __future__ import annotations
 
+import html
 import math
 
 import pandas as pd
@@ -103,3 +104,109 @@ def html_table(df: pd.DataFrame, cols: list[str], max_rows: int = 2000) -> str:
         else ""
     )
     return note + '<div class="scroll">' + d.to_html(index=False, na_rep="–", border=0) + "</div>"
+
+
+MAX_ROWS_SHOWN = 300  # the page's rows table; rows.csv holds every row
+ROW_COLUMNS = [
+    "machine",
+    "model",
+    "backend",
+    "device",
+    "precision",
+    "executed",
+    "scenario",
+    "batch",
+    "median_ms",
+    "p90_ms",
+    "p99_ms",
+    "throughput_fps",
+    "gflops",
+    "gemm_fraction",
+    "ceiling",
+    "int8_layers",
+    "total_layers",
+    "challenge_score",
+    "auroc",
+    "accuracy_note",
+    "precision_note",
+    "run_id",
+]
+MACHINE_COLUMNS = [
+    "machine",
+    "cpu_model",
+    "isa",
+    "executes natively",
+    "GEMM ceilings GFLOP/s",
+    "threads",
+    "logical_cpus",
+    "os",
+    "versions",
+    "hostname",
+]
+
+
+def rows_section(df: pd.DataFrame) -> str:
+    """Every row; a percentile from too few samples to be an estimate is marked ``*``."""
+    from ecgbench.bench.percentiles import REPORTED, min_samples
+
+    d, bad = df.copy(), []
+    for name, q in REPORTED.items():
+        col, ok = f"{name}_ms", f"{name}_valid"
+        if col not in d or ok not in d:
+            continue
+        invalid = d[ok].eq(False)  # None (unknown) is not marked
+        if invalid.any():
+            bad.append(f"{name} from n &lt; {min_samples(q)} samples")
+        d[col] = [
+            "" if pd.isna(v) else f"{v:.3g}" + ("*" if x else "")
+            for v, x in zip(d[col], invalid, strict=True)
+        ]
+    note = (
+        f"<p class='note'>* {', '.join(bad)}: not a valid estimate (MLPerf LoadGen's rule; "
+        "<code>ecgbench run --min-samples-for p99</code> times enough calls)</p>"
+        if bad
+        else ""
+    )
+    return "<h2>All rows</h2>" + html_table(d, ROW_COLUMNS, max_rows=MAX_ROWS_SHOWN) + note
+
+
+def precision_section(df: pd.DataFrame) -> str:
+    """Rows whose executed arithmetic is not what their precision names: never silent."""
+    if "executed" not in df:
+        return ""
+    from ecgbench.precision import matches_request
+
+    off = df[
+        [
+            not pd.isna(ex) and not matches_request(str(p), str(ex))  # unknown is not a mismatch
+            for p, ex in zip(df["precision"], df["executed"], strict=True)
+        ]
+    ]
+    if not len(off):
+        return ""
+    keys = ["model", "backend", "device", "precision", "executed", "precision_note"]
+    off = off.fillna({"precision_note": "–"}).groupby(keys, dropna=False)["machine"]
+    off = off.agg(lambda m: ", ".join(sorted(set(map(str, m))))).reset_index()
+    off = off.rename(columns={"machine": "machines"})
+    cols = ["model", "backend", "device", "precision", "executed", "precision_note", "machines"]
+    return (
+        "<h2>Precision asked vs executed</h2><p class='warn'>These rows did not execute the "
+        "arithmetic their precision names; their runtime and accuracy are those of what ran.</p>"
+        + html_table(off, cols)
+    )
+
+
+def profile_tables(profiles: list[dict]) -> str:
+    parts = ["<h3>Slowest layers</h3>"]
+    for p in profiles:
+        top = pd.DataFrame(p.get("top_layers", [])[:8])
+        if top.empty:
+            continue
+        parts.append(
+            f"<p class='note'>{html.escape(p['machine'])} · run {html.escape(p['run_id'])} · "
+            f"{html.escape(p['label'])} (ran "
+            f"{html.escape(str(p.get('executed')))}; {p['total_ms']:.3f} ms of layer time per "
+            "inference)</p>"
+            + html_table(top, ["name", "layer_type", "exec_type", "arithmetic", "ms"])
+        )
+    return "".join(parts)
