@@ -24,6 +24,7 @@ for _module in (
     "stream_accuracy",
     "report",
     "gate",
+    "baseline",
     "studies",
     "store",
     "zoo",

@@ -21,16 +21,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from itertools import chain, zip_longest
 from pathlib import Path
 from typing import Any
 
-from ecgbench.bench.references import ModelReference
 from ecgbench.bench.results.document import RunDocument
-from ecgbench.bench.results.fingerprint import collect_fingerprint
-from ecgbench.bench.results.schema import References, ReferenceTiming
 from ecgbench.bench.suite import Suite, load_suite
-from ecgbench.bench.timing import StopRule, TimedVariant, time_interleaved
 from ecgbench.errors import BadInputError
 from ecgbench.gate.accuracy import (
     AccuracySettings,
@@ -58,6 +53,7 @@ from ecgbench.gate.paired import (
     flagged_keys,
 )
 from ecgbench.gate.sides import Side, alternate_runs, code_side, environment_side
+from ecgbench.gate.zoo_timing import time_zoos
 
 Log = Callable[[str], None]
 
@@ -85,77 +81,6 @@ class GateResult:
 
 
 # --------------------------------------------------------------------------- models: one process
-def time_zoos(
-    plan: Suite,
-    zoo_dirs: list[Path],
-    log: Log = print,
-    show_progress: bool = False,
-    only: set[tuple[str, str, str]] | None = None,
-    side_plans: list[Suite] | None = None,
-) -> list[RunDocument]:
-    """Every variant of ``plan`` from each zoo, all timed in the same interleaved rounds.
-
-    ``only`` keeps just those (model, backend, precision): a confirmation re-times flagged keys.
-    ``side_plans`` gives a zoo its own suite (e.g. longer inputs: a measured slowdown)."""
-    from ecgbench.bench.results.rows import result_row
-    from ecgbench.bench.runner import RunOptions, load_variants
-    from ecgbench.host import default_threads
-    from ecgbench.zoo import Zoo
-
-    plan.validate()
-    threads = plan.threads or default_threads()
-    opts = RunOptions(use_store=False, show_progress=show_progress)
-    fp = collect_fingerprint(threads).to_dict()
-    sides = []
-    for i, root in enumerate(zoo_dirs):
-        zoo = Zoo(root)
-        names = (
-            zoo.names() if "all" in plan.models else [m for m in plan.models if m in zoo.entries]
-        )
-        if not names:
-            raise BadInputError(f"{root}: none of the suite's models is in this zoo")
-        side_plan = side_plans[i] if side_plans else plan
-        loaded = load_variants(replace(side_plan, models=tuple(names)), opts, zoo, threads, log)
-        if only is not None:
-            for it in loaded:
-                if (it.model, it.backend_name, it.precision) not in only:
-                    it.backend.close()
-            loaded = [it for it in loaded if (it.model, it.backend_name, it.precision) in only]
-        sides.append(loaded)
-    ref = ModelReference(threads)
-    ref_timed = TimedVariant(label=ref.label, run=ref.run)
-    rule = StopRule(
-        min_duration_s=plan.duration,
-        min_iters=plan.min_calls(),
-        warmup_s=plan.warmup,
-        round_s=plan.round_s,
-        settle_s=plan.settle_s,
-    )
-    # base and head variant by variant (b0, h0, b1, h1, …): each pair has the same neighbours
-    order = [v for v in chain.from_iterable(zip_longest(*sides)) if v is not None]
-    try:
-        time_interleaved([it.timed for it in order] + [ref_timed], rule)
-    finally:
-        for side in sides:
-            for it in side:
-                it.backend.close()
-    model_ref = ReferenceTiming.timed(ref.label, ref_timed.samples_ns, ref_timed.slices)
-    docs = []
-    for side in sides:
-        rows = [result_row(it, plan, threads, {}, True) for it in side if it.timed.samples_ns]
-        docs.append(
-            RunDocument(
-                fingerprint=dict(fp),
-                rows=rows,
-                reference=References(model=model_ref),
-                complete=True,
-                suite=plan.name,
-            )
-        )
-    return docs
-
-
-# --------------------------------------------------------------------------- the command
 def what_changed(base: str, head: str, repo: Path) -> Change:
     """Two folders compared by content, or two revisions of ``repo`` by ``git diff``."""
     if Path(base).is_dir() or Path(head).is_dir():
@@ -279,68 +204,20 @@ def _same_job_gate(
     zoo: str | None = None,
 ) -> GateResult:
     change = what_changed(base, head, repo)
-    use = change.mode if mode == "auto" else mode
-    if zoo is not None and mode == "auto":
-        prefix = zoo.strip("/") + "/"
-        touched = any(f.startswith(prefix) or f == suite for f in change.files)
-        use = MODELS if touched else NONE
-    if use not in (MODELS, CODE, LIBRARIES, NONE):
-        raise BadInputError(f"--mode is auto, {MODELS}, {CODE} or {LIBRARIES}")
+    use = _timing_mode(change, mode, zoo, suite)
     if use == NONE:  # docs, tests: nothing that runs differs (--mode models times an A/A anyway)
-        log("gate: nothing that runs differs between base and head: nothing to time")
-        files = change.files
-        only = (
-            f"only {', '.join(files[:5])}"
-            + (f" and {len(files) - 5} more" if len(files) > 5 else "")
-            if files
-            else "no file differs"
-        )
-        return GateResult(
-            mode=NONE,
-            base=base,
-            head=head,
-            comparison=Comparison(verdicts=[], drift=None, settings=s),
-            fingerprint={},
-            seconds=0.0,
-            change=change,
-            note=f"nothing that runs differs ({only}): nothing timed",
-        )
+        return _nothing_timed(base, head, change, s, log)
     broot, blabel = _side_root(repo, base, work, "base")
     hroot, hlabel = _side_root(repo, head, work, "head")
-    suite_path = hroot / suite if (hroot / suite).is_file() else Path(suite)
-    if not suite_path.is_file():
-        raise BadInputError(f"suite not found: {suite}")
-    plan = load_suite(suite_path)
-    if duration is not None:
-        plan = replace(plan, duration=duration)
+    suite_path, plan = _head_plan(hroot, suite, duration)
     if use == MODELS:
         log(f"gate: models differ: one process times {blabel} and {hlabel} interleaved")
         zoos = [broot / zoo, hroot / zoo] if zoo else [_models_dir(broot), _models_dir(hroot)]
-        pairs = [tuple(time_zoos(plan, zoos, log))]
-        cmp = compare_same_run(*pairs[0], s)
-        again = {(k["model"], k["backend"], k["precision"]) for k in flagged_keys(cmp)}
-        if again and s.confirm:
-            log(f"gate: {len(again)} key(s) flagged: re-timing just those to confirm")
-            pairs.append(tuple(time_zoos(plan, zoos, log, only=again)))
-            cmp = confirm_same_run(cmp, pairs, s)
+        pairs, cmp = _judge_zoos(plan, zoos, s, log)
     else:
-        if not ((broot / "ecgbench").is_dir() and (hroot / "ecgbench").is_dir()):
-            raise BadInputError("code/libraries mode needs two checkouts with ecgbench/ in them")
-        prof = work / "suite.toml"
-        _write_suite(suite_path, prof, duration)
+        prof = _run_profile(broot, hroot, suite_path, duration, work)
         sides = _sides(use, broot, hroot, blabel, hlabel, log)
-        pairs = alternate_runs(sides[0], sides[1], prof, repeats, work, log)
-        cmp = compare_run_pairs(pairs, s)
-        flagged = flagged_keys(cmp)
-        if flagged and s.confirm:
-            models = sorted({k["model"] for k in flagged})
-            log(f"gate: {len(flagged)} key(s) flagged: {repeats} more pairs of {', '.join(models)}")
-            again = work / "confirm"
-            again.mkdir(exist_ok=True)
-            _write_suite(suite_path, again / "suite.toml", duration, models)
-            more = alternate_runs(sides[0], sides[1], again / "suite.toml", repeats, again, log)
-            cmp = confirm_run_pairs(cmp, pairs + more, s)
-            pairs += more
+        pairs, cmp = _judge_runs(sides, prof, suite_path, duration, repeats, work, s, log)
     note = ""
     if any(f.startswith("runners/") for f in change.files):
         note = f"the suite changed: both sides were timed with head's {suite}"
@@ -356,3 +233,98 @@ def _same_job_gate(
         note=note,
         roots=(broot, hroot),
     )
+
+
+def _timing_mode(change: Change, mode: str, zoo: str | None, suite: str) -> str:
+    """How to time: what changed decides under auto; with a zoo, only the zoo or suite counts."""
+    use = change.mode if mode == "auto" else mode
+    if zoo is not None and mode == "auto":
+        prefix = zoo.strip("/") + "/"
+        touched = any(f.startswith(prefix) or f == suite for f in change.files)
+        use = MODELS if touched else NONE
+    if use not in (MODELS, CODE, LIBRARIES, NONE):
+        raise BadInputError(f"--mode is auto, {MODELS}, {CODE} or {LIBRARIES}")
+    return use
+
+
+def _nothing_timed(base: str, head: str, change: Change, s: GateSettings, log: Log) -> GateResult:
+    """Nothing that runs differs: an empty verdict whose note names the files that did."""
+    log("gate: nothing that runs differs between base and head: nothing to time")
+    files = change.files
+    only = (
+        f"only {', '.join(files[:5])}" + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+        if files
+        else "no file differs"
+    )
+    return GateResult(
+        mode=NONE,
+        base=base,
+        head=head,
+        comparison=Comparison(verdicts=[], drift=None, settings=s),
+        fingerprint={},
+        seconds=0.0,
+        change=change,
+        note=f"nothing that runs differs ({only}): nothing timed",
+    )
+
+
+def _head_plan(hroot: Path, suite: str, duration: float | None) -> tuple[Path, Suite]:
+    """Head's suite (else ``suite`` as given) with the gate's duration: both sides run it."""
+    suite_path = hroot / suite if (hroot / suite).is_file() else Path(suite)
+    if not suite_path.is_file():
+        raise BadInputError(f"suite not found: {suite}")
+    plan = load_suite(suite_path)
+    if duration is not None:
+        plan = replace(plan, duration=duration)
+    return suite_path, plan
+
+
+def _judge_zoos(
+    plan: Suite, zoos: list[Path], s: GateSettings, log: Log
+) -> tuple[list[tuple[RunDocument, ...]], Comparison]:
+    """Models mode: both zoos in one process's rounds; flagged keys re-timed before they fail."""
+    pairs = [tuple(time_zoos(plan, zoos, log))]
+    cmp = compare_same_run(*pairs[0], s)
+    again = {(k["model"], k["backend"], k["precision"]) for k in flagged_keys(cmp)}
+    if again and s.confirm:
+        log(f"gate: {len(again)} key(s) flagged: re-timing just those to confirm")
+        pairs.append(tuple(time_zoos(plan, zoos, log, only=again)))
+        cmp = confirm_same_run(cmp, pairs, s)
+    return pairs, cmp
+
+
+def _run_profile(
+    broot: Path, hroot: Path, suite_path: Path, duration: float | None, work: Path
+) -> Path:
+    """Code/libraries mode runs ``ecgbench run`` in each checkout: both need ecgbench/ and a suite."""
+    if not ((broot / "ecgbench").is_dir() and (hroot / "ecgbench").is_dir()):
+        raise BadInputError("code/libraries mode needs two checkouts with ecgbench/ in them")
+    prof = work / "suite.toml"
+    _write_suite(suite_path, prof, duration)
+    return prof
+
+
+def _judge_runs(
+    sides: tuple[Side, Side],
+    prof: Path,
+    suite_path: Path,
+    duration: float | None,
+    repeats: int,
+    work: Path,
+    s: GateSettings,
+    log: Log,
+) -> tuple[list[tuple[RunDocument, RunDocument]], Comparison]:
+    """Code/libraries mode: whole runs alternate; flagged models get more pairs before failing."""
+    pairs = alternate_runs(sides[0], sides[1], prof, repeats, work, log)
+    cmp = compare_run_pairs(pairs, s)
+    flagged = flagged_keys(cmp)
+    if flagged and s.confirm:
+        models = sorted({k["model"] for k in flagged})
+        log(f"gate: {len(flagged)} key(s) flagged: {repeats} more pairs of {', '.join(models)}")
+        again = work / "confirm"
+        again.mkdir(exist_ok=True)
+        _write_suite(suite_path, again / "suite.toml", duration, models)
+        more = alternate_runs(sides[0], sides[1], again / "suite.toml", repeats, again, log)
+        cmp = confirm_run_pairs(cmp, pairs + more, s)
+        pairs += more
+    return pairs, cmp
