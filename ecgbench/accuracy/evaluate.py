@@ -29,7 +29,12 @@ from ecgbench.train.thresholds import tune_thresholds
 from ecgbench.zoo import Zoo, checkpoint_from
 
 if TYPE_CHECKING:
+    from ecgbench.backends import Backend
+    from ecgbench.checkpoint import Checkpoint
     from ecgbench.data.causal import Streaming
+    from ecgbench.data.dataset import EcgSet
+    from ecgbench.data.preprocess import Preprocessing
+    from ecgbench.precision import Execution
 
 CI_LEVEL = 0.95  # the JSON and manifest keys say "ci95"
 
@@ -74,40 +79,12 @@ def evaluate_variant(
     crossfit = crossfit_folds(thresholds, folds, ckpt.data, d)  # None: checkpoint thresholds
     if folds and not (d / "metadata.csv").is_file():
         folds = None  # a user's folder without folds: evaluate all of it
-    data = load_dataset(
-        d,
-        ckpt.preprocessing,
-        folds=folds,
-        limit=limit,
-        min_duration_s=1.0,
-        show_progress=show_progress,
-        spread=limit is not None,
-        causal=causal,
-    )
-    if len(data) == 0:
-        raise BadInputError(f"no usable record in {d}")
-    if require_labels and not data.labels.any():
-        raise BadInputError(
-            f"no record in {d} carries a label (#Dx) of the {data.labels.shape[1]} scored classes: "
-            "a score needs labels (`ecgbench gate --data` and `stream-accuracy` compare decisions "
-            "without them)"
-        )
-    if backend_class(backend).RUNS_CHECKPOINT:
-        artifact = ckpt_path
-    else:
-        exporter = ModelExporter(name, ckpt, ckpt_path, opts, zoo.entries.get(name))
-        artifact = exporter.variant(fmt, ex.artifact).path
+    data = _load_records(d, ckpt.preprocessing, folds, limit, show_progress, causal, require_labels)
+    artifact = _artifact_of(backend, fmt, ex, name, ckpt, ckpt_path, opts, zoo)
     b = get_backend(backend)
     x = data.eval_array()
     info = b.load(LoadSpec(artifact=artifact, samples=x.shape[-1], inference_precision=ex.hint))
-    logits = []
-    with progress_bar(show_progress) as bar:
-        task = bar.add_task(f"{name} {backend} {precision}", total=len(x))
-        for i in range(len(x)):
-            logits.append(b.infer(x[i : i + 1]))
-            bar.advance(task)
-    b.close()
-    probs = sigmoid(np.concatenate(logits).astype(np.float64))
+    probs = _probabilities(b, x, f"{name} {backend} {precision}", show_progress)
     thr = np.asarray(ckpt.thresholds)
     binary = probs >= thr
     labels = data.labels.astype(bool)
@@ -138,6 +115,66 @@ def evaluate_variant(
         outputs=RecordOutputs(tuple(data.names), labels, binary, probs, weights),
         crossfit=scope,
     )
+
+
+def _load_records(
+    d: Path,
+    pp: Preprocessing,
+    folds: tuple[int, ...] | None,
+    limit: int | None,
+    show_progress: bool,
+    causal: Streaming | None,
+    require_labels: bool,
+) -> EcgSet:
+    """The records to score, refused when none is usable or none carries a scored label."""
+    data = load_dataset(
+        d,
+        pp,
+        folds=folds,
+        limit=limit,
+        min_duration_s=1.0,
+        show_progress=show_progress,
+        spread=limit is not None,
+        causal=causal,
+    )
+    if len(data) == 0:
+        raise BadInputError(f"no usable record in {d}")
+    if require_labels and not data.labels.any():
+        raise BadInputError(
+            f"no record in {d} carries a label (#Dx) of the {data.labels.shape[1]} scored classes: "
+            "a score needs labels (`ecgbench gate --data` and `stream-accuracy` compare decisions "
+            "without them)"
+        )
+    return data
+
+
+def _artifact_of(
+    backend: str,
+    fmt: str,
+    ex: Execution,
+    name: str,
+    ckpt: Checkpoint,
+    ckpt_path: Path,
+    opts: ExportOptions,
+    zoo: Zoo,
+) -> Path:
+    """The file the backend loads: the checkpoint itself, or its exported (cached) variant."""
+    if backend_class(backend).RUNS_CHECKPOINT:
+        return ckpt_path
+    exporter = ModelExporter(name, ckpt, ckpt_path, opts, zoo.entries.get(name))
+    return exporter.variant(fmt, ex.artifact).path
+
+
+def _probabilities(b: Backend, x: np.ndarray, label: str, show_progress: bool) -> np.ndarray:
+    """Every record through the loaded backend one at a time (then closed), as probabilities."""
+    logits = []
+    with progress_bar(show_progress) as bar:
+        task = bar.add_task(label, total=len(x))
+        for i in range(len(x)):
+            logits.append(b.infer(x[i : i + 1]))
+            bar.advance(task)
+    b.close()
+    return sigmoid(np.concatenate(logits).astype(np.float64))
 
 
 def drop_against(

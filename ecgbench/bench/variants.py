@@ -74,6 +74,8 @@ class LoadedVariant:
 
 
 Job = tuple[str, str, str, str, int, Execution]
+# what a job loads: the file, the exported variant it is (none: a checkpoint), its verification
+_Source = tuple[Path, ExportedVariant | None, Verification | None]
 
 
 def plan_jobs(plan: Suite, names: list[str], log) -> list[Job]:
@@ -130,116 +132,166 @@ def load_variants(
     exporters: dict[str, Any] = {}
     complexity: dict[tuple[str, int], tuple[int, int]] = {}
     windows: dict[tuple[str, int], Any] = {}
-    for model, bname, device, precision, batch, ex in jobs:
+    for job in jobs:
+        model, bname, _, precision, _, _ = job
         if model not in facts:
             facts[model] = model_facts(model, zoo, opts.export)
         mf = facts[model]
-        name = mf.name
         lengths = lengths_of(
             plan.input_samples,
             plan.lengths,
-            plan.input_samples_by_variant.get(Variant(name, bname, precision).name),
+            plan.input_samples_by_variant.get(Variant(mf.name, bname, precision).name),
             mf.samples,
         )
         if not plan.lengths:  # one length: refused; of several, one too short is a skipped line
-            check_model_lengths(name, mf.min_samples, lengths)
-        variant = None
-        verification = None
-        if backend_class(bname).RUNS_CHECKPOINT:
-            if mf.checkpoint is None:
-                log(f"[yellow]skipped[/] {name} {bname}: a brought model has no PyTorch form")
-                continue
-            artifact = mf.checkpoint
-        else:
-            if name not in exporters:
-                exporters[name] = mf.exporter()
-            try:
-                variant = exporters[name].variant(format_of(bname), ex.artifact)
-            except VariantUnavailable as e:
-                log(f"[yellow]skipped[/] {name} {bname} {precision}: {e}")
-                continue
-            if opts.verify:
-                verification = exporters[name].verify(
-                    variant, _verification_hint(bname, precision, device, ex, plan), precision
-                )
-                if not verification.passed:
-                    log(
-                        f"[red bold]VERIFICATION FAILED[/] {name} {bname} {precision}: "
-                        f"{verification.summary()}"
-                    )
-            artifact = variant.path
+            check_model_lengths(mf.name, mf.min_samples, lengths)
+        source = _artifact_for(job, mf, plan, opts, exporters, log)
+        if source is None:
+            continue
         for samples in lengths:
-            backend = get_backend(bname)
-            spec = LoadSpec(
-                artifact=artifact,
-                device=device,
-                batch=batch,
-                channels=mf.channels,
-                samples=samples,
-                threads=threads,
-                # the stream runs one request at a time, as the latency scenario does
-                scenario="latency" if plan.scenario == "stream" else plan.scenario,
-                static_shape=plan.static_shape,
-                inference_precision=ex.hint,
-                layout=mf.layout,
+            item = _load_at_length(
+                job, mf, samples, source, plan, threads, zoo, here, complexity, log
             )
-            shape = (batch, mf.channels, samples)  # [batch, leads, samples] whatever the layout
-            label = f"{name} {bname} {device} {precision} b{batch}"
-            if plan.lengths:
-                label += f" {samples} samples"
-                got = _load_or_skip(backend, spec, mf.synthetic, label, log)
-                if got is None:
-                    continue
-                info, x = got
-            else:
-                info = backend.load(spec)
-                x = mf.synthetic(batch, samples)
-                backend.set_input(x)
-            executed = executed_label(precision, info.inference_precision, info.int8_layers)
-            check = ExecutionCheck(ex, executed, verified=info.verified)
-            if not check.as_planned:
-                log(f"[red bold]PRECISION[/] {name} {bname} {device}: {check.summary()}")
-            if (name, samples) not in complexity:
-                complexity[(name, samples)] = mf.complexity(samples)
-            flops, params = complexity[(name, samples)]
-            entry = zoo.entries.get(name)
-            acc = entry.scores_for(bname, precision, check.executed) if entry else {}
-            bundled = entry.artifacts.get(f"{format_of(bname)}-{precision}") if entry else None
-            if acc and not score_is_of(acc, artifact_digest(artifact), bundled):
-                acc = {}  # another artifact's score (e.g. INT8 calibrated on other records)
-            if acc.get("measured_on") and acc["measured_on"] != here:
-                # INT8 (and any) scores can differ by CPU: shown, and said where they come from
-                acc = {**acc, "note": other_cpu_note(acc["measured_on"])}
-            loaded.append(
-                LoadedVariant(
-                    model=name,
-                    backend_name=bname,
-                    device=device,
-                    precision=precision,
-                    batch=batch,
-                    shape=shape,
-                    artifact=artifact,
-                    backend=backend,
-                    info=info,
-                    flops=flops,
-                    params=params,
-                    variant=variant,
-                    timed=TimedVariant(
-                        label=label, run=backend.run, runtime_probe=backend.runtime_probe()
-                    ),
-                    accuracy=acc,
-                    x=x,
-                    check=check,
-                    verification=verification,
-                    layout=mf.layout,
-                    card=mf.card,
-                )
-            )
+            if item is None:
+                continue
+            loaded.append(item)
             if plan.pipeline:
                 _attach_pipeline(loaded[-1], mf, samples, opts, windows)
     if not loaded:
         raise BadInputError("nothing to run: no variant loaded at the input lengths asked")
     return loaded
+
+
+def _artifact_for(
+    job: Job,
+    mf: ModelFacts,
+    plan: Suite,
+    opts: RunOptions,
+    exporters: dict[str, Any],
+    log,
+) -> _Source | None:
+    """The file a job loads (exported and verified once per job); None (one line) to skip it."""
+    _, bname, device, precision, _, ex = job
+    name = mf.name
+    if backend_class(bname).RUNS_CHECKPOINT:
+        if mf.checkpoint is None:
+            log(f"[yellow]skipped[/] {name} {bname}: a brought model has no PyTorch form")
+            return None
+        return mf.checkpoint, None, None
+    if name not in exporters:
+        exporters[name] = mf.exporter()
+    try:
+        variant = exporters[name].variant(format_of(bname), ex.artifact)
+    except VariantUnavailable as e:
+        log(f"[yellow]skipped[/] {name} {bname} {precision}: {e}")
+        return None
+    verification = None
+    if opts.verify:
+        verification = exporters[name].verify(
+            variant, _verification_hint(bname, precision, device, ex, plan), precision
+        )
+        if not verification.passed:
+            log(
+                f"[red bold]VERIFICATION FAILED[/] {name} {bname} {precision}: "
+                f"{verification.summary()}"
+            )
+    return variant.path, variant, verification
+
+
+def _load_at_length(
+    job: Job,
+    mf: ModelFacts,
+    samples: int,
+    source: _Source,
+    plan: Suite,
+    threads: int,
+    zoo: Zoo,
+    here: str,
+    complexity: dict[tuple[str, int], tuple[int, int]],
+    log,
+) -> LoadedVariant | None:
+    """One job loaded at one input length, its execution checked; None where a length skips."""
+    _, bname, device, precision, batch, ex = job
+    artifact, variant, verification = source
+    name = mf.name
+    backend = get_backend(bname)
+    spec = _load_spec(job, mf, samples, artifact, plan, threads)
+    shape = (batch, mf.channels, samples)  # [batch, leads, samples] whatever the layout
+    label = f"{name} {bname} {device} {precision} b{batch}"
+    if plan.lengths:
+        label += f" {samples} samples"
+        got = _load_or_skip(backend, spec, mf.synthetic, label, log)
+        if got is None:
+            return None
+        info, x = got
+    else:
+        info = backend.load(spec)
+        x = mf.synthetic(batch, samples)
+        backend.set_input(x)
+    executed = executed_label(precision, info.inference_precision, info.int8_layers)
+    check = ExecutionCheck(ex, executed, verified=info.verified)
+    if not check.as_planned:
+        log(f"[red bold]PRECISION[/] {name} {bname} {device}: {check.summary()}")
+    if (name, samples) not in complexity:
+        complexity[(name, samples)] = mf.complexity(samples)
+    flops, params = complexity[(name, samples)]
+    acc = _manifest_scores(zoo, name, bname, precision, check.executed, artifact, here)
+    return LoadedVariant(
+        model=name,
+        backend_name=bname,
+        device=device,
+        precision=precision,
+        batch=batch,
+        shape=shape,
+        artifact=artifact,
+        backend=backend,
+        info=info,
+        flops=flops,
+        params=params,
+        variant=variant,
+        timed=TimedVariant(label=label, run=backend.run, runtime_probe=backend.runtime_probe()),
+        accuracy=acc,
+        x=x,
+        check=check,
+        verification=verification,
+        layout=mf.layout,
+        card=mf.card,
+    )
+
+
+def _load_spec(
+    job: Job, mf: ModelFacts, samples: int, artifact: Path, plan: Suite, threads: int
+) -> LoadSpec:
+    """How the backend loads a job at one length: the plan's scenario, shape and arithmetic hint."""
+    _, _, device, _, batch, ex = job
+    return LoadSpec(
+        artifact=artifact,
+        device=device,
+        batch=batch,
+        channels=mf.channels,
+        samples=samples,
+        threads=threads,
+        # the stream runs one request at a time, as the latency scenario does
+        scenario="latency" if plan.scenario == "stream" else plan.scenario,
+        static_shape=plan.static_shape,
+        inference_precision=ex.hint,
+        layout=mf.layout,
+    )
+
+
+def _manifest_scores(
+    zoo: Zoo, name: str, bname: str, precision: str, executed: str | None, artifact: Path, here: str
+) -> dict[str, Any]:
+    """The zoo's score of these exact artifact bytes as executed, noted when from another CPU."""
+    entry = zoo.entries.get(name)
+    acc = entry.scores_for(bname, precision, executed) if entry else {}
+    bundled = entry.artifacts.get(f"{format_of(bname)}-{precision}") if entry else None
+    if acc and not score_is_of(acc, artifact_digest(artifact), bundled):
+        acc = {}  # another artifact's score (e.g. INT8 calibrated on other records)
+    if acc.get("measured_on") and acc["measured_on"] != here:
+        # INT8 (and any) scores can differ by CPU: shown, and said where they come from
+        acc = {**acc, "note": other_cpu_note(acc["measured_on"])}
+    return acc
 
 
 def _attach_pipeline(

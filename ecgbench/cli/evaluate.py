@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -17,7 +17,9 @@ from ecgbench.errors import BadInputError, EcgbenchError
 
 if TYPE_CHECKING:  # the command imports its libraries when it runs
     from ecgbench.accuracy.scores import VariantScores
+    from ecgbench.export.build import ExportOptions
     from ecgbench.metrics.bootstrap import Interval, PairedDrop
+    from ecgbench.zoo import Zoo
 
 
 def _with_ci(point: float, interval: Interval | PairedDrop | None, signed: bool = False) -> str:
@@ -95,54 +97,59 @@ def _by_fold_line(vs: VariantScores) -> str:
     return line
 
 
+# ``evaluate``'s longer options, named once (the signature stays readable)
+Int8RestOpt = Annotated[
+    str, typer.Option(help="INT8 on OpenVINO: float arithmetic of the rest, e.g. f32,bf16")
+]
+StoreInZooOpt = Annotated[bool, typer.Option("--zoo", help="Record the scores in the zoo manifest")]
+CalibrationOpt = Annotated[
+    Path | None, typer.Option(help="INT8: calibrate on these records instead of the zoo's")
+]
+MaxDropOpt = Annotated[
+    float | None, typer.Option(help="INT8: the accuracy-controlled variant with this max drop")
+]
+BootstrapOpt = Annotated[
+    int, typer.Option(min=0, help="Record resamples for the 95% intervals (0: no intervals)")
+]
+ThresholdsOpt = Annotated[
+    str,
+    typer.Option(
+        help="checkpoint: the shipped thresholds; crossfit: validation-fold records get "
+        "5-fold cross-fitted ones (e.g. --folds 9,10)"
+    ),
+]
+
+
 @app.command()
 def evaluate(
     model: Annotated[str, typer.Option(help="Zoo name, checkpoint path, or all")],
     data: Annotated[Path, typer.Option(help="Record folder")],
     precision: Annotated[str, typer.Option(help="fp32, bf16, fp16, int8 (or all)")] = "fp32",
     backend: Annotated[str, typer.Option(help="openvino, onnxruntime, torch (or all)")] = "torch",
-    int8_rest: Annotated[
-        str, typer.Option(help="INT8 on OpenVINO: float arithmetic of the rest, e.g. f32,bf16")
-    ] = "f32",
+    int8_rest: Int8RestOpt = "f32",
     folds: Annotated[str | None, typer.Option(help="Folds to score, e.g. 10")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write scores as JSON")] = None,
     outputs: Annotated[Path | None, typer.Option(help="Write Challenge output files here")] = None,
-    store_in_zoo: Annotated[
-        bool, typer.Option("--zoo", help="Record the scores in the zoo manifest")
-    ] = False,
+    store_in_zoo: StoreInZooOpt = False,
     weights: Annotated[Path | None, typer.Option(help="Challenge weights.csv")] = None,
     cache_dir: Annotated[Path | None, typer.Option(help="Export cache folder")] = None,
-    calibration: Annotated[
-        Path | None, typer.Option(help="INT8: calibrate on these records instead of the zoo's")
-    ] = None,
-    max_drop: Annotated[
-        float | None, typer.Option(help="INT8: the accuracy-controlled variant with this max drop")
-    ] = None,
-    bootstrap: Annotated[
-        int, typer.Option(min=0, help="Record resamples for the 95% intervals (0: no intervals)")
-    ] = 1000,
+    calibration: CalibrationOpt = None,
+    max_drop: MaxDropOpt = None,
+    bootstrap: BootstrapOpt = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap resamples")] = 0,
     smooth_quant: SmoothQuantOption = None,
-    thresholds: Annotated[
-        str,
-        typer.Option(
-            help="checkpoint: the shipped thresholds; crossfit: validation-fold records get "
-            "5-fold cross-fitted ones (e.g. --folds 9,10)"
-        ),
-    ] = "checkpoint",
+    thresholds: ThresholdsOpt = "checkpoint",
 ) -> None:
     """Challenge metrics of exact variants (model × backend × precision) on a record folder.
 
     Scores come with 95% percentile bootstrap intervals over records; each non-FP32 variant also
     gets its paired drop against the FP32 of the same model and backend scored in the same call.
     """
-    from ecgbench.accuracy.evaluate import Fp32Pairing, evaluate_variant, store_variant_scores
-    from ecgbench.backends import BACKENDS, int8_rest_is_chosen, precisions_of, precisions_summary
+    from ecgbench.backends import BACKENDS
     from ecgbench.data.folds import parse_folds
     from ecgbench.export.build import parse_precisions
     from ecgbench.fileio import atomic_write_json
-    from ecgbench.precision import PRECISIONS, PrecisionUnsupportedError
-    from ecgbench.variant import Variant
+    from ecgbench.precision import PRECISIONS
     from ecgbench.zoo import Zoo
 
     z = Zoo()
@@ -152,26 +159,76 @@ def evaluate(
     rests = [r.strip().lower() for r in int8_rest.split(",") if r.strip()] or ["f32"]
     brought = [m for m in names if m in z.entries and z.entries[m].brought]
     if brought:  # scored by their cards' classes (evaluate_brought.py), then the trained ones
-        from ecgbench.cli.evaluate_brought import evaluate_brought_models
-
-        for b in backends:
-            precisions_of(b)  # an unknown backend is bad input before anything runs
+        _check_backends(backends)
         if thresholds != "checkpoint" or outputs is not None or max_drop is not None:
             raise BadInputError(
                 f"{brought[0]} is a brought model: it is decided at its card's thresholds "
                 "(no --thresholds crossfit, --outputs or --max-drop)"
             )
         opts = export_options(cache_dir, False, calibration, 300, max_drop)
-        results = evaluate_brought_models(
-            brought, backends, precs, data, parse_folds(folds) if folds else None, opts, z,
-            bootstrap, seed, store_in_zoo, "ecgbench " + " ".join(sys.argv[1:]),
-            precision == "all", str(weights) if weights else None, rests,
+        results = _evaluate_brought(
+            z, brought, backends, precs, data, folds, opts, bootstrap, seed, store_in_zoo,
+            precision == "all", weights, rests,
         )  # fmt: skip
         names = [m for m in names if m not in brought]
         if not names:
             if json_out:
                 atomic_write_json(json_out, results[0] if len(results) == 1 else results)
             return
+    combos = _combos(names, backends, precs)
+    if store_in_zoo and (calibration or max_drop is not None):
+        raise EcgbenchError("--zoo records the zoo's own variants; drop --calibration/--max-drop")
+    opts = export_options(cache_dir, False, calibration, 300, max_drop, smooth_quant)
+    fold_t = parse_folds(folds) if folds else None
+    scored = _score_combos(
+        z, combos, rests, data, fold_t, opts, outputs=outputs, weights=weights,
+        bootstrap=bootstrap, seed=seed, thresholds=thresholds, asked_all=precision == "all",
+        store_in_zoo=store_in_zoo,
+    )  # fmt: skip
+    _print_scored(scored, data, folds, bootstrap, max_drop)
+    results = _results(scored, max_drop)
+    if json_out:
+        atomic_write_json(json_out, results[0] if len(results) == 1 else results)
+
+
+def _check_backends(backends: list[str]) -> None:
+    """Every asked backend is known: an unknown one is bad input before anything runs."""
+    from ecgbench.backends import precisions_of
+
+    for b in backends:
+        precisions_of(b)
+
+
+def _evaluate_brought(
+    z: Zoo,
+    brought: list[str],
+    backends: list[str],
+    precs: list[str],
+    data: Path,
+    folds: str | None,
+    opts: ExportOptions,
+    bootstrap: int,
+    seed: int,
+    store_in_zoo: bool,
+    asked_all: bool,
+    weights: Path | None,
+    rests: list[str],
+) -> list[dict[str, Any]]:
+    """The brought models, scored by their cards' classes (evaluate_brought.py) before the rest."""
+    from ecgbench.cli.evaluate_brought import evaluate_brought_models
+    from ecgbench.data.folds import parse_folds
+
+    return evaluate_brought_models(
+        brought, backends, precs, data, parse_folds(folds) if folds else None, opts, z,
+        bootstrap, seed, store_in_zoo, "ecgbench " + " ".join(sys.argv[1:]),
+        asked_all, str(weights) if weights else None, rests,
+    )  # fmt: skip
+
+
+def _combos(names: list[str], backends: list[str], precs: list[str]) -> list[tuple[str, str, str]]:
+    """Every (model, backend, precision) asked that its backend runs; none at all is an error."""
+    from ecgbench.backends import BACKENDS, precisions_of, precisions_summary
+
     combos = [
         (m, b, p)
         for m in names
@@ -181,10 +238,31 @@ def evaluate(
     ]
     if not combos:
         raise EcgbenchError(f"no backend runs that precision ({precisions_summary()})")
-    if store_in_zoo and (calibration or max_drop is not None):
-        raise EcgbenchError("--zoo records the zoo's own variants; drop --calibration/--max-drop")
-    opts = export_options(cache_dir, False, calibration, 300, max_drop, smooth_quant)
-    fold_t = parse_folds(folds) if folds else None
+    return combos
+
+
+def _score_combos(
+    z: Zoo,
+    combos: list[tuple[str, str, str]],
+    rests: list[str],
+    data: Path,
+    fold_t: tuple[int, ...] | None,
+    opts: ExportOptions,
+    *,
+    outputs: Path | None,
+    weights: Path | None,
+    bootstrap: int,
+    seed: int,
+    thresholds: str,
+    asked_all: bool,
+    store_in_zoo: bool,
+) -> list[VariantScores]:
+    """Score each variant (and INT8 rest) in turn, pairing with FP32 and recording as they come."""
+    from ecgbench.accuracy.evaluate import Fp32Pairing, evaluate_variant, store_variant_scores
+    from ecgbench.backends import int8_rest_is_chosen
+    from ecgbench.precision import PrecisionUnsupportedError
+    from ecgbench.variant import Variant
+
     scored = []
     pairing = Fp32Pairing(bootstrap, seed)
     command = "ecgbench " + " ".join(sys.argv[1:])
@@ -208,7 +286,7 @@ def evaluate(
                     thresholds=thresholds,
                 )
             except PrecisionUnsupportedError as e:
-                if precision != "all":
+                if not asked_all:
                     raise
                 err.print(f"[yellow]skipped[/] {m} {b} {p}: {escape(str(e))}")
                 continue
@@ -220,6 +298,17 @@ def evaluate(
             if store_in_zoo:
                 for v in [vs, *(u for u in paired if u is not vs)]:
                     store_variant_scores(z, v, command)
+    return scored
+
+
+def _print_scored(
+    scored: list[VariantScores],
+    data: Path,
+    folds: str | None,
+    bootstrap: int,
+    max_drop: float | None,
+) -> None:
+    """The scores table, each cross-fitted variant's folds, and the paired drops against FP32."""
     title = f"Challenge metrics on {data}" + (f" folds {folds}" if folds else "")
     if scored and scored[0].crossfit:
         title = f"Challenge metrics on {data} {scored[0].crossfit.evaluated_on}"
@@ -230,11 +319,14 @@ def evaluate(
     with_drops = [vs for vs in scored if vs.drop_vs_fp32]
     if with_drops:
         out.print(_drops_table(with_drops, max_drop))
+
+
+def _results(scored: list[VariantScores], max_drop: float | None) -> list[dict[str, Any]]:
+    """The scores as JSON dicts, each with its verdict against --max-drop when one was given."""
     results = [vs.to_dict() for vs in scored]
     if max_drop is not None:  # the accuracy target read with the paired interval
         for vs, r in zip(scored, results, strict=True):
             for d in vs.drop_vs_fp32:
                 if d.metric == "challenge_score":
                     r["vs_max_drop"] = {"max_drop": max_drop, "verdict": d.against(max_drop)}
-    if json_out:
-        atomic_write_json(json_out, results[0] if len(results) == 1 else results)
+    return results

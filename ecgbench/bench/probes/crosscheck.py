@@ -13,6 +13,7 @@ import numpy as np
 
 from ecgbench.backends import BACKENDS
 from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.results.schema import ResultRow
 
 # benchmark_app switches to microseconds for fast models ("Median: 152.65 us").
 _MEDIAN = re.compile(r"Median:\s*([0-9.]+)\s*(ms|us|µs|ns|s)\b")
@@ -242,57 +243,84 @@ def crosscheck_rows(
                 continue
             npy = str(Path(tmp) / "input.npy")
             np.save(npy, crosscheck_input(r.input_shape))
-            hint = r.execution.inference_precision  # both tools run the arithmetic the row executed
-            loop = _FreshProcessLoop(r.artifact, r.device, r.input_shape, threads, npy, hint)
-            ours: list[tuple[float, float]] = []
-            theirs: list[float | None] = []
-            try:
-                for i in range(rounds):
-                    if i % 2 == 0:
-                        ours.append(loop.burst(seconds))
-                    theirs.append(
-                        run_benchmark_app(
-                            r.artifact,
-                            r.device,
-                            r.input_shape,
-                            threads,
-                            seconds,
-                            input_npy=npy,
-                            infer_precision=hint,
-                        )
-                    )
-                    if i % 2 == 1:
-                        ours.append(loop.burst(seconds))
-            finally:
-                loop.close()
+            ours, theirs = _abba_bursts(r, threads, npy, seconds, rounds)
             pairs = [(w, own, t) for (w, own), t in zip(ours, theirs, strict=True) if t]
             if not pairs:
                 log(f"crosscheck {r.model} {r.precision}: benchmark_app gave no median")
                 continue
-            own_ratios = [own / t for _, own, t in pairs]
-            wall_ratios = [w / t for w, _, t in pairs]
-            acc = by_precision.setdefault(r.precision, {"ratio": [], "wall_ratio": []})
-            acc["ratio"] += own_ratios
-            acc["wall_ratio"] += wall_ratios
-            ratio, wall_ratio = float(np.median(own_ratios)), float(np.median(wall_ratios))
-            w, own, t = (float(np.median([p[k] for p in pairs])) for k in range(3))
-            r.extra.update(
-                **{ALONE_KEY: w, BENCHMARK_APP_KEY: t},
-                ecgbench_runtime_median_ms=own,
-                benchmark_app_ratio=ratio,
-                benchmark_app_wall_ratio=wall_ratio,
-                crosscheck_bursts={
-                    "ecgbench": [o[0] for o in ours],
-                    "ecgbench_runtime": [o[1] for o in ours],
-                    "benchmark_app": theirs,
-                },
+            _record_agreement(r, ours, theirs, pairs, by_precision, log)
+    return _precision_summary(by_precision, log)
+
+
+def _abba_bursts(
+    r: ResultRow, threads: int, npy: str, seconds: float, rounds: int
+) -> tuple[list[tuple[float, float]], list[float | None]]:
+    """Both tools' bursts on one row in ABBA order, so that a steady drift favours neither."""
+    hint = r.execution.inference_precision  # both tools run the arithmetic the row executed
+    loop = _FreshProcessLoop(r.artifact, r.device, r.input_shape, threads, npy, hint)
+    ours: list[tuple[float, float]] = []
+    theirs: list[float | None] = []
+    try:
+        for i in range(rounds):
+            if i % 2 == 0:
+                ours.append(loop.burst(seconds))
+            theirs.append(
+                run_benchmark_app(
+                    r.artifact,
+                    r.device,
+                    r.input_shape,
+                    threads,
+                    seconds,
+                    input_npy=npy,
+                    infer_precision=hint,
+                )
             )
-            log(
-                f"crosscheck {r.model} {r.precision} {r.device}: ecgbench {own:.3f} ms "
-                f"(wall {w:.3f}), benchmark_app {t:.3f} ms, ratio {ratio:.3f} (wall "
-                f"{wall_ratio:.3f}; median of {len(pairs)} paired bursts; interleaved run: "
-                f"{r.latency.median_ms:.3f} ms)"
-            )
+            if i % 2 == 1:
+                ours.append(loop.burst(seconds))
+    finally:
+        loop.close()
+    return ours, theirs
+
+
+def _record_agreement(
+    r: ResultRow,
+    ours: list[tuple[float, float]],
+    theirs: list[float | None],
+    pairs: list[tuple[float, float, float]],
+    by_precision: dict[str, dict[str, list[float]]],
+    log,
+) -> None:
+    """One row's medians and ratios into its ``extra`` (and its precision's pool), logged."""
+    own_ratios = [own / t for _, own, t in pairs]
+    wall_ratios = [w / t for w, _, t in pairs]
+    acc = by_precision.setdefault(r.precision, {"ratio": [], "wall_ratio": []})
+    acc["ratio"] += own_ratios
+    acc["wall_ratio"] += wall_ratios
+    ratio, wall_ratio = float(np.median(own_ratios)), float(np.median(wall_ratios))
+    w, own, t = (float(np.median([p[k] for p in pairs])) for k in range(3))
+    r.extra.update(
+        **{ALONE_KEY: w, BENCHMARK_APP_KEY: t},
+        ecgbench_runtime_median_ms=own,
+        benchmark_app_ratio=ratio,
+        benchmark_app_wall_ratio=wall_ratio,
+        crosscheck_bursts={
+            "ecgbench": [o[0] for o in ours],
+            "ecgbench_runtime": [o[1] for o in ours],
+            "benchmark_app": theirs,
+        },
+    )
+    log(
+        f"crosscheck {r.model} {r.precision} {r.device}: ecgbench {own:.3f} ms "
+        f"(wall {w:.3f}), benchmark_app {t:.3f} ms, ratio {ratio:.3f} (wall "
+        f"{wall_ratio:.3f}; median of {len(pairs)} paired bursts; interleaved run: "
+        f"{r.latency.median_ms:.3f} ms)"
+    )
+
+
+def _precision_summary(
+    by_precision: dict[str, dict[str, list[float]]], log
+) -> dict[str, dict[str, float]]:
+    """A precision's agreement: the median over all its rounds, logged and returned."""
     summary = {
         p: {
             "ratio": float(np.median(v["ratio"])),

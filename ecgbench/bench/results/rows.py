@@ -50,66 +50,21 @@ def result_row(
     """The row of one timed variant; ``ceilings``: GFLOP/s per arithmetic measured in this run."""
     t = item.timed
     lat = Latency.from_samples(t.samples_ns, t.slices, t.runtime_ns)
-    achieved = item.flops * item.batch / (lat.median_ms * 1e6) if lat.median_ms else None
-    executed = item.check.executed
-    # The ceiling of the arithmetic that executed, measured on the CPU in this run (none for
-    # rows on other devices).
-    arith = ceiling_arithmetic(executed) if _on_cpu(item) else None
-    ceiling = ceilings.get(arith) if arith else None
-    v = item.verification
-    # a brought model whose classes are not the Challenge's is scored by AUROC alone
-    scored = (
-        item.accuracy.get("challenge_score") is not None or item.accuracy.get("challenge") == "n/a"
-    )
-    drop = _paired_drop(item.accuracy)  # the manifest's paired drop against FP32
     return ResultRow(
         model=item.model,
         backend=item.backend_name,
         device=item.device,
         precision=item.precision,
-        executed=executed,
+        executed=item.check.executed,
         scenario=plan.scenario,
         batch=item.batch,
         input_shape=list(item.shape),
         artifact=str(item.artifact),
         complete=complete,
         latency=lat,
-        throughput=Throughput(
-            fps=lat.fps(item.batch),
-            gflops=achieved,
-            gemm_fraction=(achieved / ceiling) if (achieved and ceiling) else None,
-            ceiling=arith if ceiling else None,
-            ceiling_gflops=ceiling,
-        ),
-        accuracy=Accuracy(
-            challenge_score=item.accuracy.get("challenge_score"),
-            auroc=item.accuracy.get("auroc"),
-            challenge_score_ci95=_interval(item.accuracy.get("challenge_score_ci95")),
-            auroc_ci95=_interval(item.accuracy.get("auroc_ci95")),
-            drop_vs_fp32_ci95=_interval(drop.get("ci95")),
-            drop_vs_fp32=_drop_verdict(drop),
-            note=(
-                item.accuracy.get("note")
-                if scored
-                else f"not measured for {executed or item.precision}"
-            ),
-            verification=v.summary() if v else None,
-        ),
-        execution=ExecutedAs(
-            threads=item.info.threads or threads,  # what ran, where the runtime says it
-            devices=item.info.execution_devices,
-            inference_precision=item.info.inference_precision,
-            as_planned=item.check.as_planned,
-            note=(
-                item.check.summary()
-                if not item.check.as_planned
-                or not item.check.verified
-                or not matches_request(item.precision, executed)
-                else None
-            ),
-            int8_layers=item.info.int8_layers,
-            total_layers=item.info.total_layers,
-        ),
+        throughput=_throughput(item, lat, ceilings),
+        accuracy=_accuracy(item),
+        execution=_executed_as(item, threads),
         footprint=Footprint(
             compile_ms=item.info.compile_ms,
             first_infer_ms=(t.first_call_ns or 0) / 1e6 or None,
@@ -123,6 +78,65 @@ def result_row(
             "runtime_precisions": item.info.extra.get("runtime_precisions", {}),
             **({"profile": item.profile} if item.profile else {}),
         },
+    )
+
+
+def _throughput(item: LoadedVariant, lat: Latency, ceilings: dict[str, float]) -> Throughput:
+    """Achieved GFLOP/s against the measured ceiling of the arithmetic that executed."""
+    achieved = item.flops * item.batch / (lat.median_ms * 1e6) if lat.median_ms else None
+    # The ceiling of the arithmetic that executed, measured on the CPU in this run (none for
+    # rows on other devices).
+    arith = ceiling_arithmetic(item.check.executed) if _on_cpu(item) else None
+    ceiling = ceilings.get(arith) if arith else None
+    return Throughput(
+        fps=lat.fps(item.batch),
+        gflops=achieved,
+        gemm_fraction=(achieved / ceiling) if (achieved and ceiling) else None,
+        ceiling=arith if ceiling else None,
+        ceiling_gflops=ceiling,
+    )
+
+
+def _accuracy(item: LoadedVariant) -> Accuracy:
+    """The manifest's scores of the executed variant, with why there are none where none."""
+    v = item.verification
+    # a brought model whose classes are not the Challenge's is scored by AUROC alone
+    scored = (
+        item.accuracy.get("challenge_score") is not None or item.accuracy.get("challenge") == "n/a"
+    )
+    drop = _paired_drop(item.accuracy)  # the manifest's paired drop against FP32
+    return Accuracy(
+        challenge_score=item.accuracy.get("challenge_score"),
+        auroc=item.accuracy.get("auroc"),
+        challenge_score_ci95=_interval(item.accuracy.get("challenge_score_ci95")),
+        auroc_ci95=_interval(item.accuracy.get("auroc_ci95")),
+        drop_vs_fp32_ci95=_interval(drop.get("ci95")),
+        drop_vs_fp32=_drop_verdict(drop),
+        note=(
+            item.accuracy.get("note")
+            if scored
+            else f"not measured for {item.check.executed or item.precision}"
+        ),
+        verification=v.summary() if v else None,
+    )
+
+
+def _executed_as(item: LoadedVariant, threads: int) -> ExecutedAs:
+    """What the runtime says ran, with a note where it is not what was planned or requested."""
+    return ExecutedAs(
+        threads=item.info.threads or threads,  # what ran, where the runtime says it
+        devices=item.info.execution_devices,
+        inference_precision=item.info.inference_precision,
+        as_planned=item.check.as_planned,
+        note=(
+            item.check.summary()
+            if not item.check.as_planned
+            or not item.check.verified
+            or not matches_request(item.precision, item.check.executed)
+            else None
+        ),
+        int8_layers=item.info.int8_layers,
+        total_layers=item.info.total_layers,
     )
 
 
