@@ -236,7 +236,9 @@ def test_run_plan_rejects_an_absent_device_before_exporting(
 def test_one_variant_can_get_its_own_input_length(tiny: TinySession, tmp_path: Path) -> None:
     longer = TINY_SAMPLES + TINY_SAMPLES // 2
     plan = tiny_plan(
-        tiny, backends=("openvino",), input_samples_by_variant={f"{TINY_NAME}/openvino/int8": longer}
+        tiny,
+        backends=("openvino",),
+        input_samples_by_variant={f"{TINY_NAME}/openvino/int8": longer},
     )
     opts = RunOptions(export=tiny.opts(), use_store=False, show_progress=False, verify=False)
     doc = run_plan(plan, opts, zoo=Zoo(tmp_path / "no_zoo"), log=lambda m: None)
