@@ -130,6 +130,10 @@ class Execution:
     note: str = ""  # why expected differs from the name, where it does
 
 
+# A row's note where the backend echoed the arithmetic it was asked for (nothing read it back).
+NOT_VERIFIED = "asked, not verified"
+
+
 def executed_label(
     precision: str, inference_precision: str | None, int8_layers: int | None = None
 ) -> str | None:
@@ -208,5 +212,5 @@ class ExecutionCheck:
         if not self.as_planned:
             return f"asked {self.planned.precision} ({self.planned.expected}), ran {self.executed}"
         if not self.verified:
-            return "; ".join(filter(None, ["asked, not verified", self.planned.note]))
+            return "; ".join(filter(None, [NOT_VERIFIED, self.planned.note]))
         return self.planned.note

@@ -33,6 +33,7 @@ from ecgbench.errors import BadInputError
 from ecgbench.gate.compare import Comparison, KeyVerdict, Verdict
 from ecgbench.gate.paired import FLAGGED, PAIR_KEY
 from ecgbench.host import default_threads, device_arithmetic
+from ecgbench.precision import NOT_VERIFIED
 
 
 def _backend_for(path: Path) -> str:
@@ -107,7 +108,7 @@ def ab_documents(
                 inference_precision=info.inference_precision,
                 int8_layers=info.int8_layers,
                 total_layers=info.total_layers,
-                note=None if info.verified else "asked, not verified",
+                note=None if info.verified else NOT_VERIFIED,
             ),
             footprint=Footprint(
                 compile_ms=info.compile_ms, first_infer_ms=(tv.first_call_ns or 0) / 1e6
