@@ -251,7 +251,7 @@ def test_one_variant_can_get_its_own_input_length(tiny: TinySession, tmp_path: P
 
 # The cross-check of the module's run lives here so that the plan runs once (latency_run).
 def test_crosscheck_runs_benchmark_app_beside_our_loop(latency_run) -> None:
-    from ecgbench.bench.probes.crosscheck import benchmark_app_path, crosscheck_rows
+    from ecgbench.bench.probes.crosscheck import CrosscheckProbe, benchmark_app_path
 
     if benchmark_app_path() is None:
         pytest.skip("benchmark_app is not installed beside this Python (it ships with openvino)")
@@ -259,7 +259,10 @@ def test_crosscheck_runs_benchmark_app_beside_our_loop(latency_run) -> None:
     doc = copy.deepcopy(doc)  # the module's run stays as it was
     doc.rows = [r for r in doc.rows if (r.backend, r.precision) == ("openvino", "int8")]
     logs: list[str] = []
-    summary = crosscheck_rows(doc, threads=1, log=logs.append, seconds=1.0, rounds=2)
+    probe = CrosscheckProbe(threads=1, rounds=2, seconds=1.0)
+    for i, groups in probe.measure([(None, r) for r in doc.rows], logs.append):
+        doc.rows[i] = groups.apply(doc.rows[i])
+    summary = probe.summary
     x = doc.rows[0].extra
     assert "crosscheck_bursts" in x, logs
     assert len(x["crosscheck_bursts"]["benchmark_app"]) == 2, logs

@@ -166,8 +166,13 @@ class ReferenceWorkloads:
 
     ceilings: list[GemmCeiling]
     ceiling_timed: list[TimedVariant]
-    model: ModelReference
-    model_timed: TimedVariant
+    model: ModelReference | None
+    model_timed: TimedVariant | None
+
+    @classmethod
+    def none(cls) -> ReferenceWorkloads:
+        """A run that times no reference (the stream): no ceiling in its document."""
+        return cls([], [], None, None)
 
     @classmethod
     def build(cls, threads: int, cpu: Arithmetic, log) -> ReferenceWorkloads:
@@ -183,14 +188,14 @@ class ReferenceWorkloads:
 
     @property
     def timed(self) -> list[TimedVariant]:
-        return [*self.ceiling_timed, self.model_timed]
+        return [*self.ceiling_timed, *([self.model_timed] if self.model_timed else [])]
 
     def record(self, doc: RunDocument) -> dict[str, float]:
         """Put what was timed so far into ``doc``; returns the GFLOP/s of each arithmetic's GEMM."""
-        gemm, gemm_timed = self.ceilings[0], self.ceiling_timed[0]  # f32: the gate's "gemm"
         gemm_gflops = None
         per_arith: dict[str, float] = {}
-        if gemm_timed.samples_ns:
+        if self.ceiling_timed and self.ceiling_timed[0].samples_ns:
+            gemm, gemm_timed = self.ceilings[0], self.ceiling_timed[0]  # f32: the gate's "gemm"
             ceilings = {
                 c.arithmetic: _ceiling_timing(c, t)
                 for c, t in zip(self.ceilings, self.ceiling_timed, strict=True)
@@ -201,8 +206,8 @@ class ReferenceWorkloads:
             per_arith = {a: c.gflops for a, c in ceilings.items()}
         doc.fingerprint["gemm_gflops"] = gemm_gflops
         doc.fingerprint["ceilings_gflops"] = per_arith
-        if self.model_timed.samples_ns:
-            m = self.model_timed
+        m = self.model_timed
+        if self.model is not None and m is not None and m.samples_ns:
             doc.reference.model = ReferenceTiming.timed(self.model.label, m.samples_ns, m.slices)
         return per_arith
 

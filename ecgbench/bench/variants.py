@@ -21,7 +21,6 @@ from ecgbench.backends import (
 from ecgbench.bench.lengths import check_model_lengths, lengths_of
 from ecgbench.bench.model_facts import ModelFacts, model_facts
 from ecgbench.bench.options import RunOptions
-from ecgbench.bench.probes.footprint import FootprintResult
 from ecgbench.bench.results.score_origin import other_cpu_note
 from ecgbench.bench.suite import Suite
 from ecgbench.bench.timing import TimedVariant
@@ -63,8 +62,6 @@ class LoadedVariant:
     x: np.ndarray
     check: ExecutionCheck
     verification: Verification | None = None
-    profile: dict[str, Any] | None = None
-    footprint: FootprintResult | None = None  # run --footprint: measured in fresh processes
     layout: str = "NCL"  # of ``x`` (a brought model's card may say "NLC"); ``shape`` is NCL
     # run --pipeline: the end-to-end call on the same loaded backend, timed in the same rounds
     pipeline: Any = None  # bench.probes.pipeline.EndToEnd

@@ -7,15 +7,15 @@ from dataclasses import replace
 from itertools import chain, zip_longest
 from pathlib import Path
 
+from ecgbench.bench.lifecycle import Lifecycle, reraise_if_stopped, stop_rule
 from ecgbench.bench.references import ModelReference
 from ecgbench.bench.results.document import RunDocument
 from ecgbench.bench.results.fingerprint import collect_fingerprint
 from ecgbench.bench.results.schema import References, ReferenceTiming
+from ecgbench.bench.scenarios.interleaved import LatencyScenario
 from ecgbench.bench.suite import Suite
-from ecgbench.bench.timing import StopRule, TimedVariant, time_interleaved
+from ecgbench.bench.timing import TimedVariant
 from ecgbench.errors import BadInputError
-
-Log = Callable[[str], None]
 
 Log = Callable[[str], None]
 
@@ -32,8 +32,8 @@ def time_zoos(
 
     ``only`` keeps just those (model, backend, precision): a confirmation re-times flagged keys.
     ``side_plans`` gives a zoo its own suite (e.g. longer inputs: a measured slowdown)."""
-    from ecgbench.bench.results.rows import result_row
-    from ecgbench.bench.runner import RunOptions, load_variants
+    from ecgbench.bench.options import RunOptions
+    from ecgbench.bench.variants import load_variants
     from ecgbench.host import default_threads
     from ecgbench.zoo import Zoo
 
@@ -59,25 +59,15 @@ def time_zoos(
         sides.append(loaded)
     ref = ModelReference(threads)
     ref_timed = TimedVariant(label=ref.label, run=ref.run)
-    rule = StopRule(
-        min_duration_s=plan.duration,
-        min_iters=plan.min_calls(),
-        warmup_s=plan.warmup,
-        round_s=plan.round_s,
-        settle_s=plan.settle_s,
-    )
+    scenario = LatencyScenario(plan, threads)
+    life = Lifecycle(scenario, stop_rule(plan), [ref_timed], show_progress=show_progress, log=log)
     # base and head variant by variant (b0, h0, b1, h1, …): each pair has the same neighbours
     order = [v for v in chain.from_iterable(zip_longest(*sides)) if v is not None]
-    try:
-        time_interleaved([it.timed for it in order] + [ref_timed], rule)
-    finally:
-        for side in sides:
-            for it in side:
-                it.backend.close()
+    reraise_if_stopped(life.drive(order))
     model_ref = ReferenceTiming.timed(ref.label, ref_timed.samples_ns, ref_timed.slices)
     docs = []
     for side in sides:
-        rows = [result_row(it, plan, threads, {}, True) for it in side if it.timed.samples_ns]
+        rows = [row for _, row in scenario.rows(side, {}, complete=True)]
         docs.append(
             RunDocument(
                 fingerprint=dict(fp),

@@ -7,12 +7,15 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ecgbench.backends import BACKENDS
-from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.lifecycle import Log, Pair, Probe, RowGroups
 from ecgbench.bench.results.schema import ResultRow
 
 # benchmark_app switches to microseconds for fast models ("Median: 152.65 us").
@@ -213,43 +216,50 @@ class _FreshProcessLoop:
             self._proc.kill()
 
 
-def crosscheck_rows(
-    doc: RunDocument, threads: int, log=print, seconds: float = 1.0, rounds: int = 32
-) -> dict[str, dict[str, float]]:
-    """Adds benchmark_app's median and the ratios to each OpenVINO row, and prints them.
+@dataclass
+class CrosscheckProbe(Probe):
+    threads: int
+    rounds: int = 32
+    seconds: float = 1.0
+    # each precision's agreement (median over all its rounds), filled by :meth:`measure`
+    summary: dict[str, dict[str, float]] = field(default_factory=dict)
+    name: ClassVar[str] = "crosscheck"
 
-    This machine's speed swings by tens of percent within a minute, so the two tools take turns in
-    ``rounds`` short bursts on the same IR, device, shape, hint, threads and input tensor, in ABBA
-    order (ours, theirs, theirs, ours, ...) so that a steady drift favours neither. Each round
-    gives the ratio of two neighbouring bursts; a row's agreement is the median of its rounds'
-    ratios, a precision's the median over all its rounds (returned, and logged).
+    def measure(self, pairs: Sequence[Pair], log: Log) -> Iterator[tuple[int, RowGroups]]:
+        """benchmark_app's median and the ratios for each OpenVINO row, logged.
 
-    Two ratios, because benchmark_app's statistics are OpenVINO's own per-inference latency
-    (``InferRequest.latency``, timed inside the runtime), while ecgbench's table is the wall time
-    of each call from Python, which adds what lies outside the runtime's timer (the binding and
-    whatever the runtime does outside it: 22 us per call for the smallest zoo model here, 133 us
-    for the largest, 1.3-3 %). ``ratio`` compares like with like (the runtime's latency, measured
-    in our loop) and is what the agreement is judged on; ``wall_ratio`` is our table's number over
-    benchmark_app's, and is shown beside it.
-    Our loop runs in a fresh process, compiled once per row. 32 rounds of 1 s: the spread of a
-    median shrinks with the number of rounds, and 16 left single rows 5-10 % off on this machine.
-    """
-    import tempfile
+        This machine's speed swings by tens of percent within a minute, so the two tools take turns in
+        ``rounds`` short bursts on the same IR, device, shape, hint, threads and input tensor, in ABBA
+        order (ours, theirs, theirs, ours, ...) so that a steady drift favours neither. Each round
+        gives the ratio of two neighbouring bursts; a row's agreement is the median of its rounds'
+        ratios, a precision's the median over all its rounds (in ``summary``, and logged).
 
-    by_precision: dict[str, dict[str, list[float]]] = {}
-    with tempfile.TemporaryDirectory(prefix="ecgbench-crosscheck-") as tmp:
-        for r in doc.rows:
-            if r.backend not in BACKENDS or not BACKENDS[r.backend].CAN_CROSSCHECK:
-                continue
-            npy = str(Path(tmp) / "input.npy")
-            np.save(npy, crosscheck_input(r.input_shape))
-            ours, theirs = _abba_bursts(r, threads, npy, seconds, rounds)
-            pairs = [(w, own, t) for (w, own), t in zip(ours, theirs, strict=True) if t]
-            if not pairs:
-                log(f"crosscheck {r.model} {r.precision}: benchmark_app gave no median")
-                continue
-            _record_agreement(r, ours, theirs, pairs, by_precision, log)
-    return _precision_summary(by_precision, log)
+        Two ratios, because benchmark_app's statistics are OpenVINO's own per-inference latency
+        (``InferRequest.latency``, timed inside the runtime), while ecgbench's table is the wall time
+        of each call from Python, which adds what lies outside the runtime's timer (the binding and
+        whatever the runtime does outside it: 22 us per call for the smallest zoo model here, 133 us
+        for the largest, 1.3-3 %). ``ratio`` compares like with like (the runtime's latency, measured
+        in our loop) and is what the agreement is judged on; ``wall_ratio`` is our table's number over
+        benchmark_app's, and is shown beside it.
+        Our loop runs in a fresh process, compiled once per row. 32 rounds of 1 s: the spread of a
+        median shrinks with the number of rounds, and 16 left single rows 5-10 % off on this machine.
+        """
+        import tempfile
+
+        by_precision: dict[str, dict[str, list[float]]] = {}
+        with tempfile.TemporaryDirectory(prefix="ecgbench-crosscheck-") as tmp:
+            for i, (_, r) in enumerate(pairs):
+                if r.backend not in BACKENDS or not BACKENDS[r.backend].CAN_CROSSCHECK:
+                    continue
+                npy = str(Path(tmp) / "input.npy")
+                np.save(npy, crosscheck_input(r.input_shape))
+                ours, theirs = _abba_bursts(r, self.threads, npy, self.seconds, self.rounds)
+                pairs_ = [(w, own, t) for (w, own), t in zip(ours, theirs, strict=True) if t]
+                if not pairs_:
+                    log(f"crosscheck {r.model} {r.precision}: benchmark_app gave no median")
+                    continue
+                yield i, RowGroups(extra=_agreement(r, ours, theirs, pairs_, by_precision, log))
+        self.summary.update(_precision_summary(by_precision, log))
 
 
 def _abba_bursts(
@@ -282,15 +292,15 @@ def _abba_bursts(
     return ours, theirs
 
 
-def _record_agreement(
+def _agreement(
     r: ResultRow,
     ours: list[tuple[float, float]],
     theirs: list[float | None],
     pairs: list[tuple[float, float, float]],
     by_precision: dict[str, dict[str, list[float]]],
     log,
-) -> None:
-    """One row's medians and ratios into its ``extra`` (and its precision's pool), logged."""
+) -> dict[str, Any]:
+    """One row's medians and ratios, for its ``extra`` (and into its precision's pool), logged."""
     own_ratios = [own / t for _, own, t in pairs]
     wall_ratios = [w / t for w, _, t in pairs]
     acc = by_precision.setdefault(r.precision, {"ratio": [], "wall_ratio": []})
@@ -298,23 +308,25 @@ def _record_agreement(
     acc["wall_ratio"] += wall_ratios
     ratio, wall_ratio = float(np.median(own_ratios)), float(np.median(wall_ratios))
     w, own, t = (float(np.median([p[k] for p in pairs])) for k in range(3))
-    r.extra.update(
-        **{ALONE_KEY: w, BENCHMARK_APP_KEY: t},
-        ecgbench_runtime_median_ms=own,
-        benchmark_app_ratio=ratio,
-        benchmark_app_wall_ratio=wall_ratio,
-        crosscheck_bursts={
+    extra = {
+        ALONE_KEY: w,
+        BENCHMARK_APP_KEY: t,
+        "ecgbench_runtime_median_ms": own,
+        "benchmark_app_ratio": ratio,
+        "benchmark_app_wall_ratio": wall_ratio,
+        "crosscheck_bursts": {
             "ecgbench": [o[0] for o in ours],
             "ecgbench_runtime": [o[1] for o in ours],
             "benchmark_app": theirs,
         },
-    )
+    }
     log(
         f"crosscheck {r.model} {r.precision} {r.device}: ecgbench {own:.3f} ms "
         f"(wall {w:.3f}), benchmark_app {t:.3f} ms, ratio {ratio:.3f} (wall "
         f"{wall_ratio:.3f}; median of {len(pairs)} paired bursts; interleaved run: "
         f"{r.latency.median_ms:.3f} ms)"
     )
+    return extra
 
 
 def _precision_summary(

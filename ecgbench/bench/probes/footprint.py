@@ -24,17 +24,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 import ecgbench
 from ecgbench.backends import LoadSpec
+from ecgbench.bench.lifecycle import Log, Pair, Probe, RowGroups
 from ecgbench.bench.probes.footprint_process import MARK, ProbeResult
+from ecgbench.bench.suite import Suite
 from ecgbench.errors import BadInputError, EcgbenchError
-
-if TYPE_CHECKING:
-    pass
 
 MB = 1e6
 KIB = 1024
@@ -145,3 +145,41 @@ def _probe(backend: str, spec: LoadSpec, calls: int, timeout_s: float) -> tuple[
         last = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
         raise EcgbenchError(f"footprint of {spec.artifact.name} failed: {last}")
     return ProbeResult(**answer), spawned
+
+
+@dataclass
+class FootprintProbe(Probe):
+    """Memory and start-up of every variant as it was loaded for timing, each in fresh processes
+    after the timing (so that they never run beside a timed call)."""
+
+    plan: Suite
+    threads: int
+    infer_calls: int = DEFAULT_CALLS
+    name: ClassVar[str] = "footprint"
+
+    def measure(self, pairs: Sequence[Pair], log: Log) -> Iterator[tuple[int, RowGroups]]:
+        for i, (it, _) in enumerate(pairs):
+            spec = LoadSpec(
+                artifact=it.artifact,
+                device=it.device,
+                batch=it.batch,
+                channels=it.shape[1],
+                samples=it.shape[2],
+                threads=self.threads,
+                scenario=self.plan.scenario,
+                static_shape=self.plan.static_shape,
+                inference_precision=it.check.planned.hint,
+                layout=it.layout,
+            )
+            label = f"{it.model} {it.backend_name} {it.device} {it.precision} b{it.batch}"
+            try:
+                f = measure_footprint(it.backend_name, spec, self.infer_calls)
+            except EcgbenchError as e:  # one variant's failure leaves the others' footprints
+                log(f"[yellow]footprint[/] {label}: {e}")
+                continue
+            log(
+                f"footprint {label}: peak RSS compile {f.peak_rss_compile_mb:.1f} MB, "
+                f"infer {f.peak_rss_infer_mb:.1f} MB above {f.rss_baseline_mb:.1f} MB; compile "
+                f"cold {f.compile_cold_ms:.0f} ms, warm {f.compile_warm_ms:.0f} ms"
+            )
+            yield i, RowGroups(footprint=f.row_fields())

@@ -12,11 +12,16 @@ Counters are read from a separate compilation with profiling on, never from the 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+
+from ecgbench.backends import can_profile
+from ecgbench.bench.lifecycle import Log, Pair, Probe, RowGroups
+from ecgbench.errors import EcgbenchError
 
 _ARITH = {
     "i8": "int8",
@@ -179,3 +184,36 @@ def profile_variant(
         label=f"{name} openvino {precision}",
         precision=precision,
     )
+
+
+@dataclass
+class ProfileProbe(Probe):
+    """Per-layer counters of every row whose backend keeps them, each from its own compilation
+    after the timing (counters on slow the calls they count)."""
+
+    threads: int
+    name: ClassVar[str] = "profile"
+
+    def measure(self, pairs: Sequence[Pair], log: Log) -> Iterator[tuple[int, RowGroups]]:
+        for i, (it, _) in enumerate(pairs):
+            if not can_profile(it.backend_name):
+                continue
+            try:
+                p = profile_openvino(
+                    it.artifact,
+                    it.x,
+                    it.check.planned.hint,
+                    it.device,
+                    self.threads,
+                    label=f"{it.model} {it.precision} b{it.batch} {it.device}",
+                    precision=it.precision,
+                )
+            except (EcgbenchError, RuntimeError) as e:  # a device that keeps no counters, say
+                log(f"[yellow]profile[/] {it.model} openvino {it.precision} {it.device}: {e}")
+                continue
+            split = ", ".join(f"{a} {ms:.2f}" for a, ms in p.by_arithmetic.items())
+            log(
+                f"profile {it.model} openvino {it.precision} ({p.executed}): "
+                f"ms per arithmetic {split}"
+            )
+            yield i, RowGroups(extra={"profile": p.to_dict()})

@@ -24,8 +24,9 @@ def result_rows(
     ceilings: dict[str, float],
     rule: StopRule,
     complete: bool,
-) -> list[ResultRow]:
-    """A row per variant timed at all; complete where the run was and the stop rule was met."""
+) -> list[tuple[LoadedVariant, ResultRow]]:
+    """A row per variant timed at all, beside it; complete where the run was and the stop rule
+    was met."""
     rows = []
     for it in loaded:
         if not it.timed.samples_ns:
@@ -36,7 +37,7 @@ def result_rows(
         if it.pipeline is not None and e2e is not None and e2e.samples_ns:
             row.pipeline = pipeline_result(it.pipeline, e2e, it.timed)
             row.complete = row.complete and rule.done(e2e.elapsed_ns, len(e2e.samples_ns))
-        rows.append(row)
+        rows.append((it, row))
     return rows
 
 
@@ -70,13 +71,11 @@ def result_row(
             first_infer_ms=(t.first_call_ns or 0) / 1e6 or None,
             flops=item.flops,
             params=item.params,
-            **(item.footprint.row_fields() if item.footprint else {}),
         ),
         extra={
             "source": item.variant.source if item.variant else "checkpoint",
             **{k: v for k, v in item.info.extra.items() if k != "runtime_precisions"},
             "runtime_precisions": item.info.extra.get("runtime_precisions", {}),
-            **({"profile": item.profile} if item.profile else {}),
         },
     )
 

@@ -6,43 +6,45 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ecgbench.bench.references import ReferenceWorkloads
 from ecgbench.bench.results.document import RunDocument
-from ecgbench.bench.results.rows import result_rows
-from ecgbench.bench.suite import Suite
-from ecgbench.bench.timing import StopRule
-from ecgbench.bench.variants import LoadedVariant
+from ecgbench.bench.results.schema import ResultRow
+
+if TYPE_CHECKING:
+    from ecgbench.bench.lifecycle import Pair, Scenario
+    from ecgbench.bench.references import ReferenceWorkloads
+    from ecgbench.bench.variants import LoadedVariant
 
 
 @dataclass
 class RunWriter:
     doc: RunDocument
-    plan: Suite
-    threads: int
+    scenario: Scenario
     loaded: list[LoadedVariant]
     refs: ReferenceWorkloads
-    rule: StopRule
     output: Path | None
     every_s: float = 5.0
     last_write: float = field(default_factory=time.monotonic)
 
-    def build(self, complete: bool) -> RunDocument:
-        """``doc`` with the references and a row per variant from the samples so far."""
+    def build(self, complete: bool) -> list[Pair]:
+        """``doc`` with the references and a row per variant from the samples so far; the rows
+        beside their variants."""
         ceilings = self.refs.record(self.doc)
-        self.doc.rows = result_rows(
-            self.loaded, self.plan, self.threads, ceilings, self.rule, complete
-        )
+        pairs = self.scenario.rows(self.loaded, ceilings, complete)
+        self.doc.rows = [r for _, r in pairs]
         self.doc.complete = complete
-        return self.doc
+        return pairs
 
     def maybe_write(self) -> None:
         """A partial document (``complete: false``) when the last write is ``every_s`` old."""
-        if self.output and time.monotonic() - self.last_write > self.every_s:
-            self.build(False).write(self.output)
+        if self.output and time.monotonic() - self.last_write >= self.every_s:
+            self.build(False)
+            self.doc.write(self.output)
             self.last_write = time.monotonic()
 
-    def write(self) -> None:
-        """``doc`` as it stands (not rebuilt: a crosscheck may have added to its rows)."""
+    def save(self, rows: list[ResultRow]) -> None:
+        """``doc`` with ``rows`` (a probe's groups merged in), written as it stands."""
+        self.doc.rows = rows
         if self.output:
             self.doc.write(self.output)

@@ -13,21 +13,18 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import replace
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ecgbench.backends import Backend
-from ecgbench.bench.options import RunOptions
-from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.lifecycle import Log, Pair, Scenario, Subject
 from ecgbench.bench.results.groups import Stream
 from ecgbench.bench.results.rows import result_row
 from ecgbench.bench.results.schema import ResultRow, Throughput
-from ecgbench.bench.rounds import signals_as_interrupt
-from ecgbench.bench.store.database import append_to_store
 from ecgbench.bench.stream.config import StreamConfig
 from ecgbench.bench.stream.schedule import (
     POLICY,
@@ -40,7 +37,8 @@ from ecgbench.bench.stream.schedule import (
     schedule,
 )
 from ecgbench.bench.suite import Suite
-from ecgbench.bench.variants import LoadedVariant, load_variants
+from ecgbench.bench.timing import StopRule, TimedVariant
+from ecgbench.bench.variants import LoadedVariant
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.errors import BadInputError
 from ecgbench.variant import Variant
@@ -248,37 +246,54 @@ def stream_row(
     )
 
 
-def run_stream(
-    plan: Suite, opts: RunOptions, zoo: Zoo, threads: int, doc: RunDocument, log=print
-) -> RunDocument:
-    """Stream every variant of ``plan`` in turn; write and store the rows (also after Ctrl-C)."""
-    cfg = plan.stream or StreamConfig()
-    plan, fs = stream_inputs(plan, zoo)
-    loaded = load_variants(plan, opts, zoo, threads, log)
-    doc.fingerprint.update(gemm_gflops=None, ceilings_gflops={})  # no references timed here
-    finished = True
-    try:
-        with signals_as_interrupt(), background_load(cfg.background):
-            for it in loaded:
-                outcomes = stream_variant(it, cfg, fs[it.model], plan.warmup)
-                row = stream_row(it, plan, threads, cfg, fs[it.model], outcomes)
-                doc.rows.append(row)
-                log(_summary(it.timed.label, row.stream))  # type: ignore[arg-type]
-                if opts.output:
-                    doc.write(opts.output)
-    except KeyboardInterrupt:
-        finished = False
-    finally:
-        for it in loaded:
-            it.backend.close()
-    doc.complete = finished
-    if opts.output:
-        doc.write(opts.output)
-    if opts.use_store and doc.rows:
-        append_to_store(doc, opts.store, opts.machine_name)
-    if not finished:
-        raise KeyboardInterrupt
-    return doc
+@dataclass
+class StreamScenario(Scenario):
+    """Each variant streamed in turn (two at once would compete for the cores), under
+    ``cfg.background`` CPU-burning processes; no reference is timed beside it."""
+
+    plan: Suite
+    threads: int
+    cfg: StreamConfig
+    fs: dict[str, float]  # each model's rate (Hz)
+    log: Log = print
+    clock: Clock | None = None
+    streamed: dict[int, ResultRow] = field(default_factory=dict)  # by id(variant)
+    name: ClassVar[str] = "stream"
+    write_every_s: ClassVar[float] = 0.0  # the document after every variant
+    times_references: ClassVar[bool] = False
+
+    @classmethod
+    def of(cls, plan: Suite, threads: int, zoo: Zoo, log: Log = print) -> StreamScenario:
+        cfg = plan.stream or StreamConfig()
+        plan, fs = stream_inputs(plan, zoo)
+        return cls(plan, threads, cfg, fs, log)
+
+    def prepare(self, plan: Suite) -> Suite:
+        return self.plan  # every input length set to the window
+
+    def running(self) -> AbstractContextManager[Any]:
+        return background_load(self.cfg.background)
+
+    def drive(
+        self,
+        subjects: Sequence[Subject],
+        references: Sequence[TimedVariant],
+        rule: StopRule,
+        bar: Any,
+        after_step: Callable[[], None],
+    ) -> None:
+        for it in subjects:
+            fs = self.fs[it.model]  # type: ignore[attr-defined]
+            outcomes = stream_variant(it, self.cfg, fs, self.plan.warmup, self.clock)  # type: ignore[arg-type]
+            row = stream_row(it, self.plan, self.threads, self.cfg, fs, outcomes)  # type: ignore[arg-type]
+            self.streamed[id(it)] = row
+            self.log(_summary(it.timed.label, row.stream))  # type: ignore[arg-type]
+            after_step()
+
+    def rows(
+        self, loaded: Sequence[LoadedVariant], ceilings: dict[str, float], complete: bool
+    ) -> list[Pair]:
+        return [(it, self.streamed[id(it)]) for it in loaded if id(it) in self.streamed]
 
 
 def _summary(label: str, s: Stream) -> str:
