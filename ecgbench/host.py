@@ -13,7 +13,7 @@ import os
 import platform
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ecgbench.errors import BadInputError, DeviceNotFoundError
@@ -94,15 +94,23 @@ def library_versions(names: Iterable[str], absent: str | None = "absent") -> dic
     """
     out: dict[str, str] = {}
     for name in names:
-        if name == "python":
-            out[name] = platform.python_version()
-            continue
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            if absent is not None:
-                out[name] = absent
+        v = _installed_version(name)
+        if v is not None:
+            out[name] = v
+        elif absent is not None:
+            out[name] = absent
     return out
+
+
+@functools.cache
+def _installed_version(name: str) -> str | None:
+    """A distribution's installed version, None if absent (read once per process and name)."""
+    if name == "python":
+        return platform.python_version()
+    try:
+        return md.version(name)
+    except md.PackageNotFoundError:
+        return None
 
 
 @dataclass
@@ -114,6 +122,16 @@ class DeviceInfo:
 
 
 def openvino_devices() -> list[DeviceInfo]:
+    """OpenVINO's devices with their names, capabilities and properties (asked once per
+    process: every fingerprint and ``devices`` asks; the copies are the caller's)."""
+    return [
+        replace(d, capabilities=list(d.capabilities), properties=dict(d.properties))
+        for d in _openvino_devices()
+    ]
+
+
+@functools.cache
+def _openvino_devices() -> tuple[DeviceInfo, ...]:
     core = _introspection_core()
     out = []
     for d in _available_devices():
@@ -131,7 +149,7 @@ def openvino_devices() -> list[DeviceInfo]:
                 properties=props,
             )
         )
-    return out
+    return tuple(out)
 
 
 @functools.cache

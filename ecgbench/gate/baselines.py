@@ -2,50 +2,40 @@
 
 A baseline judges a run only when it came from the same kind of machine: the same CPU model and
 ISA, the same threads, the same precisions the CPU executes natively, the same inference
-libraries. ``baseline_key`` hashes exactly those; a CI cache keyed by it never hands a Xeon's
-baseline to an EPYC job, and a job whose machine has no baseline yet says so and passes.
+libraries. ``baseline_key`` hashes exactly those (``Fingerprint.baseline_key``, beside the other
+"same machine" questions); a CI cache keyed by it never hands a Xeon's baseline to an EPYC job, and
+a job whose machine has no baseline yet says so and passes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 from ecgbench.bench.results.document import RunDocument, read_run
+from ecgbench.bench.results.fingerprint import Fingerprint, precisions_from_isa
 from ecgbench.errors import BadInputError, NoBaselineError
 
-
-def precisions_from_isa(isa: list[str]) -> list[str]:
-    """What OpenVINO's CPU plugin executes natively, read off the ISA (runs recorded before the
-    fingerprint kept ``native_precisions``): BF16 from AVX512-BF16 or AMX, FP16 from
-    AVX512-FP16 (or AMX-FP16); FP32 and INT8 everywhere."""
-    have = set(isa)
-    out = {"FP32", "INT8"}
-    if have & {"avx512_bf16", "amx_bf16"}:
-        out.add("BF16")
-    if have & {"avx512_fp16", "amx_fp16"}:
-        out.add("FP16")
-    return sorted(out)
+__all__ = [
+    "baseline_candidates",
+    "baseline_key",
+    "baseline_path",
+    "choose_baseline",
+    "describe",
+    "executed_precisions",
+    "precisions_from_isa",
+]
 
 
 def executed_precisions(fp: dict[str, Any]) -> list[str]:
     """What the CPU executes natively (``BF16``, ``FP16``, ``INT8`` …), from the fingerprint."""
-    native = (fp.get("native_precisions") or {}).get("CPU")
-    return sorted(native) if native else precisions_from_isa(fp.get("isa") or [])
+    return Fingerprint.from_dict(fp).executes
 
 
 def baseline_key(fp: dict[str, Any]) -> str:
-    """12 hex digits naming the machine class a baseline is valid for."""
-    key = {
-        "cpu": fp.get("cpu_model"),
-        "isa": sorted(fp.get("isa") or []),
-        "threads": fp.get("threads"),
-        "executes": executed_precisions(fp),
-        "versions": {k: v for k, v in (fp.get("versions") or {}).items() if k != "ecgbench"},
-    }
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    """12 hex digits naming the machine class a baseline is valid for
+    (:attr:`Fingerprint.baseline_key`)."""
+    return Fingerprint.from_dict(fp).baseline_key
 
 
 def describe(fp: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ecgbench.bench.results.document import RunDocument, read_run, tidy_rows
+from ecgbench.bench.results.fingerprint import Fingerprint
 from ecgbench.errors import BadInputError
 from ecgbench.precision import matches_request
 from ecgbench.report.boxes import box_stats, drawn_points
@@ -34,7 +35,7 @@ def _machine_label(fp: dict) -> str:
     if fp.get("machine_name"):
         return str(fp["machine_name"])
     cpu = fp.get("cpu_model", "?")
-    return f"{cpu} ({fp.get('threads', '?')} thr, {fp.get('machine_id', '?')[:6]})"
+    return f"{cpu} ({fp.get('threads', '?')} thr, {Fingerprint.from_dict(fp).machine_id[:6]})"
 
 
 def collect_documents(
@@ -66,7 +67,7 @@ def collect_documents(
         finally:
             st.close()
         for d in docs:  # the store's name for each machine
-            mid = d.fingerprint.get("machine_id")
+            mid = Fingerprint.from_dict(d.fingerprint).machine_id
             if mid in names:
                 d.fingerprint["machine_name"] = names[mid]
         if not docs:
@@ -158,7 +159,7 @@ def build_frames(docs: list[RunDocument]) -> ReportData:
         for r in tidy_rows(d):
             r["machine"] = label
             rows.append(r)
-        mid = d.fingerprint.get("machine_id", "?")
+        mid = Fingerprint.from_dict(d.fingerprint).machine_id
         fp = dict(d.fingerprint)
         fp["machine"] = label
         fp["isa"] = ", ".join(fp.get("isa", []))

@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecgbench.bench.results.flat import flat_rows
 from ecgbench.bench.results.schema import References, ResultRow, row_dict
 from ecgbench.bench.results.schema_v1 import upgrade_v1
 from ecgbench.errors import BadInputError
@@ -174,32 +175,6 @@ def _check_numbers_and_names(d: dict[str, Any], p: str) -> None:
 
 
 def tidy_rows(doc: RunDocument) -> list[dict[str, Any]]:
-    """Rows flat, under their schema-1 names, with run and machine columns (no raw samples);
-    the score's interval as ``challenge_score_ci_low/high`` and its paired drop against FP32 as
-    ``score_drop_ci_low/high`` and ``score_drop_verdict`` (not store columns)."""
-    fp = doc.fingerprint
-    out = []
-    for r in doc.rows:
-        d = r.flat()
-        ci = r.accuracy.challenge_score_ci95 or (None, None)
-        d["challenge_score_ci_low"], d["challenge_score_ci_high"] = ci
-        drop = r.accuracy.drop_vs_fp32_ci95 or (None, None)
-        d["score_drop_ci_low"], d["score_drop_ci_high"] = drop
-        d["score_drop_verdict"] = r.accuracy.drop_vs_fp32
-        d["input_shape"] = "x".join(map(str, r.input_shape))
-        d["execution_devices"] = ",".join(r.execution.devices)
-        # enough samples for the percentile to be an estimate (bench/percentiles.py); not a store
-        # column (the store keeps the document, which has them)
-        d["p90_valid"] = r.latency.valid("p90")
-        d["p99_valid"] = r.latency.valid("p99")
-        d.update(
-            run_id=doc.run_id,
-            created=doc.created,
-            machine_id=fp.get("machine_id", ""),
-            cpu_model=fp.get("cpu_model", ""),
-            hostname=fp.get("hostname", ""),
-            int8_isa=fp.get("int8_isa", ""),
-            gemm_gflops=fp.get("gemm_gflops"),
-        )
-        out.append(d)
-    return out
+    """Rows flat, under their schema-1 names, with run and machine columns (no raw samples):
+    the columns of ``bench/results/flat.py``, the same the results store's frame has."""
+    return flat_rows(doc)

@@ -29,8 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from ecgbench.bench.results.document import RunDocument, default_store, read_run_dict
+from ecgbench.bench.results.fingerprint import Fingerprint, machine_label
+from ecgbench.bench.results.flat import (
+    DERIVED_COLUMNS,
+    fingerprint_columns,
+    flat_columns,
+    row_values,
+    shown,
+)
 from ecgbench.bench.results.schema import ResultRow
-from ecgbench.bench.store.migrate import add_missing_columns
+from ecgbench.bench.store.migrate import add_missing_columns, refill_rows
 from ecgbench.bench.store.tables import ROW_COLUMNS, define_tables
 from ecgbench.errors import BadInputError, EcgbenchError
 from ecgbench.locking import exclusive
@@ -39,6 +47,7 @@ from ecgbench.names import check_label, check_run_id
 SCHEMA_VERSION = 1
 SCHEMA_LOCK_KEY = 0x45434742  # 'ECGB': the advisory lock that serialises table creation
 STORE_FILE = "ecgbench.db"
+DERIVED = {n for n, _ in DERIVED_COLUMNS}
 
 
 def store_url(store: str | os.PathLike[str] | None = None) -> str:
@@ -122,7 +131,9 @@ class ResultsStore:
                     )
                 if create:
                     self._md.create_all(c, checkfirst=True)
-                add_missing_columns(c, self.rows)  # a store written by an older ecgbench
+                added = add_missing_columns(c, self.rows)  # a store written by an older ecgbench
+                if set(added) & DERIVED:  # derivable from the stored documents: derived
+                    refill_rows(c, self.runs, self.rows, _row_record)
                 if v is None and create:
                     c.execute(
                         self.meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
@@ -165,7 +176,7 @@ class ResultsStore:
 
         check_run_id(doc.run_id)  # it becomes <run_id>.json on export
         fp = doc.fingerprint
-        mid = str(fp.get("machine_id") or "unknown")
+        mid = Fingerprint.from_dict(fp).machine_id
         if machine_name is not None:
             check_label(machine_name)
         name = machine_name or fp.get("machine_name") or machine_label(fp)
@@ -235,7 +246,8 @@ class ResultsStore:
 
     # ------------------------------------------------------------------ reading
     def frame(self, **filters: Any):  # -> pd.DataFrame
-        """Every row (no raw samples) with its run and machine columns, filtered."""
+        """Every row (no raw samples) with its run and machine columns, filtered: the flat rows
+        of bench/results/flat.py, the columns ``tidy_rows`` gives a document's rows."""
         import pandas as pd
         import sqlalchemy as sa
 
@@ -248,7 +260,6 @@ class ResultsStore:
                 ru.c.complete.label("run_complete"),
                 ru.c.machine_id,
                 m.c.name.label("machine_name"),
-                m.c.cpu_model,
                 m.c.fingerprint,
             )
             .join(ru, r.c.run_id == ru.c.run_id)
@@ -257,23 +268,15 @@ class ResultsStore:
         q = self._where(q, **filters)
         with self.engine.connect() as c:
             df = pd.read_sql(q, c)
-        df = df.drop(columns=["row_id"])
         for n, k in ROW_COLUMNS:
             if k == "json" and n in df:
-                df[n] = df[n].map(lambda v: json.loads(v) if isinstance(v, str) else v)
-        if "input_shape" in df:
-            df["input_shape"] = df["input_shape"].map(
-                lambda v: "x".join(map(str, v)) if isinstance(v, list) else v
-            )
-        if "execution_devices" in df:
-            df["execution_devices"] = df["execution_devices"].map(
-                lambda v: ",".join(v) if isinstance(v, list) else v
-            )
+                df[n] = df[n].map(
+                    lambda v, n=n: shown(n, json.loads(v) if isinstance(v, str) else v)
+                )
         fps = df.pop("fingerprint").map(lambda v: json.loads(v) if v else {})
-        df["int8_isa"] = fps.map(lambda f: f.get("int8_isa", ""))
-        df["hostname"] = fps.map(lambda f: f.get("hostname", ""))
-        df["gemm_gflops"] = fps.map(lambda f: f.get("gemm_gflops"))
-        return df
+        for n in fingerprint_columns({}):  # cpu_model, hostname, int8_isa, gemm_gflops
+            df[n] = fps.map(lambda f, n=n: fingerprint_columns(f)[n])
+        return df[flat_columns()]
 
     def documents(self, limit: int | None = None, **filters: Any) -> list[RunDocument]:
         """The run documents (raw samples included), newest first."""
@@ -352,8 +355,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def _row_record(run_id: str, r: ResultRow) -> dict[str, Any]:
+    """A row's record: its columns of the flat row, lists as JSON text."""
     out: dict[str, Any] = {"run_id": run_id}
-    flat = r.flat()
+    flat = row_values(r)
     for n, k in ROW_COLUMNS:
         v = flat[n]
         out[n] = json.dumps(v) if k == "json" else v
@@ -363,11 +367,6 @@ def _row_record(run_id: str, r: ResultRow) -> dict[str, Any]:
 def _first_line(e: Exception) -> str:
     text = str(getattr(e, "orig", None) or e).strip()
     return (text.splitlines() or [type(e).__name__])[0][:300]
-
-
-def machine_label(fp: dict[str, Any]) -> str:
-    """A stable default name for a machine: CPU, threads and the fingerprint hash."""
-    return f"{fp.get('cpu_model', '?')} · {fp.get('threads', '?')} thr · {str(fp.get('machine_id', '?'))[:6]}"
 
 
 def now_iso() -> str:

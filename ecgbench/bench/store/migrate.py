@@ -2,10 +2,19 @@
 
 Row columns only ever grow (new optional measurements such as ``run --footprint``'s), so a store
 is brought up to date by ``ALTER TABLE ... ADD COLUMN`` of the missing ones, nullable: rows of older
-runs read them as NULL, and an older ecgbench ignores them.
+runs read them as NULL (unmeasured), and an older ecgbench ignores them. Columns derived from what
+every document holds (the flat row's score intervals, percentile validity) are filled in from the
+stored documents instead (:func:`refill_rows`).
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ecgbench.bench.results.document import read_run_dict
+from ecgbench.bench.results.schema import ResultRow
 
 
 def add_missing_columns(conn, table) -> list[str]:  # sqlalchemy Connection, Table
@@ -31,3 +40,19 @@ def add_missing_columns(conn, table) -> list[str]:  # sqlalchemy Connection, Tab
                 raise
         added.append(col.name)
     return added
+
+
+def refill_rows(conn, runs, rows, records: Callable[[str, ResultRow], dict[str, Any]]) -> int:
+    """Rewrite every stored run's rows from its document (sqlalchemy Connection, Tables), so that
+    columns derived from the row (bench/results/flat.py) hold values for runs stored before they
+    existed, not NULL; how many runs."""
+    import sqlalchemy as sa
+
+    n = 0
+    for run_id, text in conn.execute(sa.select(runs.c.run_id, runs.c.document)).all():
+        doc = read_run_dict(json.loads(text), f"store run {run_id}")
+        conn.execute(rows.delete().where(rows.c.run_id == run_id))
+        if doc.rows:
+            conn.execute(rows.insert(), [records(run_id, r) for r in doc.rows])
+        n += 1
+    return n

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ecgbench.bench.results.flat import DERIVED_COLUMNS
 from ecgbench.bench.results.schema import RAW_FIELDS, flat_types
 
 
 def _row_columns() -> list[tuple[str, str]]:
-    """(name, kind) of every scalar ResultRow field, flat; lists are stored as JSON text."""
+    """(name, kind) of every row column of the flat row (bench/results/flat.py): each scalar
+    ResultRow field, then the derived ones; lists are stored as JSON text."""
     out = []
     for name, hint in flat_types().items():
         if name in RAW_FIELDS:  # kept in the run document
@@ -27,7 +29,7 @@ def _row_columns() -> list[tuple[str, str]]:
             else "str"
         )
         out.append((name, kind))
-    return out
+    return out + list(DERIVED_COLUMNS)
 
 
 ROW_COLUMNS = _row_columns()
