@@ -17,7 +17,7 @@ from ecgbench.gate.compare import (
     with_multiplicity,
 )
 from ecgbench.gate.paired import compare_same_run, confirm_same_run, flagged_keys, paired_verdict
-from ecgbench.gate.stats import (
+from ecgbench.statistics import (
     Verdict,
     holm_adjust,
     log_se_of_interval,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ecgbench.gate.compare import GateSettings
-from ecgbench.gate.stats import (
+from ecgbench.statistics import (
     Verdict,
     judge,
     log_t_interval,

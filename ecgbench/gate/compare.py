@@ -14,7 +14,7 @@ interleaved with its models (a fixed ConvNeXt-1D on OpenVINO by default, or the 
   written before slices were recorded fall back to this).
 
 A slowdown is a regression only when the normalised ratio exceeds the threshold, its confidence
-interval lies above 1, and the rank test is significant (:func:`ecgbench.gate.stats.judge`).
+interval lies above 1, and the rank test is significant (:func:`ecgbench.statistics.judge`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ import numpy as np
 from ecgbench.bench.results.document import RunDocument
 from ecgbench.bench.results.schema import ROW_KEY, ReferenceTiming, ResultRow
 from ecgbench.errors import BadInputError
-from ecgbench.gate.stats import (
+from ecgbench.numbers import FINITE, PROBABILITY, Range, check_number
+from ecgbench.statistics import (
     Verdict,
     bootstrap_ratio_ci,
     holm_adjust,
@@ -38,7 +39,6 @@ from ecgbench.gate.stats import (
     slice_levels,
     subsample,
 )
-from ecgbench.numbers import FINITE, PROBABILITY, Range, check_number
 
 __all__ = [
     "Comparison",

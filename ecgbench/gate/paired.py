@@ -2,7 +2,7 @@
 
 Rows timed in the same interleaved rounds give one ratio per round; whole runs alternated
 base/head give one ratio per adjacent pair. Either way the verdict is the gate's one rule
-(:func:`ecgbench.gate.stats.judge`) on those paired ratios.
+(:func:`ecgbench.statistics.judge`) on those paired ratios.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ecgbench.gate.compare import (
     with_multiplicity,
 )
 from ecgbench.gate.speedup import paired_round_ratios
-from ecgbench.gate.stats import Verdict, judge, log_t_interval, median_ci, wilcoxon_p
+from ecgbench.statistics import Verdict, judge, log_t_interval, median_ci, wilcoxon_p
 
 # What a head row is judged against: the same variant as asked. Unlike a stored baseline, the
 # input length and the executed arithmetic are part of what a revision may change (a longer

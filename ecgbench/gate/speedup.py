@@ -16,7 +16,7 @@ import numpy as np
 from ecgbench.bench.results.document import RunDocument
 from ecgbench.bench.results.schema import ResultRow
 from ecgbench.errors import BadInputError
-from ecgbench.gate.stats import median_ci, round_ratios
+from ecgbench.statistics import ABOVE, BELOW, interval_verdict, median_ci, round_ratios
 
 FASTER, SLOWER, TIE = "faster", "slower", "tie"
 
@@ -48,11 +48,8 @@ class Speedup:
 
 
 def _verdict(lo: float, hi: float) -> str:
-    if hi < 1.0:
-        return FASTER
-    if lo > 1.0:
-        return SLOWER
-    return TIE
+    """A time ratio's interval: faster below 1, slower above, a tie where it holds 1."""
+    return {BELOW: FASTER, ABOVE: SLOWER}.get(interval_verdict(lo, hi, null=1.0), TIE)
 
 
 def speedups(

@@ -29,7 +29,7 @@ from ecgbench.bench.results.document import RunDocument, read_run
 from ecgbench.errors import BadInputError
 from ecgbench.fileio import atomic_write_json
 from ecgbench.gate.compare import GateSettings, compare_runs
-from ecgbench.gate.stats import Verdict
+from ecgbench.statistics import Verdict
 from ecgbench.variant import Variant
 
 METHODS = {

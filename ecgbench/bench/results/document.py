@@ -188,7 +188,7 @@ def tidy_rows(doc: RunDocument) -> list[dict[str, Any]]:
         d["score_drop_verdict"] = r.accuracy.drop_vs_fp32
         d["input_shape"] = "x".join(map(str, r.input_shape))
         d["execution_devices"] = ",".join(r.execution.devices)
-        # enough samples for the percentile to be an estimate (bench/percentiles.py); not a store
+        # enough samples for the percentile to be an estimate (statistics.py); not a store
         # column (the store keeps the document, which has them)
         d["p90_valid"] = r.latency.valid("p90")
         d["p99_valid"] = r.latency.valid("p99")
