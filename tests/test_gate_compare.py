@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from ecgbench.bench.results.document import RunDocument, read_run
 from ecgbench.cli import app
 from ecgbench.errors import BadInputError
-from ecgbench.gate.compare import GateSettings, Verdict, compare_runs, fingerprint_differences
+from ecgbench.gate.verdicts import GateSettings, Verdict, compare_runs, fingerprint_differences
 
 REGRESSION, IMPROVEMENT = Verdict.REGRESSION, Verdict.IMPROVEMENT
 UNCHANGED, NOT_COMPARABLE = Verdict.UNCHANGED, Verdict.NOT_COMPARABLE

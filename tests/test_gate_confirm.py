@@ -9,14 +9,17 @@ import numpy as np
 import pytest
 from helpers_gate import ROUNDS, timed_pair
 
-from ecgbench.gate.compare import (
+from ecgbench.gate.verdicts import (
     EXIT_INCONCLUSIVE,
     Comparison,
     GateSettings,
     KeyVerdict,
+    compare_same_run,
+    confirm_same_run,
+    flagged_keys,
+    paired_verdict,
     with_multiplicity,
 )
-from ecgbench.gate.paired import compare_same_run, confirm_same_run, flagged_keys, paired_verdict
 from ecgbench.statistics import (
     Verdict,
     holm_adjust,

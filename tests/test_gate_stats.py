@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from ecgbench.gate.compare import GateSettings
+from ecgbench.gate.verdicts import GateSettings
 from ecgbench.statistics import (
     Verdict,
     judge,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from ecgbench.gate.changes import CODE, LIBRARIES, MODELS, NONE
-from ecgbench.gate.compare import Comparison, KeyVerdict
+from ecgbench.gate.verdicts import Comparison, KeyVerdict
 from ecgbench.markup import md, terminal
 from ecgbench.statistics import Verdict
 

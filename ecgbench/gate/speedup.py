@@ -16,6 +16,7 @@ import numpy as np
 from ecgbench.bench.results.document import RunDocument
 from ecgbench.bench.results.schema import ResultRow
 from ecgbench.errors import BadInputError
+from ecgbench.gate.pairing import pair_key
 from ecgbench.statistics import ABOVE, BELOW, interval_verdict, median_ci, round_ratios
 
 FASTER, SLOWER, TIE = "faster", "slower", "tie"
@@ -58,14 +59,14 @@ def speedups(
     """Every latency row against the same model's ``base_precision`` row (same backend, or
     ``base_backend``) of the same run, device and batch."""
     rows = [r for r in doc.rows if r.scenario == "latency"]
-    bases = {
-        (r.model, r.backend, r.device, r.batch): r for r in rows if r.precision == base_precision
-    }
+    bases = {pair_key(r): r for r in rows if r.precision == base_precision}
     if not bases:
         raise BadInputError(f"the run has no {base_precision} latency row to compare against")
     out = []
     for r in rows:
-        b = bases.get((r.model, base_backend or r.backend, r.device, r.batch))
+        b = bases.get(
+            pair_key(r)._replace(backend=base_backend or r.backend, precision=base_precision)
+        )
         if b is None or b is r:
             continue
         ratios = paired_round_ratios(b, r)

@@ -1,9 +1,9 @@
-"""Latency regression verdicts: baseline run vs current run, robust on noisy, busy machines.
+"""The gate's verdicts, key by key: a baseline run against a current one, or head against base.
 
-Per key (model, backend, device, precision, executed, scenario, batch, input shape): the ratio of
-medians, a bootstrap confidence interval of that ratio, and a Mann–Whitney U test (the statistics
-airspeed velocity uses). Machine drift is removed with a reference workload that each run timed
-interleaved with its models (a fixed ConvNeXt-1D on OpenVINO by default, or the FP32 GEMM):
+Stored baseline (:func:`compare_runs`): per key (model, backend, device, precision, executed,
+scenario, batch, input shape) the ratio of medians, a bootstrap confidence interval of that ratio,
+and a Mann–Whitney U test (the statistics airspeed velocity uses). Machine drift is removed with a
+reference workload each run timed interleaved with its models (:mod:`ecgbench.gate.normalise`):
 
 - ``pairing="round"`` (default): every time slice of a key is divided by the reference's slice of
   the same round, a few seconds apart, so drift slower than a round cancels; the run's level is the
@@ -13,8 +13,10 @@ interleaved with its models (a fixed ConvNeXt-1D on OpenVINO by default, or the 
 - ``pairing="run"``: the whole run's median is divided by the reference's whole-run median (runs
   written before slices were recorded fall back to this).
 
-A slowdown is a regression only when the normalised ratio exceeds the threshold, its confidence
-interval lies above 1, and the rank test is significant (:func:`ecgbench.statistics.judge`).
+Same job: rows timed in the same interleaved rounds give one ratio per round; whole runs
+alternated base/head one per adjacent pair. Either way a slowdown is a regression only when the
+ratio exceeds the threshold, its interval lies above 1, and the test is significant
+(:func:`ecgbench.statistics.judge`).
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ from typing import Any
 import numpy as np
 
 from ecgbench.bench.results.document import RunDocument
-from ecgbench.bench.results.schema import ROW_KEY, ReferenceTiming, ResultRow
+from ecgbench.bench.results.schema import ResultRow
 from ecgbench.errors import BadInputError
+from ecgbench.gate.normalise import Normalisation, check_references, round_ratios
+from ecgbench.gate.pairing import PairKey, key_dict, pair_key, pair_rows
+from ecgbench.gate.speedup import paired_round_ratios
 from ecgbench.numbers import FINITE, PROBABILITY, Range, check_number
 from ecgbench.statistics import (
     Verdict,
@@ -34,10 +39,11 @@ from ecgbench.statistics import (
     holm_adjust,
     judge,
     level_of,
+    log_t_interval,
     mannwhitney_p,
-    paired_ratios,
-    slice_levels,
+    median_ci,
     subsample,
+    wilcoxon_p,
 )
 
 __all__ = [
@@ -45,7 +51,9 @@ __all__ = [
     "GateSettings",
     "KeyVerdict",
     "Verdict",
+    "compare_run_pairs",
     "compare_runs",
+    "compare_same_run",
     "fingerprint_differences",
 ]
 
@@ -54,7 +62,6 @@ FINGERPRINT_KEYS = ("cpu_model", "isa", "threads")
 VERSION_KEYS = ("openvino", "onnxruntime", "torch", "nncf", "onnx")
 MIN_SAMPLES = 5
 EXIT_INCONCLUSIVE = 4  # README "Gating CI on latency": exit codes 0 / 1 / 2 / 3 / 4
-MIN_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -160,94 +167,7 @@ def fingerprint_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return diffs
 
 
-def key_dict(row: ResultRow) -> dict[str, Any]:
-    """A row's key as the verdicts carry it (JSON-friendly: the input shape a list)."""
-    return {
-        n: (list(v) if n == "input_shape" else v) for n, v in zip(ROW_KEY, row.key(), strict=True)
-    }
-
-
-# --------------------------------------------------------------------------- the reference
-def _reference(doc: RunDocument, which: str) -> ReferenceTiming:
-    """The model reference, or the GEMM (runs written before the model was timed, A/B)."""
-    ref = doc.reference
-    if which == "model" and ref.model is not None:
-        return ref.model
-    return ref.gemm or ReferenceTiming()
-
-
-def check_references(base: RunDocument, cur: RunDocument, which: str) -> None:
-    """Both runs must have timed the same reference, or the ratios would move with it."""
-    lb, lc = _reference(base, which).label, _reference(cur, which).label
-    if lb and lc and lb != lc:
-        raise BadInputError(
-            f"the baseline's reference workload ({lb}) is not this run's ({lc}): the ratios "
-            "would move with the reference, not the change; re-record the baseline "
-            "(ecgbench baseline update) or compare with --no-normalise"
-        )
-
-
-def reference_drift(
-    base: RunDocument, cur: RunDocument, which: str = "model", q: float = 50.0
-) -> float | None:
-    """Ratio (current / baseline) of the level of a reference workload timed inside each run."""
-    b = _reference(base, which).samples_ns
-    c = _reference(cur, which).samples_ns
-    if not b or not c:
-        return None
-    return float(level_of(c, q) / level_of(b, q))
-
-
-def reference_levels(doc: RunDocument, which: str, q: float = 50.0) -> dict[int, float]:
-    """The reference workload's level per round (empty for runs written without slices)."""
-    ref = _reference(doc, which)
-    if not ref.slices:
-        return {}
-    return slice_levels(ref.samples_ns, ref.slices, q)
-
-
-def round_ratios(
-    row: ResultRow, ref_levels: dict[int, float], q: float = 50.0
-) -> np.ndarray | None:
-    """Per round: the key's slice level over the reference's level in the same round."""
-    lat = row.latency
-    if not lat.slices or not ref_levels:
-        return None
-    ratios = paired_ratios(slice_levels(lat.samples_ns, lat.slices, q), ref_levels)
-    return ratios if len(ratios) >= MIN_ROUNDS else None
-
-
-@dataclass(frozen=True)
-class Normalisation:
-    """What divides the machine out of both runs: whole-run drift and per-round reference levels."""
-
-    drift: float | None
-    ref_base: dict[int, float]
-    ref_cur: dict[int, float]
-
-    @classmethod
-    def of(cls, base: RunDocument, cur: RunDocument, s: GateSettings) -> Normalisation:
-        if not s.normalise:
-            return cls(None, {}, {})
-        drift = reference_drift(base, cur, s.reference, s.quantile)
-        if s.pairing != "round":
-            return cls(drift, {}, {})
-        q = s.quantile
-        return cls(
-            drift, reference_levels(base, s.reference, q), reference_levels(cur, s.reference, q)
-        )
-
-
-# --------------------------------------------------------------------------- key by key
-def pair_rows(
-    base: RunDocument, cur: RunDocument
-) -> list[tuple[ResultRow | None, ResultRow | None]]:
-    """(baseline row, current row) per key, in a stable order; None where a side lacks the key."""
-    b = {r.key(): r for r in base.rows}
-    c = {r.key(): r for r in cur.rows}
-    return [(b.get(k), c.get(k)) for k in sorted(set(b) | set(c), key=str)]
-
-
+# --------------------------------------------------------------------------- stored baseline
 def judge_key(
     b_row: ResultRow,
     c_row: ResultRow,
@@ -302,10 +222,173 @@ def compare_runs(
     rng = np.random.default_rng(s.seed)
     norm = Normalisation.of(base, cur, s)
     verdicts: list[KeyVerdict] = []
-    for b, c in pair_rows(base, cur):
+    for _, b, c in pair_rows(base.rows, cur.rows, key=ResultRow.key):
         if b is not None and c is not None:
             verdicts.append(judge_key(b, c, norm, s, rng))
         else:
             only = "only in the baseline" if c is None else "only in the current run"
             verdicts.append(KeyVerdict(key_dict(b or c), Verdict.NOT_COMPARABLE, note=only))
     return with_multiplicity(Comparison(verdicts=verdicts, drift=norm.drift, settings=s))
+
+
+# --------------------------------------------------------------------------- same job
+def paired_verdict(
+    key: dict[str, Any],
+    ratios: np.ndarray,
+    base_ms: float,
+    head_ms: float,
+    s: GateSettings,
+    unit: str,
+) -> KeyVerdict:
+    """The gate's rule on paired ratios (head over base): threshold, interval and test.
+
+    ``unit="round"`` (many interleaved rounds): median, bootstrap interval, signed-rank test.
+    ``unit="run"`` (a few alternated whole runs): geometric mean, t-interval, t-test."""
+    if len(ratios) < 3:
+        return KeyVerdict(
+            key, Verdict.NOT_COMPARABLE, note=f"{len(ratios)} paired {unit}s (need 3)"
+        )
+    if unit == "round":
+        ratio = float(np.median(ratios))
+        lo, hi = median_ci(ratios, n_boot=s.n_boot, seed=s.seed)
+        p = wilcoxon_p(ratios)
+    else:
+        ratio, lo, hi, p = log_t_interval(ratios)
+    j = judge(ratio, lo, hi, p, s)
+    return KeyVerdict(
+        key=key,
+        verdict=j.verdict,
+        ratio=j.ratio,
+        raw_ratio=head_ms / base_ms,
+        ci_low=j.ci_low,
+        ci_high=j.ci_high,
+        p_value=j.p_value,
+        baseline_ms=base_ms,
+        current_ms=head_ms,
+        min_detectable=j.min_detectable,
+        note=f"{len(ratios)} {unit}s paired",
+    )
+
+
+def _what_changed(b: ResultRow, h: ResultRow) -> str:
+    out = []
+    if list(b.input_shape) != list(h.input_shape):
+        out.append(
+            f"input {'x'.join(map(str, b.input_shape))} → {'x'.join(map(str, h.input_shape))}"
+        )
+    if b.executed != h.executed:
+        out.append(f"ran as {b.executed} → {h.executed}")
+    return "; ".join(out)
+
+
+def _with_note(v: KeyVerdict, extra: str) -> KeyVerdict:
+    if extra:
+        v.note = f"{v.note}; {extra}" if v.note else extra
+    return v
+
+
+def compare_same_run(base: RunDocument, head: RunDocument, s: GateSettings) -> Comparison:
+    """Rows timed in the same interleaved rounds: one ratio per round."""
+    out = []
+    for _, b, h in pair_rows(base.rows, head.rows):
+        if b is None or h is None:
+            where = "base" if h is None else "head"
+            out.append(
+                KeyVerdict(key_dict(b or h), Verdict.NOT_COMPARABLE, note=f"only in {where}")
+            )
+            continue
+        ratios = paired_round_ratios(b, h)
+        bm, hm = b.latency.median_ms, h.latency.median_ms
+        v = paired_verdict(key_dict(h), ratios, bm, hm, s, "round")
+        out.append(_with_note(v, _what_changed(b, h)))
+    return with_multiplicity(Comparison(verdicts=out, drift=None, settings=s))
+
+
+def compare_run_pairs(pairs: list[tuple[RunDocument, RunDocument]], s: GateSettings) -> Comparison:
+    """Whole runs alternated base/head: one ratio (of the runs' medians) per adjacent pair."""
+    keys: dict[PairKey, dict[str, Any]] = {}
+    ratios: dict[PairKey, list[float]] = {}
+    med: dict[PairKey, tuple[list[float], list[float]]] = {}
+    only: dict[PairKey, str] = {}
+    changed: dict[PairKey, str] = {}
+    for base, head in pairs:
+        for k, b, h in pair_rows(base.rows, head.rows):
+            keys.setdefault(k, key_dict(h or b))  # type: ignore[arg-type]
+            if b is None or h is None:
+                only[k] = "base" if h is None else "head"
+                continue
+            bm, hm = b.latency.median_ms, h.latency.median_ms
+            ratios.setdefault(k, []).append(hm / bm)
+            changed[k] = _what_changed(b, h)
+            mb, mh = med.setdefault(k, ([], []))
+            mb.append(bm)
+            mh.append(hm)
+    out = []
+    for k in sorted(keys, key=str):
+        if k not in ratios:
+            out.append(
+                KeyVerdict(keys[k], Verdict.NOT_COMPARABLE, note=f"only in {only.get(k, '?')}")
+            )
+            continue
+        mb, mh = med[k]
+        v = paired_verdict(
+            keys[k], np.array(ratios[k]), float(np.median(mb)), float(np.median(mh)), s, "run"
+        )
+        out.append(_with_note(v, changed.get(k, "")))
+    return with_multiplicity(Comparison(verdicts=out, drift=None, settings=s))
+
+
+FLAGGED = (Verdict.REGRESSION, Verdict.INCONCLUSIVE)
+
+
+def flagged_keys(cmp: Comparison) -> list[dict[str, Any]]:
+    """The keys a first timing flagged: worth re-timing before failing or shrugging."""
+    return [v.key for v in cmp.verdicts if v.verdict in FLAGGED]
+
+
+def confirm_same_run(
+    first: Comparison, pairs: list[tuple[RunDocument, RunDocument]], s: GateSettings
+) -> Comparison:
+    """Flagged keys judged again on the rounds of every timing in ``pairs`` (the first included).
+
+    The re-timing is fresh, independent rounds of just those keys, interleaved as before. A false
+    alarm must now survive twice the rounds, half of them blind to the first's luck; a real
+    slowdown gains the narrower interval of twice the rounds. Unflagged keys keep their verdict."""
+    pooled = []
+    keyed = [({pair_key(r): r for r in b.rows}, {pair_key(r): r for r in h.rows}) for b, h in pairs]
+    for v in first.verdicts:
+        if v.verdict not in FLAGGED:
+            pooled.append(v)
+            continue
+        k = pair_key(v.key)
+        parts, base_ms, head_ms = [], [], []
+        for b_rows, h_rows in keyed:
+            b, h = b_rows.get(k), h_rows.get(k)
+            if b is not None and h is not None:
+                parts.append(paired_round_ratios(b, h))
+                base_ms.append(b.latency.median_ms)
+                head_ms.append(h.latency.median_ms)
+        ratios = np.concatenate(parts) if parts else np.array([])
+        again = paired_verdict(
+            v.key, ratios, float(np.median(base_ms)), float(np.median(head_ms)), s, "round"
+        )
+        changed = "; ".join(p for p in v.note.split("; ") if "→" in p)
+        again = _with_note(again, f"confirmed: {len(parts)} timings ({v.verdict} at first)")
+        pooled.append(_with_note(again, changed))
+    # (Holm, where asked, already judged the first timing's keys jointly)
+    return Comparison(verdicts=pooled, drift=None, settings=s)
+
+
+def confirm_run_pairs(
+    first: Comparison, pairs: list[tuple[RunDocument, RunDocument]], s: GateSettings
+) -> Comparison:
+    """Code mode's confirmation: flagged keys judged on the first pairs and the new ones."""
+    pooled = {pair_key(v.key): v for v in compare_run_pairs(pairs, s).verdicts}
+    out = []
+    for v in first.verdicts:
+        again = pooled.get(pair_key(v.key))
+        if v.verdict in FLAGGED and again is not None:
+            out.append(_with_note(again, f"confirmed: {len(pairs)} pairs ({v.verdict} at first)"))
+        else:
+            out.append(v)
+    return Comparison(verdicts=out, drift=None, settings=s)
