@@ -10,17 +10,17 @@ import pytest
 from helpers_gate import result_row, run_doc
 from scipy.stats import binom
 
-from ecgbench.bench.percentiles import (
+from ecgbench.bench.results.document import read_run_dict, tidy_rows
+from ecgbench.bench.results.schema import Latency
+from ecgbench.bench.store.documents import merge_runs
+from ecgbench.errors import BadInputError
+from ecgbench.statistics import (
     CONFIDENCE,
     min_samples,
     parse_percentile,
     quantile_interval,
     validity,
 )
-from ecgbench.bench.results.document import read_run_dict, tidy_rows
-from ecgbench.bench.results.schema import Latency
-from ecgbench.bench.store.documents import merge_runs
-from ecgbench.errors import BadInputError
 
 
 def test_min_samples_reproduces_loadgen_and_its_definition() -> None:

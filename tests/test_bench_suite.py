@@ -47,7 +47,7 @@ def test_a_bad_runner_file_is_one_line(tmp_path: Path, case: str) -> None:
 
 def test_min_samples_for_raises_the_stop_rule_to_what_the_percentile_needs(tmp_path: Path) -> None:
     from ecgbench.bench.lifecycle import stop_rule
-    from ecgbench.bench.percentiles import min_samples
+    from ecgbench.statistics import min_samples
 
     p = tmp_path / "s.toml"
     for text, calls in (

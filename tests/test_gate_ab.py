@@ -5,7 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from ecgbench.cli import app
-from ecgbench.gate.compare import GateSettings, Verdict, compare_runs
+from ecgbench.gate.verdicts import GateSettings, Verdict, compare_runs
 
 
 def test_ab_mode_times_both_artifacts_in_one_run(tiny):
@@ -41,14 +41,14 @@ def test_ab_mode_refuses_mixed_artifacts(tiny):
 
 
 def _verdict(v: Verdict, ratio: float = 1.2) -> "KeyVerdict":  # noqa: F821, UP037
-    from ecgbench.gate.compare import KeyVerdict
+    from ecgbench.gate.verdicts import KeyVerdict
 
     key = {"model": "A/B", "backend": "openvino", "device": "CPU", "precision": "-"}
     return KeyVerdict({**key, "scenario": "latency", "batch": 1}, v, ratio=ratio)
 
 
 def _cmp(*vs):
-    from ecgbench.gate.compare import Comparison
+    from ecgbench.gate.verdicts import Comparison
 
     return Comparison(verdicts=list(vs), drift=None, settings=GateSettings())
 

@@ -10,9 +10,10 @@ from helpers_gate import BUSY, FP, STEADY, result_row, run_doc, sliced_doc
 from typer.testing import CliRunner
 
 from ecgbench.bench.results.document import RunDocument, read_run
+from ecgbench.bench.results.fingerprint import Fingerprint
 from ecgbench.cli import app
 from ecgbench.errors import BadInputError
-from ecgbench.gate.compare import GateSettings, Verdict, compare_runs, fingerprint_differences
+from ecgbench.gate.verdicts import GateSettings, Verdict, compare_runs
 
 REGRESSION, IMPROVEMENT = Verdict.REGRESSION, Verdict.IMPROVEMENT
 UNCHANGED, NOT_COMPARABLE = Verdict.UNCHANGED, Verdict.NOT_COMPARABLE
@@ -63,9 +64,10 @@ def test_fingerprint_differences_name_what_differs():
     other = json.loads(json.dumps(FP))
     other["cpu_model"] = "Other CPU"
     other["versions"]["openvino"] = "2"
-    diffs = fingerprint_differences(FP, other)
+    diffs = Fingerprint.from_dict(FP).differences(Fingerprint.from_dict(other))
     assert any("cpu_model" in d for d in diffs) and any("openvino" in d for d in diffs)
-    assert fingerprint_differences(FP, json.loads(json.dumps(FP))) == []
+    same = Fingerprint.from_dict(json.loads(json.dumps(FP)))
+    assert Fingerprint.from_dict(FP).differences(same) == []
 
 
 def test_round_pairing_cancels_drift_that_comes_and_goes():

@@ -9,15 +9,18 @@ import numpy as np
 import pytest
 from helpers_gate import ROUNDS, timed_pair
 
-from ecgbench.gate.compare import (
+from ecgbench.gate.verdicts import (
     EXIT_INCONCLUSIVE,
     Comparison,
     GateSettings,
     KeyVerdict,
+    compare_same_run,
+    confirm_same_run,
+    flagged_keys,
+    paired_verdict,
     with_multiplicity,
 )
-from ecgbench.gate.paired import compare_same_run, confirm_same_run, flagged_keys, paired_verdict
-from ecgbench.gate.stats import (
+from ecgbench.statistics import (
     Verdict,
     holm_adjust,
     log_se_of_interval,
@@ -137,3 +140,20 @@ def test_joint_judging_drops_a_marginal_key_among_many() -> None:
     v = verdicts(cmp)
     assert v["c"] == Verdict.REGRESSION and v["m"] != Verdict.REGRESSION
     assert cmp.verdicts[0].p_value == pytest.approx(0.18)  # 0.02 × 9 keys left
+
+
+def test_holm_changes_the_verdict_of_a_borderline_key_of_a_real_same_run_comparison() -> None:
+    """Ten keys timed in the same 30 rounds, one 15 % slower with rounds that wobble by 20 %:
+    alone at alpha it is a regression (p 0.009); judged with the nine unchanged keys it is not."""
+    keys = {"slow": 1.15, **{f"q{i}": 1.0 for i in range(9)}}
+    base, head = timed_pair(keys, {"slow": 0.2}, seed=4)
+    alone = compare_same_run(base, head, GateSettings())
+    joint = compare_same_run(base, head, GateSettings(multiplicity="holm"))
+    one, held = (next(v for v in c.verdicts if v.key["model"] == "slow") for c in (alone, joint))
+    assert one.verdict == Verdict.REGRESSION and 0.005 < one.p_value < 0.05
+    assert one.ratio > 1.10 and one.ci_low > 1.0
+    assert held.verdict != Verdict.REGRESSION
+    assert held.p_value == pytest.approx(10 * one.p_value)
+    assert (alone.exit_code, joint.exit_code) == (1, EXIT_INCONCLUSIVE)
+    others = {v.key["model"]: v.verdict for v in joint.verdicts if v.key["model"] != "slow"}
+    assert others == {v.key["model"]: v.verdict for v in alone.verdicts if v.key["model"] != "slow"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from helpers_gate import result_row, run_doc
 from rich.console import Console
 
-from ecgbench.gate.compare import GateSettings, compare_runs
 from ecgbench.gate.render import comparison_markdown, comparison_table
+from ecgbench.gate.verdicts import GateSettings, compare_runs
 
 
 def test_markdown_summary_lists_every_key():

@@ -21,8 +21,7 @@ from ecgbench.bench.results.document import read_run
 from ecgbench.checkpoint import save_checkpoint
 from ecgbench.cli import app
 from ecgbench.gate.changes import CODE, LIBRARIES, MODELS, NONE, Change
-from ecgbench.gate.compare import GateSettings, Verdict
-from ecgbench.gate.paired import paired_verdict
+from ecgbench.gate.verdicts import GateSettings, Verdict, paired_verdict
 from ecgbench.nets.convnext1d import ConvNeXt1DConfig
 from ecgbench.zoo import Zoo
 

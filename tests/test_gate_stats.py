@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from ecgbench.gate.compare import GateSettings
-from ecgbench.gate.stats import (
+from ecgbench.gate.verdicts import GateSettings
+from ecgbench.statistics import (
     Verdict,
     judge,
     log_t_interval,

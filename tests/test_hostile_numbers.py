@@ -15,7 +15,7 @@ from helpers_gate import result_row, run_doc
 from helpers_hostile import cli, one_error
 
 from ecgbench.data.classes import SCORED_CLASSES, encode_labels
-from ecgbench.gate.compare import GateSettings
+from ecgbench.gate.verdicts import GateSettings
 from ecgbench.metrics.scoring_io import write_output_file
 
 

@@ -10,11 +10,11 @@ import pytest
 from helpers_gate import FP, result_row, run_doc
 
 from ecgbench.bench.results.document import read_run, tidy_rows
-from ecgbench.gate.stats import median_ci
 from ecgbench.report.boxes import MAX_POINTS, box_stats
 from ecgbench.report.data import build_frames
 from ecgbench.report.figures import accuracy_beside_runtime, accuracy_latency_pareto
 from ecgbench.report.runtime_boxes import runtime_boxes
+from ecgbench.statistics import median_ci
 
 
 def _rounds(median_ms: float, rounds: int, per: int, seed: int) -> tuple[list[int], list[list]]:

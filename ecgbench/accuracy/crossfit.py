@@ -41,6 +41,7 @@ from ecgbench.metrics.bootstrap import (
     resampled_scores,
 )
 from ecgbench.metrics.challenge import score_arrays
+from ecgbench.statistics import TIE, interval_verdict, percentile_interval
 
 # (labels [n, C] bool, probs [n, C], weights) -> thresholds [C]: ecgbench.train.thresholds' tuner
 Tuner = Callable[[np.ndarray, np.ndarray, Weights], np.ndarray]
@@ -218,18 +219,16 @@ def fold_gap(
         idx = resample_indices(int(m.sum()), n_boot, seed + j)
         sides.append(resampled_scores(labels[m], binary[m], probs[m], weights, idx))
     out = {}
-    tail = 50.0 * (1.0 - level)
     for i, metric in enumerate(("challenge_score", "auroc")):
         a = score_arrays(labels[is_val], binary[is_val], probs[is_val], weights)
         b = score_arrays(labels[~is_val], binary[~is_val], probs[~is_val], weights)
         point = getattr(a, metric) - getattr(b, metric)
         d = sides[0][i] - sides[1][i]
-        d = d[np.isfinite(d)]
-        lo, hi = np.percentile(d, [tail, 100 - tail]) if d.size else (np.nan, np.nan)
+        lo, hi = percentile_interval(d, level)  # NaN where no resample scored both sides
         out[metric] = {
             "point": _finite(float(point)),
-            "ci95": [float(lo), float(hi)] if d.size else None,
-            "distinguishable": bool(d.size and (lo > 0 or hi < 0)),
+            "ci95": [lo, hi] if math.isfinite(lo) else None,
+            "distinguishable": interval_verdict(lo, hi) != TIE,
         }
     return out
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecgbench.statistics import bootstrap_indices, percentile_interval
+
 MIN_ROUNDS = 5  # fewer common rounds make no bootstrap worth reporting
 N_BOOT = 2000
 
@@ -105,16 +107,15 @@ def fit_length_cost(
     if len(common) >= MIN_ROUNDS:
         m = np.array([[lv[r] for r in common] for lv in round_levels], dtype=np.float64).T
         a, b = line(x, np.median(m, axis=0))
-        idx = np.random.default_rng(seed).integers(0, len(common), size=(n_boot, len(common)))
+        idx = bootstrap_indices(len(common), n_boot, seed)
         # [B, rounds, lengths] -> per resample, each length's median over the drawn rounds
         levels = np.median(m[idx], axis=1)
         aa, bb = _lines(x, levels)
-        lo, hi = 50 * (1 - level), 50 * (1 + level)
         return LengthFit(
             fixed_ms=a,
             slope_ms_per_s=b,
-            fixed_ci=(float(np.percentile(aa, lo)), float(np.percentile(aa, hi))),
-            slope_ci=(float(np.percentile(bb, lo)), float(np.percentile(bb, hi))),
+            fixed_ci=percentile_interval(aa, level),
+            slope_ci=percentile_interval(bb, level),
             method=f"bootstrap over {len(common)} rounds",
             n_lengths=len(x),
             n_rounds=len(common),

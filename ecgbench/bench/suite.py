@@ -14,11 +14,11 @@ from ecgbench.bench.lengths import (
     split_lengths,
     whole_length,
 )
-from ecgbench.bench.percentiles import min_samples, parse_percentile
 from ecgbench.bench.stream.config import StreamConfig
 from ecgbench.errors import BadInputError
 from ecgbench.numbers import NON_NEGATIVE, POSITIVE, Range, check_number
 from ecgbench.precision import FLOAT_TYPES, PRECISIONS
+from ecgbench.statistics import min_samples, parse_percentile
 from ecgbench.tomlio import read_toml
 
 SCENARIOS = ("latency", "throughput", "stream")  # stream: opt-in, bench/stream/scenario.py
@@ -38,7 +38,7 @@ class Suite:
     duration: float = 5.0
     min_iters: int = 100
     # A percentile ("p99") the run must time enough calls for: raises min_iters to what MLPerf
-    # LoadGen's rule needs (662 for p99, 64 for p90; bench/percentiles.py). None: min_iters only.
+    # LoadGen's rule needs (662 for p99, 64 for p90; statistics.py). None: min_iters only.
     min_samples_for: str | None = None
     warmup: float = 1.0
     round_s: float = 0.5

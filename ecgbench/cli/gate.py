@@ -40,8 +40,8 @@ from ecgbench.cli._gate_options import (
 if TYPE_CHECKING:
     from ecgbench.bench.results.document import RunDocument
     from ecgbench.gate.accuracy import AccuracySettings
-    from ecgbench.gate.compare import Comparison, GateSettings
     from ecgbench.gate.same_job import GateResult
+    from ecgbench.gate.verdicts import Comparison, GateSettings
 
 
 def _print_comparison(
@@ -86,8 +86,7 @@ def compare(
 
     Exit 0: nothing regressed; 1: a regression; 2: bad input; 3: no baseline for this machine;
     4: inconclusive (no regression, but a key's noise would hide a threshold-sized slowdown)."""
-    from ecgbench.gate.compare import compare_runs
-    from ecgbench.gate.paired import flagged_keys
+    from ecgbench.gate.verdicts import compare_runs, flagged_keys
 
     settings = _compare_settings(
         threshold, alpha, no_normalise, reference, pairing, power, multiplicity
@@ -123,7 +122,7 @@ def _compare_settings(
 ) -> GateSettings:
     """compare's options as the gate's settings; bad choices fail (exit 2) before any timing."""
     from ecgbench.errors import BadInputError
-    from ecgbench.gate.compare import GateSettings
+    from ecgbench.gate.verdicts import GateSettings
 
     if reference not in ("model", "gemm") or pairing not in ("round", "run"):
         raise BadInputError("--reference is model or gemm; --pairing is round or run")
@@ -213,10 +212,12 @@ def _machine_note(
     base: RunDocument, cur: RunDocument, allow_different_machine: bool, reference: str
 ) -> str:
     """Runs from different machines only compare through the reference: refuse, or say so."""
+    from ecgbench.bench.results.fingerprint import Fingerprint
     from ecgbench.errors import BadInputError
-    from ecgbench.gate.compare import fingerprint_differences
 
-    diffs = fingerprint_differences(base.fingerprint, cur.fingerprint)
+    diffs = Fingerprint.from_dict(base.fingerprint).differences(
+        Fingerprint.from_dict(cur.fingerprint)
+    )
     note = ""
     if diffs:
         if not allow_different_machine:
@@ -238,7 +239,7 @@ def _confirm_ab(
     """--ab flagged a key: time B before A too, so the order of the two is not what failed."""
     from ecgbench.bench.timing import StopRule
     from ecgbench.gate.ab import ab_documents, confirm_ab
-    from ecgbench.gate.compare import compare_runs
+    from ecgbench.gate.verdicts import compare_runs
 
     ab_rule = StopRule(min_duration_s=duration, min_iters=100)
     err.print("compare --ab: flagged; re-timing with A and B swapped to confirm")
@@ -276,9 +277,9 @@ def gate(
     Exit 0: nothing regressed; 1: a latency or an accuracy regression (latency confirmed by
     re-timing); 2: bad input; 4: inconclusive (no regression, but a key's noise would hide a
     threshold-sized slowdown, or a score drop's interval holds the tolerance)."""
-    from ecgbench.gate.compare import GateSettings
     from ecgbench.gate.render import gate_markdown
     from ecgbench.gate.same_job import same_job_gate
+    from ecgbench.gate.verdicts import GateSettings
 
     acc = _accuracy_settings(max_score_drop, min_agreement, accuracy_records)
     r = same_job_gate(

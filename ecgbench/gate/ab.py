@@ -38,8 +38,8 @@ from ecgbench.bench.timing import StopRule, TimedVariant
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.data.synthetic import synthetic_input
 from ecgbench.errors import BadInputError
-from ecgbench.gate.compare import Comparison, KeyVerdict, Verdict
-from ecgbench.gate.paired import FLAGGED, PAIR_KEY
+from ecgbench.gate.pairing import pair_key
+from ecgbench.gate.verdicts import FLAGGED, Comparison, KeyVerdict, Verdict
 from ecgbench.host import default_threads, device_arithmetic
 from ecgbench.precision import NOT_VERIFIED
 
@@ -170,9 +170,9 @@ def confirm_ab(first: Comparison, again: Comparison) -> Comparison:
     On a busy machine the slot in a round is itself a bias: two byte-identical IRs read ×1.155 one
     way round and unchanged the other. A real change survives the swap; an order effect does not.
     Unflagged keys keep their first verdict, as the gate's confirmation does."""
-    second = {tuple(v.key[n] for n in PAIR_KEY): v for v in again.verdicts}
+    second = {pair_key(v.key): v for v in again.verdicts}
     out = []
     for v in first.verdicts:
-        w = second.get(tuple(v.key[n] for n in PAIR_KEY))
+        w = second.get(pair_key(v.key))
         out.append(_confirmed(v, w) if v.verdict in FLAGGED and w is not None else v)
     return Comparison(verdicts=out, drift=first.drift, settings=first.settings)

@@ -265,7 +265,7 @@ def accuracy_guard(
 
 def guard_exit_code(verdicts: list[AccuracyVerdict]) -> int:
     """1 on an accuracy regression; 4 when a key is inconclusive; else 0."""
-    from ecgbench.gate.compare import EXIT_INCONCLUSIVE
+    from ecgbench.gate.verdicts import EXIT_INCONCLUSIVE
 
     if any(v.verdict == REGRESSION for v in verdicts):
         return 1

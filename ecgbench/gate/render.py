@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from ecgbench.gate.changes import CODE, LIBRARIES, MODELS, NONE
-from ecgbench.gate.compare import Comparison, KeyVerdict
-from ecgbench.gate.stats import Verdict
+from ecgbench.gate.verdicts import Comparison, KeyVerdict
 from ecgbench.markup import md, terminal
+from ecgbench.statistics import Verdict
 
 if TYPE_CHECKING:
     from ecgbench.gate.accuracy import AccuracyVerdict

@@ -10,7 +10,7 @@ here and now, and what differs between them (:mod:`ecgbench.gate.changes`) decid
 - **code** and **libraries**: each side runs ``ecgbench run`` from its own checkout, whole runs
   alternating (:mod:`ecgbench.gate.sides`); a pair of adjacent runs is the unit.
 
-Verdicts follow the gate's rule on the paired ratios (:mod:`ecgbench.gate.paired`): anything
+Verdicts follow the gate's rule on the paired ratios (:mod:`ecgbench.gate.verdicts`): anything
 inside the noise is unchanged.
 """
 
@@ -44,15 +44,16 @@ from ecgbench.gate.changes import (
     folder_change,
     resolve_revision,
 )
-from ecgbench.gate.compare import Comparison, GateSettings
-from ecgbench.gate.paired import (
+from ecgbench.gate.sides import Side, alternate_runs, code_side, environment_side
+from ecgbench.gate.verdicts import (
+    Comparison,
+    GateSettings,
     compare_run_pairs,
     compare_same_run,
     confirm_run_pairs,
     confirm_same_run,
     flagged_keys,
 )
-from ecgbench.gate.sides import Side, alternate_runs, code_side, environment_side
 from ecgbench.gate.zoo_timing import time_zoos
 
 Log = Callable[[str], None]

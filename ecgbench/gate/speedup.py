@@ -16,7 +16,8 @@ import numpy as np
 from ecgbench.bench.results.document import RunDocument
 from ecgbench.bench.results.schema import ResultRow
 from ecgbench.errors import BadInputError
-from ecgbench.gate.stats import median_ci, round_ratios
+from ecgbench.gate.pairing import pair_key
+from ecgbench.statistics import ABOVE, BELOW, interval_verdict, median_ci, round_ratios
 
 FASTER, SLOWER, TIE = "faster", "slower", "tie"
 
@@ -48,11 +49,8 @@ class Speedup:
 
 
 def _verdict(lo: float, hi: float) -> str:
-    if hi < 1.0:
-        return FASTER
-    if lo > 1.0:
-        return SLOWER
-    return TIE
+    """A time ratio's interval: faster below 1, slower above, a tie where it holds 1."""
+    return {BELOW: FASTER, ABOVE: SLOWER}.get(interval_verdict(lo, hi, null=1.0), TIE)
 
 
 def speedups(
@@ -61,14 +59,14 @@ def speedups(
     """Every latency row against the same model's ``base_precision`` row (same backend, or
     ``base_backend``) of the same run, device and batch."""
     rows = [r for r in doc.rows if r.scenario == "latency"]
-    bases = {
-        (r.model, r.backend, r.device, r.batch): r for r in rows if r.precision == base_precision
-    }
+    bases = {pair_key(r): r for r in rows if r.precision == base_precision}
     if not bases:
         raise BadInputError(f"the run has no {base_precision} latency row to compare against")
     out = []
     for r in rows:
-        b = bases.get((r.model, base_backend or r.backend, r.device, r.batch))
+        b = bases.get(
+            pair_key(r)._replace(backend=base_backend or r.backend, precision=base_precision)
+        )
         if b is None or b is r:
             continue
         ratios = paired_round_ratios(b, r)

@@ -18,6 +18,7 @@ import numpy as np
 from ecgbench.data.classes import NORMAL_CLASS, Weights
 from ecgbench.errors import BadInputError
 from ecgbench.metrics.challenge import compute_auc, compute_challenge_metric, normal_class_index
+from ecgbench.statistics import ABOVE, TIE, bootstrap_indices, interval_verdict, percentile_interval
 
 __all__ = [
     "Interval",
@@ -72,7 +73,7 @@ class PairedDrop:
         """``drop`` (b is worse), ``gain`` (b is better) or ``tie`` (not distinguishable from 0)."""
         if not self.distinguishable:
             return "tie"
-        return "drop" if self.lo > 0 else "gain"
+        return "drop" if interval_verdict(self.lo, self.hi) == ABOVE else "gain"
 
     def against(self, max_drop: float) -> str:
         """An accuracy target read with the interval: ``within`` (the whole interval is at most
@@ -83,6 +84,11 @@ class PairedDrop:
 
     def bounds(self) -> list[float] | None:
         return _bounds(self.lo, self.hi)
+
+
+def excludes_zero(lo: float, hi: float) -> bool:
+    """Whether a drop's interval tells the two variants apart (:func:`interval_verdict`)."""
+    return interval_verdict(lo, hi) != TIE
 
 
 def _bounds(lo: float, hi: float) -> list[float] | None:
@@ -100,7 +106,7 @@ def resample_indices(n_records: int, n_boot: int, seed: int) -> np.ndarray:
     """``[n_boot, n_records]`` record indices drawn with replacement; a seed fixes the draws."""
     if n_records < 1:
         raise BadInputError("cannot resample zero records")
-    return np.random.default_rng(seed).integers(0, n_records, size=(n_boot, n_records))
+    return bootstrap_indices(n_records, n_boot, seed)
 
 
 def _counts(indices: np.ndarray, n_records: int) -> np.ndarray:
@@ -202,16 +208,6 @@ def resampled_scores(
     return _challenge_resamples(y, o, weights, normal, counts), _auroc_resamples(y, s, counts)
 
 
-def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
-    """Percentile interval over the resamples where the metric is defined (NaN if none is)."""
-    v = values[np.isfinite(values)]
-    if v.size == 0:
-        return float("nan"), float("nan")
-    tail = 50.0 * (1.0 - level)
-    lo, hi = np.percentile(v, [tail, 100.0 - tail])
-    return float(lo), float(hi)
-
-
 def _points(
     labels: np.ndarray,
     binary: np.ndarray,
@@ -244,8 +240,8 @@ def bootstrap_scores(
     idx = resample_indices(np.asarray(labels).shape[0], n_boot, seed)
     cs_b, auroc_b = resampled_scores(labels, binary, probs, weights, idx, normal_class)
     return ScoreIntervals(
-        challenge_score=Interval(cs, *_percentiles(cs_b, level)),
-        auroc=Interval(auroc, *_percentiles(auroc_b, level)),
+        challenge_score=Interval(cs, *percentile_interval(cs_b, level)),
+        auroc=Interval(auroc, *percentile_interval(auroc_b, level)),
         n_boot=n_boot,
         seed=seed,
         level=level,
@@ -280,6 +276,6 @@ def paired_drop(
     for metric, pa, pb, ra, rb in zip(
         ("challenge_score", "auroc"), points_a, points_b, boot_a, boot_b, strict=True
     ):
-        lo, hi = _percentiles(ra - rb, level)
-        drops.append(PairedDrop(metric, pa - pb, lo, hi, distinguishable=lo > 0 or hi < 0))
+        lo, hi = percentile_interval(ra - rb, level)
+        drops.append(PairedDrop(metric, pa - pb, lo, hi, distinguishable=excludes_zero(lo, hi)))
     return drops[0], drops[1]

@@ -19,10 +19,11 @@ from ecgbench.metrics.bootstrap import (
     PairedDrop,
     _auroc_resamples,
     _counts,
-    _percentiles,
+    excludes_zero,
     resample_indices,
 )
 from ecgbench.metrics.challenge import compute_auc, compute_f_measure
+from ecgbench.statistics import percentile_interval
 
 METRICS = ("auroc", "auprc", "f_measure")
 
@@ -121,7 +122,7 @@ def card_scores(
     if n_boot > 0:
         reps = _replicates(y, o, s, resample_indices(len(y), n_boot, seed))
         points = {"auroc": auroc, "auprc": auprc, "f_measure": f1}
-        intervals = {m: Interval(points[m], *_percentiles(reps[m], level)) for m in METRICS}
+        intervals = {m: Interval(points[m], *percentile_interval(reps[m], level)) for m in METRICS}
     return CardScores(auroc, auprc, f1, auroc_k, auprc_k, f1_k, intervals, n_boot, seed)
 
 
@@ -141,7 +142,7 @@ def card_paired_drops(
     pa, pb = card_scores(y, a[0], a[1], 0), card_scores(y, b[0], b[1], 0)
     out = []
     for m in METRICS:
-        lo, hi = _percentiles(ra[m] - rb[m], level)
+        lo, hi = percentile_interval(ra[m] - rb[m], level)
         point = float(getattr(pa, m)) - float(getattr(pb, m))
-        out.append(PairedDrop(m, point, lo, hi, distinguishable=lo > 0 or hi < 0))
+        out.append(PairedDrop(m, point, lo, hi, distinguishable=excludes_zero(lo, hi)))
     return tuple(out)

@@ -10,13 +10,13 @@ record, label or output needs to be kept.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ecgbench.errors import BadInputError
+from ecgbench.statistics import ABOVE, TIE, interval_verdict, percentile_interval
 
 __all__ = ["Replicates", "ScoreDifference", "paired_difference", "records_digest"]
 
@@ -46,7 +46,7 @@ class Replicates:
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         """Percentile interval of the score (as ``bootstrap_scores``, up to float32 rounding)."""
-        return _percentiles(np.asarray(self.values, dtype=np.float64), level)
+        return percentile_interval(np.asarray(self.values, dtype=np.float64), level)
 
     def pairs_with(self, other: Replicates) -> str | None:
         """None when replicate b of both scores the same records; else what differs."""
@@ -73,9 +73,8 @@ class ScoreDifference:
     @property
     def verdict(self) -> str:
         """``tie`` (the interval holds 0), ``worse`` (the other scores lower) or ``better``."""
-        if self.lo <= 0.0 <= self.hi:
-            return "tie"
-        return "worse" if self.lo > 0.0 else "better"
+        v = interval_verdict(self.lo, self.hi)
+        return "tie" if v == TIE else ("worse" if v == ABOVE else "better")
 
     @property
     def tie(self) -> bool:
@@ -83,15 +82,6 @@ class ScoreDifference:
 
     def to_dict(self) -> dict[str, object]:
         return {"point": self.point, "ci": [self.lo, self.hi], "level": self.level}
-
-
-def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
-    v = values[np.isfinite(values)]
-    if v.size == 0:
-        return math.nan, math.nan
-    tail = 50.0 * (1.0 - level)
-    lo, hi = np.percentile(v, [tail, 100.0 - tail])
-    return float(lo), float(hi)
 
 
 def paired_difference(
@@ -111,5 +101,5 @@ def paired_difference(
             "their score difference has no paired interval"
         )
     d = np.asarray(best.values, dtype=np.float64) - np.asarray(other.values, dtype=np.float64)
-    lo, hi = _percentiles(d, level)
+    lo, hi = percentile_interval(d, level)
     return ScoreDifference(best.point - other.point, lo, hi, level)

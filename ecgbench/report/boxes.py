@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgbench.gate.stats import median_ci, slice_levels
+from ecgbench.statistics import median_ci, slice_levels
 
 MIN_ROUNDS = 3  # fewer round medians make no interval worth drawing
 MAX_POINTS = 150  # samples drawn as dots per variant (the box uses all of them)

@@ -18,10 +18,10 @@ from ecgbench.bench.length_fit import MIN_ROUNDS, fit_length_cost
 from ecgbench.bench.results.document import RunDocument
 from ecgbench.bench.results.schema import ResultRow
 from ecgbench.data.preprocess import Preprocessing
-from ecgbench.gate.stats import slice_levels
 from ecgbench.precision import matches_request
 from ecgbench.report.boxes import MIN_ROUNDS as BOX_ROUNDS
 from ecgbench.report.boxes import box_stats
+from ecgbench.statistics import slice_levels
 
 FS = Preprocessing().fs  # every zoo model's rate (500 Hz); rows keep samples, not seconds
 GROUP = ["machine", "device", "run_id", "variant"]

@@ -147,7 +147,7 @@ MACHINE_COLUMNS = [
 
 def rows_section(df: pd.DataFrame) -> str:
     """Every row; a percentile from too few samples to be an estimate is marked ``*``."""
-    from ecgbench.bench.percentiles import REPORTED, min_samples
+    from ecgbench.statistics import REPORTED, min_samples
 
     d, bad = df.copy(), []
     for name, q in REPORTED.items():

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ecgbench.errors import BadInputError
+from ecgbench.statistics import bootstrap_indices, percentile_interval
 
 
 @dataclass(frozen=True)
@@ -70,17 +71,12 @@ def spearman_interval(
     a: np.ndarray, b: np.ndarray, n_boot: int = 2000, seed: int = 0, level: float = 0.95
 ) -> tuple[float, float]:
     """Percentile bootstrap of Spearman's rho over pairs (resamples with a constant side dropped)."""
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(a), size=(n_boot, len(a)))
+    idx = bootstrap_indices(len(a), n_boot, seed)
     rhos = []
     for i in idx:
         if np.ptp(a[i]) > 0 and np.ptp(b[i]) > 0:
             rhos.append(spearman(a[i], b[i]))
-    if not rhos:
-        return float("nan"), float("nan")
-    tail = 50.0 * (1.0 - level)
-    lo, hi = np.percentile(rhos, [tail, 100.0 - tail])
-    return float(lo), float(hi)
+    return percentile_interval(np.asarray(rhos, dtype=np.float64), level)
 
 
 def rank_agreement(

@@ -28,8 +28,8 @@ import numpy as np
 from ecgbench.bench.results.document import RunDocument, read_run
 from ecgbench.errors import BadInputError
 from ecgbench.fileio import atomic_write_json
-from ecgbench.gate.compare import GateSettings, compare_runs
-from ecgbench.gate.stats import Verdict
+from ecgbench.gate.verdicts import GateSettings, compare_runs
+from ecgbench.statistics import Verdict
 from ecgbench.variant import Variant
 
 METHODS = {

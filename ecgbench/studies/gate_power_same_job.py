@@ -25,11 +25,16 @@ from ecgbench.bench.suite import load_suite
 from ecgbench.checkpoint import load_checkpoint, save_checkpoint
 from ecgbench.errors import BadInputError
 from ecgbench.fileio import atomic_write_json
-from ecgbench.gate.compare import GateSettings, KeyVerdict
-from ecgbench.gate.paired import compare_same_run, confirm_same_run, paired_verdict
 from ecgbench.gate.speedup import paired_round_ratios
-from ecgbench.gate.stats import Verdict
+from ecgbench.gate.verdicts import (
+    GateSettings,
+    KeyVerdict,
+    compare_same_run,
+    confirm_same_run,
+    paired_verdict,
+)
 from ecgbench.gate.zoo_timing import time_zoos
+from ecgbench.statistics import Verdict
 from ecgbench.variant import Variant
 from ecgbench.zoo import Zoo
 

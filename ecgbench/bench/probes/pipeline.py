@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from ecgbench.backends import Backend
-from ecgbench.bench.percentiles import quantile_interval
 from ecgbench.bench.results.groups import Part, Pipeline
 from ecgbench.bench.timing import TimedVariant
 from ecgbench.card import ModelCard, activate
@@ -27,6 +26,7 @@ from ecgbench.data.card_input import card_signal, to_layout
 from ecgbench.data.leads import lead_order
 from ecgbench.data.preprocess import MAX_RATE_TERMS, rate_ratio
 from ecgbench.errors import BadInputError
+from ecgbench.statistics import quantile_interval
 
 MAX_RECORDS = 8  # raw windows cycled through per variant (each call takes the next)
 
@@ -185,7 +185,7 @@ def _part(ns: list[int]) -> Part:
 def paired_over(num: Any, den: Any) -> tuple[float, float, float, int]:
     """``num`` over ``den`` (anything with ``samples_ns`` and ``slices`` timed in the same rounds):
     the per-round median ratio's geometric mean, its 95 % t-interval, and the rounds."""
-    from ecgbench.gate.stats import log_t_interval, round_ratios
+    from ecgbench.statistics import log_t_interval, round_ratios
 
     r = round_ratios(num.samples_ns, num.slices, den.samples_ns, den.slices)
     if len(r) < 2:

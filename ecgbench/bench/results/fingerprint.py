@@ -24,7 +24,7 @@ from ecgbench.precision import Arithmetic, int8_isa
 # the libraries a fingerprint records (all but ecgbench key ``machine_id``)
 LIBRARIES = ("ecgbench", "openvino", "nncf", "onnxruntime", "onnx", "torch", "numpy")
 # What must match for two runs to be compared without --allow-different-machine: these fields and
-# these libraries' versions (gate.compare's FINGERPRINT_KEYS and VERSION_KEYS).
+# these libraries' versions (what `ecgbench compare` names when two runs' machines differ).
 IDENTITY_FIELDS = ("cpu_model", "isa", "threads")
 COMPARED_VERSIONS = ("openvino", "onnxruntime", "torch", "nncf", "onnx")
 

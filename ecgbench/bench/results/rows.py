@@ -15,6 +15,7 @@ from ecgbench.bench.suite import Suite
 from ecgbench.bench.timing import StopRule
 from ecgbench.bench.variants import LoadedVariant
 from ecgbench.precision import ceiling_arithmetic, matches_request
+from ecgbench.statistics import ABOVE, TIE, interval_verdict
 
 
 def result_rows(
@@ -158,7 +159,8 @@ def _drop_verdict(d: dict) -> str | None:
     ci = _interval(d.get("ci95"))
     if ci is None:
         return None
-    return "tie" if ci[0] <= 0 <= ci[1] else ("drop" if ci[0] > 0 else "gain")
+    v = interval_verdict(ci[0], ci[1])
+    return "tie" if v == TIE else ("drop" if v == ABOVE else "gain")
 
 
 def _on_cpu(item: LoadedVariant) -> bool:

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ecgbench.bench.percentiles import quantile_interval, validity
 from ecgbench.bench.results.groups import PIPELINE_COLUMNS, Pipeline, Stream, pipeline_columns
 from ecgbench.bench.timing import LatencyStats
+from ecgbench.statistics import quantile_interval, validity
 
 # ``precision`` is what was asked for, ``executed`` what ran (f32, bf16, int8+f32, ...): a row that
 # ran another arithmetic is another key, never compared as the same thing.
@@ -55,7 +55,7 @@ class Latency:
     samples_ns: list[int]
     slices: list[list[int]] = field(default_factory=list)  # [round, first sample index]
     # {"p90": bool, "p99": bool}: were there enough samples for that percentile to be an estimate
-    # at all (MLPerf LoadGen's rule, bench/percentiles.py)? Documents written before it have
+    # at all (MLPerf LoadGen's rule, statistics.py)? Documents written before it have
     # none: computed from n when the samples are there, else None.
     percentiles_valid: dict[str, bool] | None = None
     # The true p99 lies in [lo, hi] with 95 % confidence (two order statistics, no assumption on

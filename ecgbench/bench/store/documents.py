@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ecgbench.bench.percentiles import validity
 from ecgbench.bench.results.document import RunDocument
 from ecgbench.bench.results.schema import References
 from ecgbench.bench.store.database import ResultsStore
 from ecgbench.errors import BadInputError, NoBaselineError
 from ecgbench.names import check_run_id, inside
+from ecgbench.statistics import validity
 
 
 def merge_runs(docs: list[RunDocument]) -> RunDocument:

@@ -17,6 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ecgbench.statistics import bootstrap_interval
+
 POLICY = "latest"  # the newest arrived window runs; older unstarted ones are dropped
 
 
@@ -145,7 +147,5 @@ def realtime_factor_interval(
     s = np.asarray(service_ns, dtype=np.float64)
     if s.size < 2 or np.any(s <= 0):
         return None
-    rng = np.random.default_rng(seed)
-    means = s[rng.integers(0, s.size, size=(n_boot, s.size))].mean(axis=1)
-    lo, hi = np.percentile(hop_s * 1e9 / means, [2.5, 97.5])
-    return [float(lo), float(hi)]
+    lo, hi = bootstrap_interval(s, lambda r: hop_s * 1e9 / r.mean(axis=1), n_boot, seed)
+    return [lo, hi]

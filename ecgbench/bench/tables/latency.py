@@ -15,12 +15,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ecgbench.bench.percentiles import REPORTED, min_samples
 from ecgbench.bench.probes.crosscheck import ALONE_KEY, BENCHMARK_APP_KEY
 from ecgbench.bench.results import score_origin
 from ecgbench.bench.results.document import RunDocument
 from ecgbench.bench.results.schema import ResultRow
 from ecgbench.precision import matches_request
+from ecgbench.statistics import REPORTED, min_samples
 
 WIDE = 160  # from this width on, every column
 ABOVE_CEILING = (
