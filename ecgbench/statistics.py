@@ -114,6 +114,26 @@ class Judgement:
     min_detectable: float | None = None  # smallest slowdown caught with the rule's power
 
 
+def latency_summary(samples_ns: Sequence[int]) -> dict[str, float | int]:
+    """The summary of raw per-call times (ns) in ms: n, median, mean, p90, p99, min, max, IQR,
+    std. One function: a row's latency and a reference's median are both made from it."""
+    a = np.asarray(samples_ns, dtype=np.float64) / 1e6
+    if a.size == 0:
+        raise ValueError("no samples")
+    q25, q50, q75, q90, q99 = np.percentile(a, [25, 50, 75, 90, 99])
+    return {
+        "n": int(a.size),
+        "median_ms": float(q50),
+        "mean_ms": float(a.mean()),
+        "p90_ms": float(q90),
+        "p99_ms": float(q99),
+        "min_ms": float(a.min()),
+        "max_ms": float(a.max()),
+        "iqr_ms": float(q75 - q25),
+        "std_ms": float(a.std()),
+    }
+
+
 def level_of(a: np.ndarray, q: float = 50.0, axis: int | None = None) -> np.ndarray | float:
     """The median (``q=50``) or a lower quantile, which ignores more of interference's tail."""
     return np.median(a, axis=axis) if q == 50.0 else np.percentile(a, q, axis=axis)

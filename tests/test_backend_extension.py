@@ -1,4 +1,4 @@
-"""A new backend is one class: registered in ``BACKENDS``, it runs through the same runner,
+"""A new backend is one file: its class is found in ``BACKENDS``, it runs through the same runner,
 precision rules and table as the shipped ones, and no module outside ``ecgbench/backends``
 compares a backend's name."""
 
@@ -50,6 +50,32 @@ def _short_run(tiny: TinySession, tmp_path: Path, names: tuple[str, ...]):
     )
     opts = RunOptions(export=tiny.opts(), use_store=False, show_progress=False)
     return run_plan(plan, opts, zoo=Zoo(tmp_path / "no_zoo"), log=lambda m: None)
+
+
+def test_the_registry_is_every_backend_file_of_the_package_in_its_listed_order() -> None:
+    assert list(backends.BACKENDS) == ["openvino", "onnxruntime", "torch"]
+    files = sorted(p.stem for p in Path(backends.__file__).parent.glob("*_backend.py"))
+    assert sorted(c.__module__.rsplit(".", 1)[1] for c in backends.BACKENDS.values()) == files
+
+
+def test_a_backend_file_dropped_in_a_package_is_found_and_nothing_else_is_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pkg = tmp_path / "user_backends"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "second_onnx_backend.py").write_text(
+        "from ecgbench.backends.onnxruntime_backend import ONNXRuntimeBackend\n\n\n"
+        "class SecondOnnx(ONNXRuntimeBackend):\n"
+        "    NAME = 'second-onnx'\n"
+        "    LISTED = 5\n"
+    )
+    (pkg / "helpers.py").write_text("raise RuntimeError('not a *_backend module: never imported')")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found = backends.discover_backends([str(pkg)], "user_backends")
+    # the imported ONNXRuntimeBackend is not this file's class: only SecondOnnx is found
+    assert list(found) == ["second-onnx"]
+    assert found["second-onnx"].FORMAT == "onnx" and found["second-onnx"].LISTED == 5
 
 
 @pytest.fixture

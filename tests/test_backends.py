@@ -23,7 +23,8 @@ from ecgbench.backends import (
     precisions_of,
 )
 from ecgbench.backends.openvino_backend import runtime_precisions
-from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
+from ecgbench.bench.results.schema import Latency
+from ecgbench.bench.timing import StopRule, TimedVariant, time_interleaved
 from ecgbench.errors import BadInputError, DeviceNotFoundError
 from ecgbench.export.verify import TOLERANCES
 from ecgbench.host import device_arithmetic
@@ -115,7 +116,7 @@ def test_all_backends_are_timed_by_one_interleaved_loop(tiny: TinySession) -> No
         assert t.warm and t.first_call_ns and t.first_call_ns > 0
         assert len(t.samples_ns) >= 5 and all(s > 0 for s in t.samples_ns), name
         assert t.elapsed_ns == sum(t.samples_ns) >= 0.2e9, name
-        stats = LatencyStats.from_ns(t.samples_ns)
+        stats = Latency.from_samples(t.samples_ns)
         assert stats.n == len(t.samples_ns) and 0 < stats.min_ms <= stats.median_ms
         np.testing.assert_allclose(b.output(), ref, atol=1e-4, err_msg=name)
         b.close()

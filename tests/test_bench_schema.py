@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from ecgbench.bench.results.document import SCHEMA, read_run, read_run_dict, tidy_rows
 from ecgbench.bench.results.schema import FLAT_FIELDS, Latency, ResultRow
 from ecgbench.bench.results.schema_v1 import upgrade_v1
-from ecgbench.bench.timing import LatencyStats
 from ecgbench.cli import app
+from ecgbench.statistics import latency_summary
 
 BASELINES = Path(__file__).resolve().parents[1] / "runners" / "baselines"
 COMMITTED = sorted(BASELINES.glob("*.json"))
@@ -74,13 +74,14 @@ def test_upgrade_v1_is_pure_and_keeps_old_rows_without_executed() -> None:
     assert up["schema"] == 2 and up["rows"][0]["executed"] == "f32"  # ORT ran f32
 
 
-def test_latency_from_samples_is_latency_stats() -> None:
+def test_latency_from_samples_is_the_latency_summary() -> None:
     s = [3_000_000, 1_000_000, 2_000_000, 5_000_000, 4_000_000]
-    st = LatencyStats.from_ns(s, batch=4)
+    st = latency_summary(s)
     lat = Latency.from_samples(s, [[0, 0], [1, 3]], runtime_ns=[900_000, 800_000])
     for k in ("n", "median_ms", "mean_ms", "p90_ms", "p99_ms", "min_ms", "max_ms", "iqr_ms"):
-        assert getattr(lat, k) == getattr(st, k), k
-    assert lat.std_ms == st.std_ms and lat.fps(4) == st.throughput_fps
+        assert getattr(lat, k) == st[k], k
+    assert st["median_ms"] == 3.0 and st["min_ms"] == 1.0 and st["max_ms"] == 5.0
+    assert lat.std_ms == st["std_ms"] and lat.fps(4) == pytest.approx(4 * 1e3 / 3.0)
     assert lat.runtime_median_ms == pytest.approx(0.85)
     assert lat.call_overhead_ms == pytest.approx(float(np.median([2.1, 0.2])))
     assert lat.slices == [[0, 0], [1, 3]] and lat.samples_ns == s

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from ecgbench.bench.results.document import read_run
 from ecgbench.bench.results.schema import ResultRow
 from ecgbench.bench.runner import RunOptions, run_plan
-from ecgbench.bench.stream.config import StreamConfig
-from ecgbench.bench.stream.scenario import background_load, stream_signal, window_service
-from ecgbench.bench.stream.schedule import (
+from ecgbench.bench.scenarios.stream.config import StreamConfig
+from ecgbench.bench.scenarios.stream.scenario import background_load, stream_signal, window_service
+from ecgbench.bench.scenarios.stream.schedule import (
     StreamTally,
     realtime_factor,
     realtime_factor_interval,

@@ -9,7 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from ecgbench.bench.timing import LatencyStats, StopRule, TimedVariant, time_interleaved
+from ecgbench.bench.results.schema import Latency
+from ecgbench.bench.timing import StopRule, TimedVariant, time_interleaved
 
 
 def test_stop_rule_needs_both_duration_and_count() -> None:
@@ -87,9 +88,9 @@ def test_time_interleaved_stops_when_asked_and_at_the_cap() -> None:
     assert 0.05e9 <= w.elapsed_ns < 5e9
 
 
-def test_latency_stats_from_known_samples() -> None:
+def test_latency_from_known_samples() -> None:
     samples = [3_000_000, 1_000_000, 2_500_000, 10_000_000, 4_000_000, 1_500_000, 2_000_000]
-    st = LatencyStats.from_ns(samples, batch=4)
+    st = Latency.from_samples(samples)
     a = np.asarray(samples, dtype=np.float64) / 1e6
     assert st.n == len(samples)
     assert st.median_ms == pytest.approx(np.median(a))
@@ -98,6 +99,6 @@ def test_latency_stats_from_known_samples() -> None:
     assert st.iqr_ms == pytest.approx(np.percentile(a, 75) - np.percentile(a, 25))
     assert st.mean_ms == pytest.approx(a.mean()) and st.std_ms == pytest.approx(a.std())
     assert (st.min_ms, st.max_ms) == (pytest.approx(a.min()), pytest.approx(a.max()))
-    assert st.throughput_fps == pytest.approx(4 * 1e3 / a.mean())
+    assert st.fps(4) == pytest.approx(4 * 1e3 / a.mean())
     with pytest.raises(ValueError):
-        LatencyStats.from_ns([])
+        Latency.from_samples([])

@@ -16,7 +16,7 @@ from scipy import signal as sps
 from typer.testing import CliRunner
 
 from ecgbench.bench.runner import RunOptions, run_plan
-from ecgbench.bench.stream.config import StreamConfig
+from ecgbench.bench.scenarios.stream.config import StreamConfig
 from ecgbench.bench.suite import Suite
 from ecgbench.card import Step
 from ecgbench.cli import app

@@ -1,18 +1,20 @@
 """The backend registry: name -> class, and every backend fact other modules need, derived from it.
 
 Each class declares its own facts (``NAME``, ``FORMAT``, ``PRECISIONS``, ``SUFFIXES``); tables
-elsewhere (suites' backends, export formats, A/B artifact kinds) are read from here so that
-adding a backend is one module and one line below.
+elsewhere (suites' backends, export formats, A/B artifact kinds) are read from here. The registry
+is every :class:`Backend` class of a ``*_backend.py`` module of this package, so adding a backend
+is one file and nothing else. The modules import their runtime lazily: finding them is cheap.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from ecgbench.backends.base import Backend, LoadInfo, LoadSpec
-from ecgbench.backends.onnxruntime_backend import ONNXRuntimeBackend
-from ecgbench.backends.openvino_backend import OpenVINOBackend, OpenVINOSpec
-from ecgbench.backends.torch_backend import TorchBackend
 from ecgbench.errors import BadInputError
 from ecgbench.precision import Arithmetic, Execution, check_request
 
@@ -21,10 +23,10 @@ __all__ = [
     "Backend",
     "LoadInfo",
     "LoadSpec",
-    "OpenVINOSpec",
     "backend_class",
     "backend_for_artifact",
     "backend_for_format",
+    "discover_backends",
     "can_profile",
     "default_float",
     "format_of",
@@ -35,9 +37,27 @@ __all__ = [
     "precisions_summary",
 ]
 
-BACKENDS: dict[str, type[Backend]] = {
-    cls.NAME: cls for cls in (OpenVINOBackend, ONNXRuntimeBackend, TorchBackend)
-}
+
+def discover_backends(paths: Iterable[str], package: str) -> dict[str, type[Backend]]:
+    """Every concrete :class:`Backend` class defined in a ``*_backend`` module of ``package``
+    (found on ``paths``), by ``NAME``, in the order of their ``LISTED`` and then their names."""
+    found: list[type[Backend]] = []
+    for m in pkgutil.iter_modules(list(paths)):
+        if not m.name.endswith("_backend"):
+            continue
+        module = importlib.import_module(f"{package}.{m.name}")
+        found += [
+            cls
+            for _, cls in inspect.getmembers(module, inspect.isclass)
+            if issubclass(cls, Backend)
+            and cls.__module__ == module.__name__
+            and not inspect.isabstract(cls)
+            and "NAME" in vars(cls)
+        ]
+    return {cls.NAME: cls for cls in sorted(found, key=lambda c: (c.LISTED, c.NAME))}
+
+
+BACKENDS: dict[str, type[Backend]] = discover_backends(__path__, __name__)
 
 
 def backend_class(name: str) -> type[Backend]:

@@ -1,8 +1,8 @@
 """One small interface for every inference backend: load a variant on a device, run a batch.
 
-A new backend is one file with one class that declares its facts (``NAME``, ``FORMAT``,
-``PRECISIONS``, ``SUFFIXES``) and one line in :data:`ecgbench.backends.BACKENDS`; every table of
-backend facts elsewhere is derived from those declarations. The timing loop calls only
+A new backend is one file, ``ecgbench/backends/<name>_backend.py``, with one class that declares its
+facts (``NAME``, ``FORMAT``, ``PRECISIONS``, ``SUFFIXES``); :data:`ecgbench.backends.BACKENDS`
+finds it there, and every table of backend facts elsewhere is derived from those declarations. The timing loop calls only
 ``set_input`` once and then ``run`` repeatedly, so every backend is timed the same way: the input is
 bound before the clock starts and the output stays in the backend's own buffer.
 """
@@ -69,6 +69,7 @@ class LoadInfo:
 
 class Backend(ABC):
     NAME: ClassVar[str]  # as the CLI, suites and result rows name it
+    LISTED: ClassVar[int] = 100  # its place in listings and in ``--backend all`` (then by NAME)
     FORMAT: ClassVar[str]  # the export format it runs: "openvino", "onnx" or "torch"
     PRECISIONS: ClassVar[tuple[str, ...]]  # what it can be asked for; the device decides per run
     SUFFIXES: ClassVar[tuple[str, ...]]  # artifact file suffixes it loads

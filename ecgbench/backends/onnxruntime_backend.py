@@ -93,6 +93,7 @@ def _cached_source(artifact: Path, cache: Path, so) -> Path:
 
 class ONNXRuntimeBackend(Backend):
     NAME: ClassVar[str] = "onnxruntime"
+    LISTED: ClassVar[int] = 1
     FORMAT: ClassVar[str] = "onnx"
     PRECISIONS: ClassVar[tuple[str, ...]] = ("fp32", "int8")
     RUNTIME_MODULES: ClassVar[tuple[str, ...]] = ("onnxruntime",)

@@ -92,6 +92,7 @@ class OpenVINOSpec(LoadSpec):
 
 class OpenVINOBackend(Backend):
     NAME: ClassVar[str] = "openvino"
+    LISTED: ClassVar[int] = 0
     FORMAT: ClassVar[str] = "openvino"
     PRECISIONS: ClassVar[tuple[str, ...]] = ("fp32", "bf16", "fp16", "int8")
     CAN_PROFILE: ClassVar[bool] = True

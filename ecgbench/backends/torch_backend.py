@@ -33,6 +33,7 @@ def _torch_device(device: str) -> str:
 
 class TorchBackend(Backend):
     NAME: ClassVar[str] = "torch"
+    LISTED: ClassVar[int] = 2
     FORMAT: ClassVar[str] = "torch"  # the checkpoint itself: ``LoadSpec.artifact`` is the .pt
     PRECISIONS: ClassVar[tuple[str, ...]] = ("fp32", "bf16")
     RUNS_CHECKPOINT: ClassVar[bool] = True

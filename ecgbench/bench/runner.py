@@ -6,13 +6,12 @@ import shlex
 import sys
 
 from ecgbench.backends import backend_class
-from ecgbench.bench.lifecycle import Lifecycle, Probe, Scenario, reraise_if_stopped, stop_rule
+from ecgbench.bench.lifecycle import Lifecycle, Log, Probe, Scenario, reraise_if_stopped, stop_rule
 from ecgbench.bench.options import RunOptions
 from ecgbench.bench.references import ReferenceWorkloads
 from ecgbench.bench.results.document import RunDocument
 from ecgbench.bench.results.fingerprint import collect_fingerprint
 from ecgbench.bench.results.writer import RunWriter
-from ecgbench.bench.scenarios import scenario_for
 from ecgbench.bench.store.database import append_to_store
 from ecgbench.bench.suite import Suite
 from ecgbench.bench.variants import load_variants
@@ -54,6 +53,18 @@ def run_plan(plan: Suite, opts: RunOptions, zoo: Zoo | None = None, log=print) -
         append_to_store(doc, opts.store, opts.machine_name)
     reraise_if_stopped(finished)
     return doc
+
+
+def scenario_for(plan: Suite, threads: int, zoo: Zoo, log: Log = print) -> Scenario:
+    """The plan's scenario (``latency``, ``throughput`` or ``stream``)."""
+    if plan.scenario == "stream":  # opt-in: windows in wall-clock time (scenarios/stream/)
+        from ecgbench.bench.scenarios.stream.scenario import StreamScenario
+
+        return StreamScenario.of(plan, threads, zoo, log)
+    from ecgbench.bench.scenarios.interleaved import LatencyScenario, ThroughputScenario
+
+    cls = LatencyScenario if plan.scenario == "latency" else ThroughputScenario
+    return cls(plan, threads)
 
 
 def _check_devices(plan: Suite) -> None:

@@ -14,14 +14,18 @@ from ecgbench.bench.lengths import (
     split_lengths,
     whole_length,
 )
-from ecgbench.bench.stream.config import StreamConfig
+from ecgbench.bench.scenarios.stream.config import StreamConfig
 from ecgbench.errors import BadInputError
 from ecgbench.numbers import NON_NEGATIVE, POSITIVE, Range, check_number
 from ecgbench.precision import FLOAT_TYPES, PRECISIONS
 from ecgbench.statistics import min_samples, parse_percentile
 from ecgbench.tomlio import read_toml
 
-SCENARIOS = ("latency", "throughput", "stream")  # stream: opt-in, bench/stream/scenario.py
+SCENARIOS = (
+    "latency",
+    "throughput",
+    "stream",
+)  # stream: opt-in, bench/scenarios/stream/scenario.py
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,8 @@ samples. Every raw sample is kept.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import numpy as np
 
 
 @dataclass(frozen=True)
@@ -31,42 +29,6 @@ class StopRule:
         if elapsed_ns >= self.max_duration_s * 1e9:
             return True
         return elapsed_ns >= self.min_duration_s * 1e9 and n >= self.min_iters
-
-
-@dataclass
-class LatencyStats:
-    """Summary of raw per-call latencies; throughput here is 1/mean at the given batch."""
-
-    n: int
-    median_ms: float
-    mean_ms: float
-    p90_ms: float
-    p99_ms: float
-    min_ms: float
-    max_ms: float
-    iqr_ms: float
-    std_ms: float
-    throughput_fps: float
-
-    @classmethod
-    def from_ns(cls, samples_ns: Sequence[int], batch: int = 1) -> LatencyStats:
-        a = np.asarray(samples_ns, dtype=np.float64) / 1e6
-        if a.size == 0:
-            raise ValueError("no samples")
-        q25, q50, q75, q90, q99 = np.percentile(a, [25, 50, 75, 90, 99])
-        mean = float(a.mean())
-        return cls(
-            n=int(a.size),
-            median_ms=float(q50),
-            mean_ms=mean,
-            p90_ms=float(q90),
-            p99_ms=float(q99),
-            min_ms=float(a.min()),
-            max_ms=float(a.max()),
-            iqr_ms=float(q75 - q25),
-            std_ms=float(a.std()),
-            throughput_fps=batch * 1e3 / mean,
-        )
 
 
 @dataclass

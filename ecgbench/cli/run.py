@@ -216,7 +216,7 @@ def _run_plan(suite: Path | None, flags, stream: dict):  # Suite -> RunPlan
     the stream's settings given as flags over the plan's."""
     from dataclasses import replace
 
-    from ecgbench.bench.stream.config import StreamConfig
+    from ecgbench.bench.scenarios.stream.config import StreamConfig
     from ecgbench.bench.suite import expand_all, load_suite
 
     if suite:
@@ -287,7 +287,7 @@ def speedup(
 ) -> None:
     """Each variant's time over its base variant's in the same run: ratio, 95% CI, or a tie."""
     from ecgbench.bench.results.document import read_run
-    from ecgbench.gate.speedup import speedups
+    from ecgbench.report.speedup import speedups
 
     b_backend, _, b_prec = base.rpartition("/")
     rows = speedups(read_run(results), b_prec.lower(), b_backend.lower() or None)

@@ -23,6 +23,7 @@ from ecgbench.bench.lifecycle import Lifecycle, reraise_if_stopped
 from ecgbench.bench.references import GemmCeiling
 from ecgbench.bench.results.document import RunDocument
 from ecgbench.bench.results.fingerprint import collect_fingerprint
+from ecgbench.bench.results.pairing import pair_key
 from ecgbench.bench.results.schema import (
     ExecutedAs,
     Footprint,
@@ -38,7 +39,6 @@ from ecgbench.bench.timing import StopRule, TimedVariant
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.data.synthetic import synthetic_input
 from ecgbench.errors import BadInputError
-from ecgbench.gate.pairing import pair_key
 from ecgbench.gate.verdicts import FLAGGED, Comparison, KeyVerdict, Verdict
 from ecgbench.host import default_threads, device_arithmetic
 from ecgbench.precision import NOT_VERIFIED

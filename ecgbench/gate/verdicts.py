@@ -27,11 +27,16 @@ from typing import Any
 import numpy as np
 
 from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.results.pairing import (
+    PairKey,
+    key_dict,
+    pair_key,
+    pair_rows,
+    paired_round_ratios,
+)
 from ecgbench.bench.results.schema import ResultRow
 from ecgbench.errors import BadInputError
 from ecgbench.gate.normalise import Normalisation, check_references, round_ratios
-from ecgbench.gate.pairing import PairKey, key_dict, pair_key, pair_rows
-from ecgbench.gate.speedup import paired_round_ratios
 from ecgbench.numbers import FINITE, PROBABILITY, Range, check_number
 from ecgbench.statistics import (
     Verdict,

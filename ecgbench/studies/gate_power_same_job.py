@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from ecgbench.bench.results.document import RunDocument, read_run
+from ecgbench.bench.results.pairing import paired_round_ratios
 from ecgbench.bench.suite import load_suite
 from ecgbench.checkpoint import load_checkpoint, save_checkpoint
 from ecgbench.errors import BadInputError
 from ecgbench.fileio import atomic_write_json
-from ecgbench.gate.speedup import paired_round_ratios
 from ecgbench.gate.verdicts import (
     GateSettings,
     KeyVerdict,

@@ -29,7 +29,7 @@ class RunDocument(Protocol):
 
 # (name, kind) of the row's columns beyond its schema-1 fields, derived from the row: the score's
 # interval, its paired drop against FP32, and whether p90/p99 had enough samples to be estimates
-# (bench/percentiles.py). Kinds as bench/store/tables.py stores them.
+# (statistics.py). Kinds as bench/store/tables.py stores them.
 DERIVED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("challenge_score_ci_low", "float"),
     ("challenge_score_ci_high", "float"),

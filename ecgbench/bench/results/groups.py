@@ -12,7 +12,7 @@ from typing import Any
 
 @dataclass(kw_only=True)
 class Stream:
-    """The streaming scenario (``bench/stream/scenario.py``): a window every ``hop_s`` for ``seconds`` of
+    """The streaming scenario (``bench/scenarios/stream/scenario.py``): a window every ``hop_s`` for ``seconds`` of
     wall clock; the row's latency samples are the windows' arrival-to-result times.
 
     ``missed`` = ``late`` (result after the next window's arrival) + ``dropped`` (never run: a newer

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 
 from ecgbench.bench.results.groups import PIPELINE_COLUMNS, Pipeline, Stream, pipeline_columns
-from ecgbench.bench.timing import LatencyStats
-from ecgbench.statistics import quantile_interval, validity
+from ecgbench.statistics import latency_summary, quantile_interval, validity
 
 # ``precision`` is what was asked for, ``executed`` what ran (f32, bf16, int8+f32, ...): a row that
 # ran another arithmetic is another key, never compared as the same thing.
@@ -85,7 +84,7 @@ class Latency:
         """The one place a row's latency is made; ``runtime_ns``: the backend's own time per call,
         beside the wall samples (a Ctrl-C between the two appends can leave it one shorter)."""
         s = list(samples_ns)
-        st = LatencyStats.from_ns(s)
+        st = latency_summary(s)
         n_own = min(len(runtime_ns), len(s))
         runtime_ms = overhead_ms = None
         if n_own:
@@ -93,24 +92,16 @@ class Latency:
             runtime_ms = float(np.median(own)) / 1e6
             overhead_ms = float(np.median(np.subtract(s[:n_own], own))) / 1e6
         return cls(
-            n=st.n,
-            median_ms=st.median_ms,
-            mean_ms=st.mean_ms,
-            p90_ms=st.p90_ms,
-            p99_ms=st.p99_ms,
-            min_ms=st.min_ms,
-            max_ms=st.max_ms,
-            iqr_ms=st.iqr_ms,
-            std_ms=st.std_ms,
+            **st,  # type: ignore[arg-type]
             runtime_median_ms=runtime_ms,
             call_overhead_ms=overhead_ms,
             samples_ns=s,
             slices=[list(x) for x in slices],
-            percentiles_valid=validity(st.n),
+            percentiles_valid=validity(len(s)),
         )
 
     def fps(self, batch: int) -> float:
-        """Throughput at ``batch`` inputs per call: 1 / mean (as :class:`LatencyStats` has it)."""
+        """Throughput at ``batch`` inputs per call: 1 / mean."""
         return batch * 1e3 / self.mean_ms
 
 
@@ -342,7 +333,7 @@ class ReferenceTiming:
     ) -> ReferenceTiming:
         return cls(
             label=label,
-            median_ms=LatencyStats.from_ns(samples_ns).median_ms,
+            median_ms=float(latency_summary(samples_ns)["median_ms"]),
             samples_ns=list(samples_ns),
             slices=[list(x) for x in slices],
             **kw,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from ecgbench.bench.results.document import RunDocument
-from ecgbench.bench.stream.scenario import rtf_text
+from ecgbench.bench.scenarios.stream.scenario import rtf_text
 
 
 def _pre(s) -> str:

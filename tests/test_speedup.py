@@ -9,10 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from ecgbench.bench.results.document import RunDocument
+from ecgbench.bench.results.pairing import paired_round_ratios
 from ecgbench.bench.results.schema import Footprint, Latency, ResultRow, Throughput
 from ecgbench.cli import app
 from ecgbench.errors import BadInputError
-from ecgbench.gate.speedup import FASTER, SLOWER, TIE, paired_round_ratios, speedups
+from ecgbench.report.speedup import FASTER, SLOWER, TIE, speedups
 
 
 def _row(

@@ -1,7 +1,7 @@
 """``ecgbench run --scenario stream``: each variant fed like a bedside monitor, in wall-clock time.
 
 A window of the signal arrives every ``hop_s`` for ``seconds``; the worker hands it to the backend
-(``set_input``) and runs it, under the policy of :mod:`ecgbench.bench.stream.schedule` (newest
+(``set_input``) and runs it, under the policy of :mod:`ecgbench.bench.scenarios.stream.schedule` (newest
 window first, older ones dropped). Variants stream one after another: two at once would compete
 for the cores; ``background`` CPU-burning processes are the deliberate competition instead.
 The signal is the model's own synthetic input repeated along time (latency does not depend on
@@ -25,8 +25,8 @@ from ecgbench.bench.lifecycle import Log, Pair, Scenario, Subject
 from ecgbench.bench.results.groups import Stream
 from ecgbench.bench.results.rows import result_row
 from ecgbench.bench.results.schema import ResultRow, Throughput
-from ecgbench.bench.stream.config import StreamConfig
-from ecgbench.bench.stream.schedule import (
+from ecgbench.bench.scenarios.stream.config import StreamConfig
+from ecgbench.bench.scenarios.stream.schedule import (
     POLICY,
     Clock,
     RealClock,

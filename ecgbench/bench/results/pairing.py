@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, NamedTuple, TypeVar
 
+import numpy as np
+
 from ecgbench.bench.results.schema import ROW_KEY, ResultRow
+from ecgbench.statistics import round_ratios
 
 K = TypeVar("K", bound=Hashable)
 
@@ -56,3 +59,10 @@ def pair_rows(
     o = {key(r): r for r in other}
     keys = sorted(set(b) | set(o), key=lambda k: str(tuple(k)))  # type: ignore[arg-type]
     return [(k, b.get(k), o.get(k)) for k in keys]
+
+
+def paired_round_ratios(base: ResultRow, other: ResultRow) -> np.ndarray:
+    """Per round both were timed in: other's slice median over base's (drift cancels within a
+    round)."""
+    o, b = other.latency, base.latency
+    return round_ratios(o.samples_ns, o.slices, b.samples_ns, b.slices)

@@ -14,18 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecgbench.bench.results.document import RunDocument
-from ecgbench.bench.results.schema import ResultRow
+from ecgbench.bench.results.pairing import pair_key, paired_round_ratios
 from ecgbench.errors import BadInputError
-from ecgbench.gate.pairing import pair_key
-from ecgbench.statistics import ABOVE, BELOW, interval_verdict, median_ci, round_ratios
+from ecgbench.statistics import ABOVE, BELOW, interval_verdict, median_ci
 
 FASTER, SLOWER, TIE = "faster", "slower", "tie"
-
-
-def paired_round_ratios(base: ResultRow, other: ResultRow) -> np.ndarray:
-    """Per round both were timed in: other's slice median over base's."""
-    o, b = other.latency, base.latency
-    return round_ratios(o.samples_ns, o.slices, b.samples_ns, b.slices)
 
 
 @dataclass
