@@ -1,10 +1,10 @@
 """One small interface for every inference backend: load a variant on a device, run a batch.
 
 A new backend is one file, ``ecgbench/backends/<name>_backend.py``, with one class that declares its
-facts (``NAME``, ``FORMAT``, ``PRECISIONS``, ``SUFFIXES``); :data:`ecgbench.backends.BACKENDS`
-finds it there, and every table of backend facts elsewhere is derived from those declarations. The timing loop calls only
-``set_input`` once and then ``run`` repeatedly, so every backend is timed the same way: the input is
-bound before the clock starts and the output stays in the backend's own buffer.
+facts (``NAME``, ``FORMAT``, ``PRECISIONS``, ``SUFFIXES``); :data:`ecgbench.backends.BACKENDS` finds
+it there, and every table of backend facts elsewhere is derived from those declarations. The timing
+loop calls only ``set_input`` once and then ``run`` repeatedly, so every backend is timed the same
+way: the input is bound before the clock starts and the output stays in the backend's own buffer.
 """
 
 from __future__ import annotations

@@ -157,7 +157,9 @@ class Lifecycle:
     show_progress: bool = False
     log: Log = print
 
-    def drive(self, subjects: Sequence[Subject], after_step: Callable[[], None] = lambda: None):
+    def drive(
+        self, subjects: Sequence[Subject], after_step: Callable[[], None] = lambda: None
+    ) -> bool:
         """False when Ctrl-C or SIGTERM stopped the timing (the samples so far are kept).
 
         Every backend is closed either way."""

@@ -228,21 +228,21 @@ class CrosscheckProbe(Probe):
     def measure(self, pairs: Sequence[Pair], log: Log) -> Iterator[tuple[int, RowGroups]]:
         """benchmark_app's median and the ratios for each OpenVINO row, logged.
 
-        This machine's speed swings by tens of percent within a minute, so the two tools take turns in
-        ``rounds`` short bursts on the same IR, device, shape, hint, threads and input tensor, in ABBA
-        order (ours, theirs, theirs, ours, ...) so that a steady drift favours neither. Each round
-        gives the ratio of two neighbouring bursts; a row's agreement is the median of its rounds'
-        ratios, a precision's the median over all its rounds (in ``summary``, and logged).
+        This machine's speed swings by tens of percent within a minute, so the two tools take turns
+        in ``rounds`` short bursts on the same IR, device, shape, hint, threads and input tensor, in
+        ABBA order (ours, theirs, theirs, ours, ...) so that a steady drift favours neither. Each
+        round gives the ratio of two neighbouring bursts; a row's agreement is the median of its
+        rounds' ratios, a precision's the median over all its rounds (in ``summary``, and logged).
 
         Two ratios, because benchmark_app's statistics are OpenVINO's own per-inference latency
-        (``InferRequest.latency``, timed inside the runtime), while ecgbench's table is the wall time
-        of each call from Python, which adds what lies outside the runtime's timer (the binding and
-        whatever the runtime does outside it: 22 us per call for the smallest zoo model here, 133 us
-        for the largest, 1.3-3 %). ``ratio`` compares like with like (the runtime's latency, measured
-        in our loop) and is what the agreement is judged on; ``wall_ratio`` is our table's number over
-        benchmark_app's, and is shown beside it.
-        Our loop runs in a fresh process, compiled once per row. 32 rounds of 1 s: the spread of a
-        median shrinks with the number of rounds, and 16 left single rows 5-10 % off on this machine.
+        (``InferRequest.latency``, timed inside the runtime), while ecgbench's table is the wall
+        time of each call from Python, which adds what lies outside the runtime's timer (the binding
+        and whatever the runtime does outside it: 22 us per call for the smallest zoo model here,
+        133 us for the largest, 1.3-3 %). ``ratio`` compares like with like (the runtime's latency,
+        measured in our loop) and is what the agreement is judged on; ``wall_ratio`` is our table's
+        number over benchmark_app's, and is shown beside it. Our loop runs in a fresh process,
+        compiled once per row. 32 rounds of 1 s: the spread of a median shrinks with the number of
+        rounds, and 16 left single rows 5-10 % off on this machine.
         """
         import tempfile
 

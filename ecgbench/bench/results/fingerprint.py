@@ -129,7 +129,8 @@ class Fingerprint:
 
 def machine_label(fp: dict[str, Any]) -> str:
     """A stable default name for a machine: CPU, threads and the fingerprint hash."""
-    return f"{fp.get('cpu_model', '?')} · {fp.get('threads', '?')} thr · {str(fp.get('machine_id', '?'))[:6]}"
+    mid = str(fp.get("machine_id", "?"))[:6]
+    return f"{fp.get('cpu_model', '?')} · {fp.get('threads', '?')} thr · {mid}"
 
 
 def collect_fingerprint(threads: int) -> Fingerprint:

@@ -283,9 +283,10 @@ class StreamScenario(Scenario):
         after_step: Callable[[], None],
     ) -> None:
         for it in subjects:
-            fs = self.fs[it.model]  # type: ignore[attr-defined]
-            outcomes = stream_variant(it, self.cfg, fs, self.plan.warmup, self.clock)  # type: ignore[arg-type]
-            row = stream_row(it, self.plan, self.threads, self.cfg, fs, outcomes)  # type: ignore[arg-type]
+            assert isinstance(it, LoadedVariant)  # the stream drives what load_variants loaded
+            fs = self.fs[it.model]
+            outcomes = stream_variant(it, self.cfg, fs, self.plan.warmup, self.clock)
+            row = stream_row(it, self.plan, self.threads, self.cfg, fs, outcomes)
             self.streamed[id(it)] = row
             self.log(_summary(it.timed.label, row.stream))  # type: ignore[arg-type]
             after_step()
