@@ -94,6 +94,17 @@ class RowGroups:
         )
 
 
+@dataclass
+class Drive:
+    """What a scenario drives, beside what, until when, and what it reports as it goes."""
+
+    subjects: Sequence[Subject]
+    references: Sequence[TimedVariant]
+    rule: StopRule
+    bar: Any  # a progress bar (rich, lines, or nothing)
+    after_step: Callable[[], None]  # after each round or variant: a partial document
+
+
 # a loaded variant and its row: what a probe measures from
 Pair = tuple["LoadedVariant", ResultRow]
 
@@ -129,15 +140,9 @@ class Scenario(ABC):
         return refs.timed
 
     @abstractmethod
-    def drive(
-        self,
-        subjects: Sequence[Subject],
-        references: Sequence[TimedVariant],
-        rule: StopRule,
-        bar: Any,
-        after_step: Callable[[], None],
-    ) -> None:
-        """Time ``subjects`` until ``rule`` holds; ``after_step`` after each round or variant."""
+    def drive(self, d: Drive) -> None:
+        """Time ``d.subjects`` until ``d.rule`` holds; ``d.after_step`` after each round or
+        variant."""
 
     @abstractmethod
     def rows(
@@ -169,7 +174,7 @@ class Lifecycle:
                 progress_bar(self.show_progress, lines=True) as bar,
                 self.scenario.running(),
             ):
-                self.scenario.drive(subjects, self.references, self.rule, bar, after_step)
+                self.scenario.drive(Drive(subjects, self.references, self.rule, bar, after_step))
         except KeyboardInterrupt:
             return False
         finally:

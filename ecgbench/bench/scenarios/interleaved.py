@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ecgbench.bench.lifecycle import Pair, Scenario, Subject, stop_rule
+from ecgbench.bench.lifecycle import Drive, Pair, Scenario, Subject, stop_rule
 from ecgbench.bench.results.rows import result_rows
 from ecgbench.bench.suite import Suite
 from ecgbench.bench.timing import StopRule, TimedVariant, time_interleaved
@@ -44,20 +44,14 @@ class LatencyScenario(Scenario):
     name: ClassVar[str] = "latency"
     probes: ClassVar[tuple[str, ...]] = ("profile", "footprint", "crosscheck")
 
-    def drive(
-        self,
-        subjects: Sequence[Subject],
-        references: Sequence[TimedVariant],
-        rule: StopRule,
-        bar: Any,
-        after_step: Callable[[], None],
-    ) -> None:
+    def drive(self, d: Drive) -> None:
         # run --pipeline: each end-to-end call right beside its model-only row in every round
-        variants = [t for s in subjects for t in (s.timed, s.pipeline_timed) if t is not None]
-        variants += references
-        task = bar.add_task("timing (interleaved)", total=len(variants) * rule.min_duration_s)
-        progress = _RoundProgress(bar, task, rule.min_duration_s, after_step)
-        time_interleaved(variants, rule, on_round=progress)
+        variants = [t for s in d.subjects for t in (s.timed, s.pipeline_timed) if t is not None]
+        variants += d.references
+        duration = d.rule.min_duration_s
+        task = d.bar.add_task("timing (interleaved)", total=len(variants) * duration)
+        progress = _RoundProgress(d.bar, task, duration, d.after_step)
+        time_interleaved(variants, d.rule, on_round=progress)
 
     def rows(
         self, loaded: Sequence[LoadedVariant], ceilings: dict[str, float], complete: bool
@@ -78,19 +72,12 @@ class ThroughputScenario(LatencyScenario):
     def references(self, refs: ReferenceWorkloads) -> list[TimedVariant]:
         return refs.ceiling_timed
 
-    def drive(
-        self,
-        subjects: Sequence[Subject],
-        references: Sequence[TimedVariant],
-        rule: StopRule,
-        bar: Any,
-        after_step: Callable[[], None],
-    ) -> None:
-        time_interleaved(list(references), StopRule(1.0, 10, 0.2, 0.25))
-        task = bar.add_task("throughput", total=len(subjects))
-        for s in subjects:
-            _time_throughput(s, rule)
-            bar.advance(task)
+    def drive(self, d: Drive) -> None:
+        time_interleaved(list(d.references), StopRule(1.0, 10, 0.2, 0.25))
+        task = d.bar.add_task("throughput", total=len(d.subjects))
+        for s in d.subjects:
+            _time_throughput(s, d.rule)
+            d.bar.advance(task)
 
 
 def _time_throughput(s: Subject, rule: StopRule) -> None:

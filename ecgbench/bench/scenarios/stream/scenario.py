@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ecgbench.backends import Backend
-from ecgbench.bench.lifecycle import Log, Pair, Scenario, Subject
+from ecgbench.bench.lifecycle import Drive, Log, Pair, Scenario
 from ecgbench.bench.results.groups import Stream
 from ecgbench.bench.results.rows import result_row
 from ecgbench.bench.results.schema import ResultRow, Throughput
@@ -37,7 +37,6 @@ from ecgbench.bench.scenarios.stream.schedule import (
     schedule,
 )
 from ecgbench.bench.suite import Suite
-from ecgbench.bench.timing import StopRule, TimedVariant
 from ecgbench.bench.variants import LoadedVariant
 from ecgbench.data.preprocess import Preprocessing
 from ecgbench.errors import BadInputError
@@ -274,22 +273,15 @@ class StreamScenario(Scenario):
     def running(self) -> AbstractContextManager[Any]:
         return background_load(self.cfg.background)
 
-    def drive(
-        self,
-        subjects: Sequence[Subject],
-        references: Sequence[TimedVariant],
-        rule: StopRule,
-        bar: Any,
-        after_step: Callable[[], None],
-    ) -> None:
-        for it in subjects:
+    def drive(self, d: Drive) -> None:
+        for it in d.subjects:
             assert isinstance(it, LoadedVariant)  # the stream drives what load_variants loaded
             fs = self.fs[it.model]
             outcomes = stream_variant(it, self.cfg, fs, self.plan.warmup, self.clock)
             row = stream_row(it, self.plan, self.threads, self.cfg, fs, outcomes)
             self.streamed[id(it)] = row
             self.log(_summary(it.timed.label, row.stream))  # type: ignore[arg-type]
-            after_step()
+            d.after_step()
 
     def rows(
         self, loaded: Sequence[LoadedVariant], ceilings: dict[str, float], complete: bool
